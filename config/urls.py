@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+from inbox import views as inbox_views
+
+urlpatterns = [
+    path("healthz", inbox_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", inbox_views.home, name="home"),
+]

@@ -1,0 +1,45 @@
+"""Domain errors: each has a stable `code` (for logs, APIs and the UI) and a message in plain words."""
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    default_message = "The request breaks a rule of the platform."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class WindowClosed(DomainError):
+    """R2: free-form messages need an open customer service window."""
+
+    code = "window_closed"
+    default_message = (
+        "The customer service window is closed: the customer has not written in the last 24 hours, "
+        "so only approved templates can be sent until they reply."
+    )
+
+
+class TemplateNotSendable(DomainError):
+    """R2: only APPROVED templates can be sent."""
+
+    code = "template_not_sendable"
+    default_message = "This template is not approved, so it cannot be sent. Choose an approved template."
+
+
+class TemplateParamsInvalid(DomainError, ValueError):
+    """The parameters do not fit the template's placeholders."""
+
+    code = "template_params_invalid"
+    default_message = "The parameters do not fit this template."
+
+    def __init__(self, errors: list[str] | str):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+class InvalidMessage(DomainError, ValueError):
+    """The message itself cannot be sent (empty, too long)."""
+
+    code = "invalid_message"
+    default_message = "This message cannot be sent."

@@ -1,0 +1,231 @@
+"""Customers, their messages, and the billable conversations our outbound messages open.
+
+Rules are not here: they live in policy.py (pure) and are applied by services.py. Models hold data,
+the invariants the database can enforce, and the indexes the reads need.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from conversations import policy
+from conversations.phones import phone_from_wa_id
+
+wa_id_validator = RegexValidator(r"^[0-9]{1,20}$", "A WhatsApp id is the phone number in digits only.")
+
+
+class Customer(models.Model):
+    wa_id = models.CharField(
+        "WhatsApp id", max_length=20, unique=True, validators=[wa_id_validator],
+        help_text="The customer's phone number in digits, as the platform identifies them.",
+    )
+    name = models.CharField(max_length=256, blank=True, help_text="The WhatsApp profile name.")
+    phone_e164 = models.CharField("phone", max_length=24, blank=True, editable=False)
+    country = models.CharField(max_length=2, blank=True, editable=False, db_index=True)
+    # R1: the platform timestamp of the latest customer message (the window ends 24 h after it).
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # R6: the latest referral (click-to-WhatsApp ad, page button) that made the customer eligible for
+    # a free-entry-point conversation. Eligibility lasts 24 h and is used up by opening one.
+    fep_referral_at = models.DateTimeField("free-entry-point referral at", null=True, blank=True)
+    # The latest message in either direction: the inbox orders by it.
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        indexes = [models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx")]
+        # wa_id is digits-only in the database too: see the vendor-specific SQL in migration 0002.
+
+    def __str__(self):
+        return f"{self.name or self.phone_e164 or self.wa_id}"
+
+    def save(self, *args, **kwargs):
+        # Derived, never typed: phone and country always match wa_id.
+        phone = phone_from_wa_id(self.wa_id)
+        if (self.phone_e164, self.country) != phone:
+            self.phone_e164, self.country = phone
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164", "country"}
+        super().save(*args, **kwargs)
+
+    @property
+    def fep_eligible_until(self):
+        """The end of the referral's 24 h; whether it is still unused is the policy's question."""
+        return self.fep_referral_at and self.fep_referral_at + policy.FEP_ELIGIBILITY
+
+
+class Conversation(models.Model):
+    """A billing bucket of the platform's conversation-based pricing (R3–R9).
+
+    Whether it is open at t is computed from timestamps (R8): opened_at <= t < expires_at and not
+    closed at or before t. `status` is kept by the sweep for lists and reports; it is never the
+    authority. A voided conversation (R9) has closed_at == opened_at, so it is open at no instant.
+    """
+
+    class Category(models.TextChoices):
+        MARKETING = policy.Category.MARKETING.value, "Marketing"
+        UTILITY = policy.Category.UTILITY.value, "Utility"
+        AUTHENTICATION = policy.Category.AUTHENTICATION.value, "Authentication"
+        SERVICE = policy.Category.SERVICE.value, "Service"
+        FREE_ENTRY_POINT = policy.Category.FREE_ENTRY_POINT.value, "Free-entry point"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        EXPIRED = "expired", "Expired"
+        CLOSED = "closed", "Closed by a free-entry point"
+        VOIDED = "voided", "Voided (its messages failed)"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
+    category = models.CharField(max_length=24, choices=Category.choices)
+    opened_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="closed_conversations",
+        help_text="The free-entry-point conversation whose opening closed this one (R6).",
+    )
+    opening_message = models.OneToOneField(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="opened_conversation"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    platform_id = models.CharField("platform conversation id", max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=F("opened_at")), name="conversation_expires_after_open"),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True)
+                | Q(closed_at__gte=F("opened_at"), closed_at__lte=F("expires_at")),
+                name="conversation_closed_within_life",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=[c.value for c in policy.Category]), name="conversation_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "expired", "closed", "voided"]), name="conversation_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="voided") & Q(voided_at__isnull=False) & Q(closed_at=F("opened_at")))
+                | (~Q(status="voided") & Q(voided_at__isnull=True)),
+                name="conversation_voided_consistent",
+            ),
+            # "Never two open conversations of one category for one customer" is an exclusion
+            # constraint over time ranges on PostgreSQL and a trigger on SQLite: migration 0002.
+        ]
+        indexes = [
+            # R8 reads: a customer's conversations around an instant.
+            models.Index(fields=["customer", "expires_at"], name="conversation_customer_exp_idx"),
+            models.Index(fields=["customer", "category", "-opened_at"], name="conversation_cust_cat_idx"),
+            # The sweep: open rows by expiry.
+            models.Index(fields=["expires_at"], condition=Q(status="open"), name="conversation_due_idx"),
+            models.Index(fields=["-opened_at", "-id"], name="conversation_opened_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_category_display()} conversation #{self.pk} with {self.customer}"
+
+    @property
+    def ends_at(self):
+        """When it stopped (or will stop) being open: closed_at if closed early, else expires_at."""
+        return self.closed_at or self.expires_at
+
+    def is_open(self, now):
+        return self.as_policy().is_open(now)
+
+    def as_policy(self) -> policy.ConversationState:
+        return policy.ConversationState(
+            key=self.pk,
+            category=policy.Category(self.category),
+            opened_at=self.opened_at,
+            expires_at=self.expires_at,
+            closed_at=self.closed_at,
+            voided=self.status == self.Status.VOIDED,
+        )
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "From the customer"
+        OUTBOUND = "outbound", "From us"
+
+    class Kind(models.TextChoices):
+        FREE_FORM = "free_form", "Free-form"
+        TEMPLATE = "template", "Template"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FREE_FORM)
+    # The platform's message type (text, image, location, …, template); free-form is anything but template.
+    wa_type = models.CharField("message type", max_length=32, default="text")
+    body = models.TextField(blank=True)
+    template = models.ForeignKey(
+        "templates_app.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    template_params = models.JSONField(null=True, blank=True)
+    # The template's category when it was sent: a later re-categorisation never rewrites history.
+    template_category = models.CharField(max_length=16, blank=True)
+    wamid = models.CharField("platform message id", max_length=128, null=True, blank=True, unique=True)
+    # The instant on the timeline: the platform timestamp of an inbound message (R1, E11), the moment we
+    # accepted an outbound one (conversations open then).
+    occurred_at = models.DateTimeField()
+    platform_timestamp = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_text = models.TextField(blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent_messages"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="messages",
+        help_text="The conversation this outbound message opened or joined.",
+    )
+    referral = models.JSONField(
+        null=True, blank=True, help_text="The click-to-WhatsApp ad or page button the message came from (R6)."
+    )
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(direction="inbound", status="received", conversation__isnull=True, kind="free_form")
+                    | (Q(direction="outbound") & ~Q(status="received"))
+                ),
+                name="message_direction_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="free_form") | Q(template__isnull=False), name="message_template_has_template"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["received", "queued", "sending", "sent", "delivered", "read", "failed"]),
+                name="message_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "occurred_at", "id"], name="message_thread_idx"),
+            models.Index(fields=["customer", "direction", "-occurred_at"], name="message_latest_dir_idx"),
+            models.Index(fields=["status", "created_at"], condition=Q(status="queued"), name="message_queued_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.get_kind_display().lower()} #{self.pk}"
+
+    @property
+    def is_template(self):
+        return self.kind == self.Kind.TEMPLATE

@@ -1,0 +1,426 @@
+"""The platform's conversation rules, as pure functions of an explicit, aware `now`.
+
+Each rule of ../shared/docs/rules.md (R1–R9) lives here and nowhere else. Services gather a
+`CustomerState` from the database (customer row locked), ask this module what a send does, and write
+the answer; the inbox asks the same functions what a send *would* do. Nothing here imports Django, reads
+the clock or touches I/O: a test proves it.
+
+All intervals are half-open, [start, end): at exactly `end` the thing is over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+SERVICE_WINDOW = timedelta(hours=24)  # R1
+FEP_ELIGIBILITY = timedelta(hours=24)  # R6
+SENDABLE_TEMPLATE_STATUS = "APPROVED"  # R2
+
+
+class Category(StrEnum):
+    MARKETING = "marketing"
+    UTILITY = "utility"
+    AUTHENTICATION = "authentication"
+    SERVICE = "service"
+    FREE_ENTRY_POINT = "free_entry_point"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", "-")
+
+
+# R7: how long a conversation of each category lasts.
+CONVERSATION_DURATION = {
+    Category.MARKETING: timedelta(hours=24),
+    Category.UTILITY: timedelta(hours=24),
+    Category.AUTHENTICATION: timedelta(hours=24),
+    Category.SERVICE: timedelta(hours=24),
+    Category.FREE_ENTRY_POINT: timedelta(hours=72),
+}
+
+# A template's platform category (upper case) -> the conversation it opens (R3).
+TEMPLATE_CATEGORIES = {
+    "MARKETING": Category.MARKETING,
+    "UTILITY": Category.UTILITY,
+    "AUTHENTICATION": Category.AUTHENTICATION,
+}
+
+# The categories the platform reports in status webhooks (conversation.origin.type, pricing.category).
+PLATFORM_CATEGORIES = {
+    "marketing": Category.MARKETING,
+    "marketing_lite": Category.MARKETING,
+    "utility": Category.UTILITY,
+    "authentication": Category.AUTHENTICATION,
+    "authentication_international": Category.AUTHENTICATION,
+    "service": Category.SERVICE,
+    "referral_conversion": Category.FREE_ENTRY_POINT,
+    "free_entry_point": Category.FREE_ENTRY_POINT,
+}
+
+
+def require_aware(value: datetime, name: str = "now") -> datetime:
+    """Every rule takes an aware datetime; a naive one is a bug in the caller, never guessed at."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+    return value
+
+
+def _optional_aware(value: datetime | None, name: str) -> datetime | None:
+    return None if value is None else require_aware(value, name)
+
+
+def template_category(platform_category: str) -> Category:
+    """R3: MARKETING / UTILITY / AUTHENTICATION templates open conversations of that category."""
+    try:
+        return TEMPLATE_CATEGORIES[platform_category.upper()]
+    except KeyError:
+        raise ValueError(f"not a template category: {platform_category!r}") from None
+
+
+def is_template_sendable(status: str) -> bool:
+    """R2: only APPROVED templates can ever be sent (pending, rejected, paused, disabled… cannot)."""
+    return (status or "").upper() == SENDABLE_TEMPLATE_STATUS
+
+
+# --- R1: the customer service window ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceWindow:
+    """What an agent may send at `now` (R1, R2). `opened_at` is the customer message that opened it."""
+
+    now: datetime
+    opened_at: datetime | None
+    closes_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closes_at is not None and self.opened_at <= self.now < self.closes_at
+
+    @property
+    def remaining(self) -> timedelta:
+        if not self.is_open:
+            return timedelta(0)
+        return self.closes_at - self.now
+
+
+def service_window(*, last_inbound_at: datetime | None, now: datetime) -> ServiceWindow:
+    """R1: the window ends 24 h after the latest customer message at or before `now`.
+
+    `last_inbound_at` is that message's own platform timestamp (E11: not when we received it).
+    Outbound messages play no part (R1, R5).
+    """
+    require_aware(now)
+    _optional_aware(last_inbound_at, "last_inbound_at")
+    if last_inbound_at is None:
+        return ServiceWindow(now=now, opened_at=None, closes_at=None)
+    if last_inbound_at > now:
+        raise ValueError("last_inbound_at must be the latest customer message at or before now")
+    return ServiceWindow(now=now, opened_at=last_inbound_at, closes_at=last_inbound_at + SERVICE_WINDOW)
+
+
+def latest_inbound(current: datetime | None, timestamp: datetime) -> datetime:
+    """R1: a new customer message restarts the window; a late one with an old timestamp never moves
+    the end beyond its own timestamp + 24 h, so the latest timestamp wins."""
+    require_aware(timestamp, "timestamp")
+    if current is None:
+        return timestamp
+    return max(require_aware(current, "current"), timestamp)
+
+
+# --- Conversations (R7, R8) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """A conversation as the rules see it. `key` identifies it to the caller (a primary key)."""
+
+    key: Hashable
+    category: Category
+    opened_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None = None
+    voided: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "category", Category(self.category))
+        require_aware(self.opened_at, "opened_at")
+        require_aware(self.expires_at, "expires_at")
+        _optional_aware(self.closed_at, "closed_at")
+
+    def is_open(self, now: datetime) -> bool:
+        """R8: open at t iff opened_at <= t < expires_at and not closed at or before t. Computed from
+        timestamps only: never from a status column or from a sweep having run."""
+        require_aware(now)
+        if self.voided:
+            return False
+        if not (self.opened_at <= now < self.expires_at):
+            return False
+        return self.closed_at is None or now < self.closed_at
+
+
+def conversation_expires_at(category: Category, opened_at: datetime) -> datetime:
+    """R7: 24 h for marketing, utility, authentication and service; 72 h for free-entry point."""
+    return require_aware(opened_at, "opened_at") + CONVERSATION_DURATION[Category(category)]
+
+
+def open_conversations(conversations: Iterable[ConversationState], now: datetime) -> list[ConversationState]:
+    """R7/R8: every conversation open at `now`, earliest opened first."""
+    require_aware(now)
+    return sorted((c for c in conversations if c.is_open(now)), key=lambda c: c.opened_at)
+
+
+# --- R6: free-entry point ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FepEligibility:
+    is_eligible: bool
+    until: datetime | None
+
+
+def fep_eligibility(
+    *, referral_at: datetime | None, conversations: Iterable[ConversationState], now: datetime
+) -> FepEligibility:
+    """R6: a referral message makes the customer eligible for [referral_at, referral_at + 24 h), until
+    the first outbound message opens a free-entry-point conversation (which uses the eligibility up).
+
+    `conversations` must include every free-entry-point conversation opened since `referral_at`;
+    a voided one (R9) never happened, so it uses nothing up.
+    """
+    require_aware(now)
+    if referral_at is None:
+        return FepEligibility(False, None)
+    require_aware(referral_at, "referral_at")
+    until = referral_at + FEP_ELIGIBILITY
+    used_up = any(
+        c.category is Category.FREE_ENTRY_POINT and not c.voided and referral_at <= c.opened_at <= now
+        for c in conversations
+    )
+    if used_up or not (referral_at <= now < until):
+        return FepEligibility(False, None)
+    return FepEligibility(True, until)
+
+
+def referral_grants_eligibility(*, timestamp: datetime, conversations: Iterable[ConversationState]) -> bool:
+    """R6: a referral message that arrives while a free-entry-point conversation is open grants nothing."""
+    require_aware(timestamp, "timestamp")
+    return not any(c.category is Category.FREE_ENTRY_POINT and c.is_open(timestamp) for c in conversations)
+
+
+# --- Sending (R2, R3, R4, R6) ------------------------------------------------------------------------
+
+
+class Refusal(StrEnum):
+    WINDOW_CLOSED = "window_closed"
+    TEMPLATE_NOT_APPROVED = "template_not_approved"
+
+
+class Effect(StrEnum):
+    JOIN = "join"
+    OPEN = "open"
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """What the agent wants to send: free-form (any non-template), or a template of a category."""
+
+    template_category: Category | None = None
+    template_status: str | None = None
+
+    @classmethod
+    def free_form(cls) -> Outbound:
+        return cls()
+
+    @classmethod
+    def template(cls, category: str | Category, status: str = SENDABLE_TEMPLATE_STATUS) -> Outbound:
+        if isinstance(category, Category):
+            if category not in TEMPLATE_CATEGORIES.values():
+                raise ValueError(f"templates cannot be of category {category}")
+            return cls(category, status)
+        return cls(template_category(category), status)
+
+    @property
+    def is_template(self) -> bool:
+        return self.template_category is not None
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """What the rules need to know about one customer at one instant.
+
+    `last_inbound_at`: the latest customer message at or before now. `referral_at`: the latest
+    referral that granted free-entry-point eligibility. `conversations`: at least every conversation
+    open at now and every free-entry-point conversation opened since `referral_at`.
+    """
+
+    last_inbound_at: datetime | None = None
+    referral_at: datetime | None = None
+    conversations: tuple[ConversationState, ...] = ()
+
+    def window(self, now: datetime) -> ServiceWindow:
+        return service_window(last_inbound_at=self.last_inbound_at, now=now)
+
+    def fep(self, now: datetime) -> FepEligibility:
+        return fep_eligibility(referral_at=self.referral_at, conversations=self.conversations, now=now)
+
+    def open_conversations(self, now: datetime) -> list[ConversationState]:
+        return open_conversations(self.conversations, now)
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    """The outcome of a send at `now`: refused, or which conversation the message opens or joins."""
+
+    now: datetime
+    rule: str
+    refusal: Refusal | None = None
+    effect: Effect | None = None
+    category: Category | None = None
+    joins: Hashable | None = None
+    expires_at: datetime | None = None
+    closes: tuple[ConversationState, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def opens(self) -> bool:
+        return self.effect is Effect.OPEN
+
+    def describe(self) -> str:
+        """The sentence the inbox shows before a send; computed here so the UI never decides."""
+        if self.refusal is Refusal.WINDOW_CLOSED:
+            return "refused: the customer service window is closed, only approved templates can be sent"
+        if self.refusal is Refusal.TEMPLATE_NOT_APPROVED:
+            return "refused: this template is not approved"
+        if self.category is Category.FREE_ENTRY_POINT:
+            if self.opens:
+                closed = ", ".join(f"the open {c.category.label} conversation" for c in self.closes)
+                text = "free: opens a free-entry-point conversation (72 hours)"
+                return f"{text} and closes {closed}" if closed else text
+            return "free: inside the free-entry-point conversation"
+        if self.opens:
+            return f"opens a new {self.category.label} conversation"
+        return f"joins the open {self.category.label} conversation"
+
+
+def decide_send(state: CustomerState, outbound: Outbound, now: datetime) -> SendDecision:
+    """What sending `outbound` at `now` does (R2, R3, R4, R6). Conversations open at the moment we
+    accept the send."""
+    require_aware(now)
+    # R2: never a template that is not approved; free-form only inside the service window.
+    if outbound.is_template and not is_template_sendable(outbound.template_status):
+        return SendDecision(now=now, rule="R2", refusal=Refusal.TEMPLATE_NOT_APPROVED)
+    if not outbound.is_template and not state.window(now).is_open:
+        return SendDecision(now=now, rule="R2", refusal=Refusal.WINDOW_CLOSED)
+
+    open_now = state.open_conversations(now)
+
+    # R6: while a free-entry-point conversation is open, every outbound message joins it.
+    fep_open = [c for c in open_now if c.category is Category.FREE_ENTRY_POINT]
+    if fep_open:
+        return _join(fep_open[0], now, rule="R6")
+    # R6: the first outbound message while eligible opens one, closing every other open conversation.
+    if state.fep(now).is_eligible:
+        return _open(Category.FREE_ENTRY_POINT, now, rule="R6", closes=tuple(open_now))
+
+    if outbound.is_template:
+        # R3: join the open conversation of the template's category, or open one.
+        same = [c for c in open_now if c.category is outbound.template_category]
+        if same:
+            return _join(same[0], now, rule="R3")
+        return _open(outbound.template_category, now, rule="R3")
+
+    # R4: free-form joins an open conversation of any category, the service one first; else opens service.
+    if open_now:
+        service = [c for c in open_now if c.category is Category.SERVICE]
+        return _join((service or open_now)[0], now, rule="R4")
+    return _open(Category.SERVICE, now, rule="R4")
+
+
+def _join(conversation: ConversationState, now: datetime, *, rule: str) -> SendDecision:
+    return SendDecision(
+        now=now,
+        rule=rule,
+        effect=Effect.JOIN,
+        category=conversation.category,
+        joins=conversation.key,
+        expires_at=conversation.expires_at,
+    )
+
+
+def _open(
+    category: Category, now: datetime, *, rule: str, closes: tuple[ConversationState, ...] = ()
+) -> SendDecision:
+    return SendDecision(
+        now=now,
+        rule=rule,
+        effect=Effect.OPEN,
+        category=category,
+        expires_at=conversation_expires_at(category, now),
+        closes=closes,
+    )
+
+
+# --- R9: the platform is the authority on sent messages --------------------------------------------
+
+
+def is_voided(message_statuses: Iterable[str]) -> bool:
+    """R9: a conversation whose every message finally failed never happened: it is voided."""
+    statuses = list(message_statuses)
+    return bool(statuses) and all(status == "failed" for status in statuses)
+
+
+@dataclass(frozen=True)
+class PlatformConversation:
+    """The conversation a status webhook reports for a sent message."""
+
+    id: str
+    category: Category
+    expires_at: datetime | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "category", Category(self.category))
+        _optional_aware(self.expires_at, "expires_at")
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What we keep after comparing our estimate with the platform's report (R9: theirs wins)."""
+
+    category: Category
+    expires_at: datetime
+    differences: tuple[str, ...]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences
+
+
+def reconcile(ours: ConversationState, platform: PlatformConversation) -> Reconciliation:
+    """R9: adopt the platform's category and expiry; list every difference so it can be recorded."""
+    differences = []
+    if platform.category is not ours.category:
+        differences.append(f"category: ours {ours.category.value}, platform {platform.category.value}")
+    expires_at = ours.expires_at
+    if platform.expires_at is not None and platform.expires_at != ours.expires_at:
+        differences.append(
+            f"expires_at: ours {ours.expires_at.isoformat()}, platform {platform.expires_at.isoformat()}"
+        )
+        expires_at = platform.expires_at
+    return Reconciliation(category=platform.category, expires_at=expires_at, differences=tuple(differences))
+
+
+def platform_category(value: str) -> Category:
+    """Map a category from a status webhook (origin.type / pricing.category) to ours."""
+    try:
+        return PLATFORM_CATEGORIES[value.lower()]
+    except KeyError:
+        raise ValueError(f"unknown platform conversation category: {value!r}") from None

@@ -1,0 +1,48 @@
+"""The product's roles as Django groups, and what each may do.
+
+Agents answer customers; supervisors also read reports; admins also manage templates in the admin.
+The groups are created by a migration (inbox 0001) and kept in sync by `sync_roles`.
+"""
+
+AGENTS = "agents"
+SUPERVISORS = "supervisors"
+ADMINS = "admins"
+
+_READ_CONVERSATIONS = [
+    ("conversations", "view_customer"),
+    ("conversations", "view_message"),
+    ("conversations", "view_conversation"),
+    ("templates_app", "view_messagetemplate"),
+]
+
+ROLE_PERMISSIONS = {
+    AGENTS: _READ_CONVERSATIONS,
+    SUPERVISORS: _READ_CONVERSATIONS,
+    ADMINS: [
+        *_READ_CONVERSATIONS,
+        ("templates_app", "add_messagetemplate"),
+        ("templates_app", "change_messagetemplate"),
+        ("templates_app", "delete_messagetemplate"),
+    ],
+}
+
+
+def sync_roles(apps):
+    """Create the groups and give each exactly its permissions. `apps` is a (historical) app registry."""
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after migrate; make sure they exist before they are granted.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = [
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in perms
+        ]
+        group.permissions.set(wanted)

@@ -1,0 +1,148 @@
+"""Template placeholders: find, validate and fill them. Pure Python (no Django).
+
+The platform's formats: POSITIONAL `{{1}}`, `{{2}}`… numbered from 1 with no gaps, and NAMED
+`{{first_name}}` (lowercase letters, digits and `_`, starting with a letter or `_`), each name once.
+A template never mixes the two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from conversations.exceptions import TemplateParamsInvalid
+
+POSITIONAL = "POSITIONAL"
+NAMED = "NAMED"
+
+TOKEN = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+POSITIONAL_TOKEN = re.compile(r"[1-9][0-9]*")
+NAMED_TOKEN = re.compile(r"[a-z_][a-z0-9_]*")
+# The platform refuses parameter values with new lines, tabs or more than four consecutive spaces.
+BAD_VALUE = re.compile(r"[\n\t]| {5,}")
+
+
+def tokens(text: str) -> list[str]:
+    """Every `{{…}}` in `text`, in order, as written between the braces."""
+    return TOKEN.findall(text or "")
+
+
+def placeholder_errors(text: str, parameter_format: str) -> list[str]:
+    """What is wrong with the placeholders of one text component, in plain words ([] when valid)."""
+    found = tokens(text)
+    if not found:
+        return []
+    errors = []
+    positional = [t for t in found if POSITIONAL_TOKEN.fullmatch(t)]
+    named = [t for t in found if NAMED_TOKEN.fullmatch(t)]
+    malformed = [t for t in found if t not in positional and t not in named]
+    for token in malformed:
+        errors.append(
+            f"{{{{{token}}}}} is not a placeholder: use {{{{1}}}}, {{{{2}}}}… or lowercase names like {{{{first_name}}}}"
+        )
+    if positional and named:
+        errors.append("placeholders mix numbers and names: use one format in a template")
+    elif parameter_format == POSITIONAL and named:
+        errors.append(f"the template is POSITIONAL but uses named placeholders ({_braced(named)})")
+    elif parameter_format == NAMED and positional:
+        errors.append(f"the template is NAMED but uses numbered placeholders ({_braced(positional)})")
+    elif positional:
+        numbers = sorted({int(t) for t in positional})
+        if numbers != list(range(1, len(numbers) + 1)):
+            errors.append(
+                f"numbered placeholders must run 1, 2, 3… without gaps; found {_braced(map(str, numbers))}"
+            )
+    elif named:
+        duplicates = sorted({t for t in named if named.count(t) > 1})
+        if duplicates:
+            errors.append(f"each named placeholder may appear once; repeated: {_braced(duplicates)}")
+    return errors
+
+
+def edge_placeholder_error(text: str) -> str | None:
+    """The platform refuses a body that starts or ends with a placeholder."""
+    stripped = (text or "").strip()
+    if TOKEN.match(stripped) or re.search(r"\{\{[^{}]*\}\}$", stripped):
+        return "the body may not start or end with a placeholder"
+    return None
+
+
+def parameter_names(text: str, parameter_format: str) -> list[str]:
+    """The parameters a send must supply for `text`, in order of first appearance ("1", "2"… or names)."""
+    pattern = POSITIONAL_TOKEN if parameter_format == POSITIONAL else NAMED_TOKEN
+    names = []
+    for token in tokens(text):
+        if pattern.fullmatch(token) and token not in names:
+            names.append(token)
+    if parameter_format == POSITIONAL:
+        names.sort(key=int)
+    return names
+
+
+def normalise_params(
+    text: str, parameter_format: str, params: Sequence | Mapping | None
+) -> dict[str, str]:
+    """Check `params` against the placeholders of `text`; return {placeholder: value}.
+
+    POSITIONAL takes a list in order; NAMED a dict by name. Every error is reported at once.
+    """
+    names = parameter_names(text, parameter_format)
+    if params is None:
+        params = {} if parameter_format == NAMED else []
+    errors = []
+    values: dict[str, object] = {}
+    if parameter_format == POSITIONAL:
+        if isinstance(params, Mapping) or isinstance(params, str | bytes):
+            raise TemplateParamsInvalid(
+                f"this template takes a list of {len(names)} positional parameters, not a {type(params).__name__}"
+            )
+        params = list(params)
+        if len(params) != len(names):
+            raise TemplateParamsInvalid(
+                f"this template takes {len(names)} parameter{'s' if len(names) != 1 else ''}, got {len(params)}"
+            )
+        values = dict(zip(names, params, strict=True))
+    else:
+        if not isinstance(params, Mapping):
+            raise TemplateParamsInvalid(
+                f"this template takes named parameters ({', '.join(names) or 'none'}), "
+                f"not a {type(params).__name__}"
+            )
+        missing = [n for n in names if n not in params]
+        unknown = sorted(str(k) for k in params if k not in names)
+        if missing:
+            errors.append(f"missing parameter{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+        if unknown:
+            errors.append(f"unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        values = {n: params[n] for n in names if n in params}
+    cleaned = {}
+    for name, value in values.items():
+        label = f"parameter {{{{{name}}}}}"
+        if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
+            errors.append(f"{label} must be text")
+            continue
+        value = str(value)
+        if not value.strip():
+            errors.append(f"{label} is empty")
+        elif BAD_VALUE.search(value):
+            errors.append(f"{label} may not contain new lines, tabs or more than four spaces in a row")
+        cleaned[name] = value
+    if errors:
+        raise TemplateParamsInvalid(errors)
+    return cleaned
+
+
+def render(text: str, parameter_format: str, params: Sequence | Mapping | None) -> str:
+    """`text` with every placeholder replaced by its parameter; raises TemplateParamsInvalid."""
+    values = normalise_params(text, parameter_format, params)
+    pattern = POSITIONAL_TOKEN if parameter_format == POSITIONAL else NAMED_TOKEN
+
+    def fill(match: re.Match) -> str:
+        token = match.group(1)
+        return values[token] if pattern.fullmatch(token) and token in values else match.group(0)
+
+    return TOKEN.sub(fill, text or "")
+
+
+def _braced(names) -> str:
+    return ", ".join(f"{{{{{n}}}}}" for n in names)
