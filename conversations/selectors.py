@@ -1,0 +1,99 @@
+"""Reads: what the rules say about a customer at an instant. Every function takes an optional aware
+`now`; without it, the clock is read once through django.utils.timezone.now() (tests travel in time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from conversations import policy
+from conversations.models import Conversation, Customer, Message
+
+
+def resolve_now(now: datetime | None) -> datetime:
+    return timezone.now() if now is None else policy.require_aware(now)
+
+
+def open_at(now: datetime) -> Q:
+    """R8 as a query: open at `now` is computed from timestamps, never from `status`."""
+    return Q(opened_at__lte=now, expires_at__gt=now) & (Q(closed_at__isnull=True) | Q(closed_at__gt=now))
+
+
+def open_conversations(customer: Customer, *, now: datetime | None = None) -> QuerySet[Conversation]:
+    """R8: the customer's conversations open at `now`, earliest opened first."""
+    now = resolve_now(now)
+    return Conversation.objects.filter(open_at(now), customer=customer).order_by("opened_at", "pk")
+
+
+def latest_inbound_at(customer: Customer, now: datetime) -> datetime | None:
+    """The platform timestamp of the latest customer message at or before `now` (R1)."""
+    if customer.last_inbound_at is None or customer.last_inbound_at <= now:
+        return customer.last_inbound_at
+    # A question about an earlier instant than the latest message: ask the messages themselves.
+    return (
+        Message.objects.filter(customer=customer, direction=Message.Direction.INBOUND, occurred_at__lte=now)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def latest_referral_at(customer: Customer, now: datetime) -> datetime | None:
+    """The latest referral that made the customer free-entry-point eligible, at or before `now` (R6)."""
+    if customer.fep_referral_at is None or customer.fep_referral_at <= now:
+        return customer.fep_referral_at
+    return (
+        Message.objects.filter(
+            customer=customer, direction=Message.Direction.INBOUND, referral__isnull=False, occurred_at__lte=now
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def service_window(customer: Customer, *, now: datetime | None = None) -> policy.ServiceWindow:
+    """R1: `.is_open`, `.closes_at`, `.opened_at` (the customer's latest message) at `now`."""
+    now = resolve_now(now)
+    return policy.service_window(last_inbound_at=latest_inbound_at(customer, now), now=now)
+
+
+def customer_conversations(customer: Customer, now: datetime, referral_at: datetime | None) -> list[Conversation]:
+    """The conversations the rules need at `now`: every open one, and every free-entry-point one opened
+    since the referral (they decide whether the eligibility is used up)."""
+    relevant = open_at(now)
+    if referral_at is not None:
+        relevant |= Q(category=Conversation.Category.FREE_ENTRY_POINT, opened_at__gte=referral_at, opened_at__lte=now)
+    return list(Conversation.objects.filter(relevant, customer=customer).order_by("opened_at", "pk"))
+
+
+def customer_state(customer: Customer, now: datetime) -> tuple[policy.CustomerState, dict[int, Conversation]]:
+    """Everything the policy needs about `customer` at `now`, and the conversation rows by key."""
+    referral_at = latest_referral_at(customer, now)
+    conversations = customer_conversations(customer, now, referral_at)
+    state = policy.CustomerState(
+        last_inbound_at=latest_inbound_at(customer, now),
+        referral_at=referral_at,
+        conversations=tuple(c.as_policy() for c in conversations),
+    )
+    return state, {c.pk: c for c in conversations}
+
+
+def fep_eligibility(customer: Customer, *, now: datetime | None = None) -> policy.FepEligibility:
+    """R6: whether the next outbound message would open a free-entry-point conversation, and until when."""
+    now = resolve_now(now)
+    state, _ = customer_state(customer, now)
+    return state.fep(now)
+
+
+def preview_send(customer: Customer, *, template=None, now: datetime | None = None) -> policy.SendDecision:
+    """What a send would do right now (the inbox shows `.describe()` before the agent sends). The same
+    policy decides the real send; this is its answer without writing anything."""
+    now = resolve_now(now)
+    state, _ = customer_state(customer, now)
+    outbound = (
+        policy.Outbound.template(template.category, template.status) if template else policy.Outbound.free_form()
+    )
+    return policy.decide_send(state, outbound, now)

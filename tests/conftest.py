@@ -1,0 +1,47 @@
+"""Shared test setup.
+
+Tests that need PostgreSQL or Redis carry the `postgres` / `redis` marker. Locally without the
+service they skip with the reason shown in the summary (-ra); under CI=true they fail instead:
+CI must never pass by skipping what it was meant to prove.
+"""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _missing(item) -> str | None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        return f"needs PostgreSQL; this run uses {connection.vendor} (set DATABASE_URL=postgres://…)"
+    if item.get_closest_marker("redis") and not _reachable(TEST_REDIS_URL):
+        return f"needs Redis at {TEST_REDIS_URL} (set TEST_REDIS_URL)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reason = _missing(item)
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true: {reason} — services the tests need must run in CI, never be skipped")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url():
+    return TEST_REDIS_URL
