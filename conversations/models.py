@@ -192,7 +192,7 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent_messages"
     )
     conversation = models.ForeignKey(
-        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="messages",
+        Conversation, null=True, blank=True, on_delete=models.RESTRICT, related_name="messages",
         help_text="The conversation this outbound message opened or joined.",
     )
     referral = models.JSONField(

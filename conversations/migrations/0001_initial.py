@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 ('error_text', models.TextField(blank=True)),
                 ('referral', models.JSONField(blank=True, help_text='The click-to-WhatsApp ad or page button the message came from (R6).', null=True)),
                 ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sent_messages', to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(blank=True, help_text='The conversation this outbound message opened or joined.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='conversations.conversation')),
+                ('conversation', models.ForeignKey(blank=True, help_text='The conversation this outbound message opened or joined.', null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='messages', to='conversations.conversation')),
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='conversations.customer')),
                 ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='templates_app.messagetemplate')),
             ],
