@@ -45,3 +45,9 @@ def pytest_runtest_setup(item):
 @pytest.fixture
 def redis_url():
     return TEST_REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashers are deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,170 @@
+"""Demo data for local runs: users of each role, approved templates of each category, and customers in
+every interesting state relative to *now*. Everything goes through the services, so the demo shows
+exactly what the rules do. Re-running resets the demo customers, so their windows are fresh again."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import services
+from conversations.models import Customer
+from inbox import roles
+from templates_app.models import MessageTemplate
+
+# Local-only credentials, documented in the README. seed_demo refuses to run with DEBUG off.
+DEMO_USERS = [
+    # username, password, role, first name, is_staff (admin site access)
+    ("agent", "agent-demo", roles.AGENTS, "Alex", False),
+    ("agent2", "agent2-demo", roles.AGENTS, "Sam", False),
+    ("supervisor", "supervisor-demo", roles.SUPERVISORS, "Morgan", False),
+    ("admin", "admin-demo", roles.ADMINS, "Robin", True),
+]
+
+AD_REFERRAL = {
+    "source_url": "https://fb.me/demo-summer-ad",
+    "source_id": "120226305854810726",
+    "source_type": "ad",
+    "headline": "Chat with us",
+    "body": "Summer sale: 20% off",
+    "media_type": "image",
+    "ctwa_clid": "demo-ctwa-clid",
+}
+
+DEMO_TEMPLATES = [
+    # name, category, status, parameter_format, body, extra
+    ("order_update", "UTILITY", "APPROVED", "NAMED",
+     "Hi {{first_name}}, your order {{order_number}} has shipped and should arrive within {{days}} days. "
+     "Reply here with any questions.", {}),
+    ("appointment_reminder", "UTILITY", "APPROVED", "POSITIONAL",
+     "Hello {{1}}, this is a reminder of your appointment on {{2}}. Reply YES to confirm.", {}),
+    ("follow_up", "UTILITY", "APPROVED", "POSITIONAL",
+     "Hi, we are following up on your recent request. Reply to this message to continue.", {}),
+    ("summer_sale", "MARKETING", "APPROVED", "POSITIONAL",
+     "Hi {{1}}! Our summer sale is on: {{2}} off everything until Sunday. Reply STOP to opt out.", {}),
+    ("back_in_stock", "MARKETING", "APPROVED", "NAMED",
+     "Good news {{first_name}}: {{product}} is back in stock. Reply BUY to reserve one.", {}),
+    ("login_code", "AUTHENTICATION", "APPROVED", "POSITIONAL",
+     "Your verification code is {{1}}. For your security, do not share this code.", {}),
+    ("winter_promo", "MARKETING", "PAUSED", "POSITIONAL",
+     "Hi {{1}}, winter deals are here. Reply STOP to opt out.", {}),
+    ("free_gift", "MARKETING", "REJECTED", "POSITIONAL",
+     "Hi {{1}}, claim your free gift now!", {"rejected_reason": "PROMOTIONAL"}),
+    ("new_feature", "UTILITY", "PENDING", "POSITIONAL",
+     "Hi {{1}}, your account now supports {{2}}. Reply HELP for details.", {}),
+]
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    wa_id: str
+    name: str
+    state: str  # what the demo shows with this customer
+    inbound: tuple[tuple[timedelta, str], ...] = ()  # (how long ago, text)
+    referral_on_last: bool = False
+    reply: str = ""  # an agent reply sent now (opens or joins a conversation)
+    template: tuple[str, object] | None = None  # (template name, params) sent now
+
+
+DEMO_CUSTOMERS = [
+    DemoCustomer(
+        "16505551234", "Sheena Nelson", "window open, waiting for a reply",
+        inbound=((timedelta(minutes=25), "Hi! Can I get more info about the premium plan?"),
+                 (timedelta(minutes=20), "Mostly about the price for a team of 5.")),
+    ),
+    DemoCustomer(
+        "5511987654321", "Pablo Morales", "window open with hours left, service conversation open",
+        inbound=((timedelta(hours=5, minutes=10), "Olá, my order hasn't arrived yet."),
+                 (timedelta(hours=5), "Order 860198.")),
+        reply="Thanks Pablo, order 860198 left our warehouse yesterday; I'm checking with the courier.",
+    ),
+    DemoCustomer(
+        "447400123456", "Aisha Khan", "window closing in minutes",
+        inbound=((timedelta(hours=23, minutes=52), "Is the store open on Sunday?"),),
+    ),
+    DemoCustomer(
+        "4915112345678", "Lukas Weber", "window closed (last wrote 2 days ago): templates only",
+        inbound=((timedelta(days=2, hours=1), "Danke, that solved it!"),),
+    ),
+    DemoCustomer(
+        "6591234567", "Mei Chen", "came from an ad: free-entry-point conversation open for 72 h",
+        inbound=((timedelta(hours=1), "I saw your summer sale ad, do you ship to Singapore?"),),
+        referral_on_last=True,
+        reply="Hi Mei! Yes, we ship to Singapore in 3–5 days.",
+    ),
+    DemoCustomer(
+        "971501234567", "Omar Haddad", "came from an ad, not answered yet: the first reply opens a free entry point",
+        inbound=((timedelta(minutes=8), "Hello, I clicked your ad. Is the offer still valid?"),),
+        referral_on_last=True,
+    ),
+    DemoCustomer(
+        "2348012345678", "Grace Okafor", "never wrote: a utility template opened a conversation",
+        template=("order_update", {"first_name": "Grace", "order_number": "771204", "days": "3"}),
+    ),
+]
+
+
+def seed_demo() -> dict[str, int]:
+    """Create or refresh the demo. Returns counts for the command's summary."""
+    with transaction.atomic():
+        users = _seed_users()
+        templates = _seed_templates()
+        Customer.objects.filter(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS]).delete()
+    agent = users["agent"]
+    now = timezone.now()
+    for demo in DEMO_CUSTOMERS:
+        for index, (ago, text) in enumerate(demo.inbound, start=1):
+            last = index == len(demo.inbound)
+            services.receive_message(
+                wa_id=demo.wa_id,
+                name=demo.name,
+                body=text,
+                wamid=f"wamid.demo.{demo.wa_id}.{int((now - ago).timestamp())}.{index}",
+                timestamp=now - ago,
+                referral=AD_REFERRAL if (last and demo.referral_on_last) else None,
+            )
+        customer, _ = Customer.objects.get_or_create(wa_id=demo.wa_id, defaults={"name": demo.name})
+        if demo.reply:
+            services.send_text(customer=customer, body=demo.reply, agent=agent)
+        if demo.template:
+            name, params = demo.template
+            services.send_template(customer=customer, template=templates[name], params=params, agent=agent)
+    return {"users": len(users), "templates": len(templates), "customers": len(DEMO_CUSTOMERS)}
+
+
+def _seed_users():
+    User = get_user_model()
+    users = {}
+    for username, password, role, first_name, is_staff in DEMO_USERS:
+        user, _ = User.objects.get_or_create(username=username)
+        user.first_name = first_name
+        user.email = f"{username}@demo.invalid"
+        user.is_staff = is_staff
+        user.is_active = True
+        user.set_password(password)
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        users[username] = user
+    return users
+
+
+def _seed_templates():
+    templates = {}
+    for name, category, status, parameter_format, body, extra in DEMO_TEMPLATES:
+        template, _ = MessageTemplate.objects.update_or_create(
+            name=name,
+            language="en_US",
+            defaults={
+                "category": category,
+                "status": status,
+                "parameter_format": parameter_format,
+                "components": [{"type": "BODY", "text": body}],
+                **extra,
+            },
+        )
+        template.full_clean()
+        templates[name] = template
+    return templates

@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from inbox.demo import DEMO_CUSTOMERS, DEMO_USERS, seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or refresh local demo data: an agent, a supervisor and an admin with documented passwords, "
+        "approved templates of each category, and customers in every window/conversation state."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true",
+            help="Run even with DEBUG off. The demo users have public passwords: never on a real deployment.",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates users with public passwords, so it only runs with DJANGO_DEBUG=true "
+                "(or --force on a machine that is not a real deployment)."
+            )
+        counts = seed_demo()
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo ready: {counts['users']} users, {counts['templates']} templates, {counts['customers']} customers."
+        ))
+        self.stdout.write("Log in with (local demo only):")
+        for username, password, role, _first_name, _is_staff in DEMO_USERS:
+            self.stdout.write(f"  {username:<11} {password:<16} ({role})")
+        self.stdout.write("Customers:")
+        for customer in DEMO_CUSTOMERS:
+            self.stdout.write(f"  {customer.name:<14} +{customer.wa_id:<14} {customer.state}")
