@@ -263,6 +263,11 @@ class CustomerState:
     referral_at: datetime | None = None
     conversations: tuple[ConversationState, ...] = ()
 
+    def __post_init__(self):
+        _optional_aware(self.last_inbound_at, "last_inbound_at")
+        _optional_aware(self.referral_at, "referral_at")
+        object.__setattr__(self, "conversations", tuple(self.conversations))
+
     def window(self, now: datetime) -> ServiceWindow:
         return service_window(last_inbound_at=self.last_inbound_at, now=now)
 

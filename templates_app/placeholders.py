@@ -29,10 +29,13 @@ def tokens(text: str) -> list[str]:
 
 def placeholder_errors(text: str, parameter_format: str) -> list[str]:
     """What is wrong with the placeholders of one text component, in plain words ([] when valid)."""
+    errors = []
+    leftover = TOKEN.sub("", text or "")
+    if "{{" in leftover or "}}" in leftover:
+        errors.append("unbalanced braces: every placeholder is written {{…}} with two braces on each side")
     found = tokens(text)
     if not found:
-        return []
-    errors = []
+        return errors
     positional = [t for t in found if POSITIONAL_TOKEN.fullmatch(t)]
     named = [t for t in found if NAMED_TOKEN.fullmatch(t)]
     malformed = [t for t in found if t not in positional and t not in named]
@@ -43,9 +46,9 @@ def placeholder_errors(text: str, parameter_format: str) -> list[str]:
     if positional and named:
         errors.append("placeholders mix numbers and names: use one format in a template")
     elif parameter_format == POSITIONAL and named:
-        errors.append(f"the template is POSITIONAL but uses named placeholders ({_braced(named)})")
+        errors.append(f"the template is POSITIONAL but uses named placeholders ({_braced(_unique(named))})")
     elif parameter_format == NAMED and positional:
-        errors.append(f"the template is NAMED but uses numbered placeholders ({_braced(positional)})")
+        errors.append(f"the template is NAMED but uses numbered placeholders ({_braced(_unique(positional))})")
     elif positional:
         numbers = sorted({int(t) for t in positional})
         if numbers != list(range(1, len(numbers) + 1)):
@@ -94,7 +97,8 @@ def normalise_params(
     if parameter_format == POSITIONAL:
         if isinstance(params, Mapping) or isinstance(params, str | bytes):
             raise TemplateParamsInvalid(
-                f"this template takes a list of {len(names)} positional parameters, not a {type(params).__name__}"
+                f"this template takes a list of {len(names)} positional parameter{'s' if len(names) != 1 else ''}, "
+                f"not a {type(params).__name__}"
             )
         params = list(params)
         if len(params) != len(names):
@@ -142,6 +146,10 @@ def render(text: str, parameter_format: str, params: Sequence | Mapping | None) 
         return values[token] if pattern.fullmatch(token) and token in values else match.group(0)
 
     return TOKEN.sub(fill, text or "")
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _braced(names) -> str:
