@@ -16,7 +16,7 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 env = environ.Env()
 
 # A fixed, public key for local development only. The deploy checks (config/checks.py) refuse it.
-DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"  # noqa: S105
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)

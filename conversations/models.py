@@ -18,7 +18,10 @@ wa_id_validator = RegexValidator(r"^[0-9]{1,20}$", "A WhatsApp id is the phone n
 
 class Customer(models.Model):
     wa_id = models.CharField(
-        "WhatsApp id", max_length=20, unique=True, validators=[wa_id_validator],
+        "WhatsApp id",
+        max_length=20,
+        unique=True,
+        validators=[wa_id_validator],
         help_text="The customer's phone number in digits, as the platform identifies them.",
     )
     name = models.CharField(max_length=256, blank=True, help_text="The WhatsApp profile name.")
@@ -83,7 +86,11 @@ class Conversation(models.Model):
     expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="closed_conversations",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="closed_conversations",
         help_text="The free-entry-point conversation whose opening closed this one (R6).",
     )
     opening_message = models.OneToOneField(
@@ -97,17 +104,21 @@ class Conversation(models.Model):
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(expires_at__gt=F("opened_at")), name="conversation_expires_after_open"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("opened_at")), name="conversation_expires_after_open"
+            ),
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True)
                 | Q(closed_at__gte=F("opened_at"), closed_at__lte=F("expires_at")),
                 name="conversation_closed_within_life",
             ),
             models.CheckConstraint(
-                condition=Q(category__in=[c.value for c in policy.Category]), name="conversation_category_valid"
+                condition=Q(category__in=[c.value for c in policy.Category]),
+                name="conversation_category_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "expired", "closed", "voided"]), name="conversation_status_valid"
+                condition=Q(status__in=["open", "expired", "closed", "voided"]),
+                name="conversation_status_valid",
             ),
             models.CheckConstraint(
                 condition=(Q(status="voided") & Q(voided_at__isnull=False) & Q(closed_at=F("opened_at")))
@@ -173,7 +184,11 @@ class Message(models.Model):
     wa_type = models.CharField("message type", max_length=32, default="text")
     body = models.TextField(blank=True)
     template = models.ForeignKey(
-        "templates_app.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+        "templates_app.MessageTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
     )
     template_params = models.JSONField(null=True, blank=True)
     # The template's category when it was sent: a later re-categorisation never rewrites history.
@@ -189,10 +204,18 @@ class Message(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_text = models.TextField(blank=True)
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent_messages"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sent_messages",
     )
     conversation = models.ForeignKey(
-        Conversation, null=True, blank=True, on_delete=models.RESTRICT, related_name="messages",
+        Conversation,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="messages",
         help_text="The conversation this outbound message opened or joined.",
     )
     referral = models.JSONField(
@@ -210,17 +233,22 @@ class Message(models.Model):
                 name="message_direction_consistent",
             ),
             models.CheckConstraint(
-                condition=Q(kind="free_form") | Q(template__isnull=False), name="message_template_has_template"
+                condition=Q(kind="free_form") | Q(template__isnull=False),
+                name="message_template_has_template",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["received", "queued", "sending", "sent", "delivered", "read", "failed"]),
+                condition=Q(
+                    status__in=["received", "queued", "sending", "sent", "delivered", "read", "failed"]
+                ),
                 name="message_status_valid",
             ),
         ]
         indexes = [
             models.Index(fields=["customer", "occurred_at", "id"], name="message_thread_idx"),
             models.Index(fields=["customer", "direction", "-occurred_at"], name="message_latest_dir_idx"),
-            models.Index(fields=["status", "created_at"], condition=Q(status="queued"), name="message_queued_idx"),
+            models.Index(
+                fields=["status", "created_at"], condition=Q(status="queued"), name="message_queued_idx"
+            ),
         ]
 
     def __str__(self):

@@ -46,7 +46,10 @@ def latest_referral_at(customer: Customer, now: datetime) -> datetime | None:
         return customer.fep_referral_at
     return (
         Message.objects.filter(
-            customer=customer, direction=Message.Direction.INBOUND, referral__isnull=False, occurred_at__lte=now
+            customer=customer,
+            direction=Message.Direction.INBOUND,
+            referral__isnull=False,
+            occurred_at__lte=now,
         )
         .order_by("-occurred_at")
         .values_list("occurred_at", flat=True)
@@ -60,12 +63,16 @@ def service_window(customer: Customer, *, now: datetime | None = None) -> policy
     return policy.service_window(last_inbound_at=latest_inbound_at(customer, now), now=now)
 
 
-def customer_conversations(customer: Customer, now: datetime, referral_at: datetime | None) -> list[Conversation]:
+def customer_conversations(
+    customer: Customer, now: datetime, referral_at: datetime | None
+) -> list[Conversation]:
     """The conversations the rules need at `now`: every open one, and every free-entry-point one opened
     since the referral (they decide whether the eligibility is used up)."""
     relevant = open_at(now)
     if referral_at is not None:
-        relevant |= Q(category=Conversation.Category.FREE_ENTRY_POINT, opened_at__gte=referral_at, opened_at__lte=now)
+        relevant |= Q(
+            category=Conversation.Category.FREE_ENTRY_POINT, opened_at__gte=referral_at, opened_at__lte=now
+        )
     return list(Conversation.objects.filter(relevant, customer=customer).order_by("opened_at", "pk"))
 
 
@@ -94,6 +101,8 @@ def preview_send(customer: Customer, *, template=None, now: datetime | None = No
     now = resolve_now(now)
     state, _ = customer_state(customer, now)
     outbound = (
-        policy.Outbound.template(template.category, template.status) if template else policy.Outbound.free_form()
+        policy.Outbound.template(template.category, template.status)
+        if template
+        else policy.Outbound.free_form()
     )
     return policy.decide_send(state, outbound, now)

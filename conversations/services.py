@@ -122,7 +122,9 @@ def send_text(*, customer: Customer, body: str, agent=None) -> Message:
     if not body.strip():
         raise InvalidMessage("The message is empty: write something to send.")
     if len(body) > MAX_TEXT_LENGTH:
-        raise InvalidMessage(f"The message is {len(body)} characters long; WhatsApp allows {MAX_TEXT_LENGTH}.")
+        raise InvalidMessage(
+            f"The message is {len(body)} characters long; WhatsApp allows {MAX_TEXT_LENGTH}."
+        )
     with transaction.atomic():
         customer = _lock_customer(customer)
         now = timezone.now()
@@ -153,7 +155,9 @@ def send_template(
         body = template.render(params)
         now = timezone.now()
         state, rows = selectors.customer_state(customer, now)
-        decision = policy.decide_send(state, policy.Outbound.template(template.category, template.status), now)
+        decision = policy.decide_send(
+            state, policy.Outbound.template(template.category, template.status), now
+        )
         return _record_outbound(
             customer,
             decision,
@@ -211,7 +215,10 @@ def _record_outbound(
         if decision.closes:
             # R6: opening a free-entry-point conversation closes every other open one at this instant.
             Conversation.objects.filter(pk__in=[c.key for c in decision.closes]).update(
-                closed_at=now, closed_by=conversation, status=Conversation.Status.CLOSED, status_changed_at=now
+                closed_at=now,
+                closed_by=conversation,
+                status=Conversation.Status.CLOSED,
+                status_changed_at=now,
             )
     else:
         conversation = rows[decision.joins]
@@ -233,7 +240,11 @@ def _record_outbound(
     customer.save(update_fields=["last_activity_at"])
     logger.info(
         "queued %s message %s for customer %s: %s (%s)",
-        message.kind, message.pk, customer.pk, decision.describe(), decision.rule,
+        message.kind,
+        message.pk,
+        customer.pk,
+        decision.describe(),
+        decision.rule,
     )
     return message
 

@@ -22,14 +22,26 @@ class MessageTemplate(models.Model):
     # The statuses the platform reports. `status` stores the raw value, so a status the platform adds
     # later is kept as it came rather than refused; only APPROVED is ever sendable.
     KNOWN_STATUSES = (
-        "APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "IN_APPEAL", "FLAGGED", "REINSTATED",
-        "PENDING_DELETION", "DELETED", "ARCHIVED", "LIMIT_EXCEEDED",
+        "APPROVED",
+        "PENDING",
+        "REJECTED",
+        "PAUSED",
+        "DISABLED",
+        "IN_APPEAL",
+        "FLAGGED",
+        "REINSTATED",
+        "PENDING_DELETION",
+        "DELETED",
+        "ARCHIVED",
+        "LIMIT_EXCEEDED",
     )
 
     name = models.CharField(max_length=512)
     language = models.CharField(max_length=15, help_text="The platform's language code, e.g. en_US.")
     category = models.CharField(max_length=16, choices=Category.choices)
-    status = models.CharField(max_length=32, default="PENDING", help_text="The platform's status, as reported.")
+    status = models.CharField(
+        max_length=32, default="PENDING", help_text="The platform's status, as reported."
+    )
     parameter_format = models.CharField(
         max_length=10, choices=ParameterFormat.choices, default=ParameterFormat.POSITIONAL
     )

@@ -41,14 +41,17 @@ def placeholder_errors(text: str, parameter_format: str) -> list[str]:
     malformed = [t for t in found if t not in positional and t not in named]
     for token in malformed:
         errors.append(
-            f"{{{{{token}}}}} is not a placeholder: use {{{{1}}}}, {{{{2}}}}… or lowercase names like {{{{first_name}}}}"
+            f"{{{{{token}}}}} is not a placeholder: "
+            "use {{1}}, {{2}}… or lowercase names like {{first_name}}"
         )
     if positional and named:
         errors.append("placeholders mix numbers and names: use one format in a template")
     elif parameter_format == POSITIONAL and named:
         errors.append(f"the template is POSITIONAL but uses named placeholders ({_braced(_unique(named))})")
     elif parameter_format == NAMED and positional:
-        errors.append(f"the template is NAMED but uses numbered placeholders ({_braced(_unique(positional))})")
+        errors.append(
+            f"the template is NAMED but uses numbered placeholders ({_braced(_unique(positional))})"
+        )
     elif positional:
         numbers = sorted({int(t) for t in positional})
         if numbers != list(range(1, len(numbers) + 1)):
@@ -82,9 +85,7 @@ def parameter_names(text: str, parameter_format: str) -> list[str]:
     return names
 
 
-def normalise_params(
-    text: str, parameter_format: str, params: Sequence | Mapping | None
-) -> dict[str, str]:
+def normalise_params(text: str, parameter_format: str, params: Sequence | Mapping | None) -> dict[str, str]:
     """Check `params` against the placeholders of `text`; return {placeholder: value}.
 
     POSITIONAL takes a list in order; NAMED a dict by name. Every error is reported at once.
@@ -95,15 +96,15 @@ def normalise_params(
     errors = []
     values: dict[str, object] = {}
     if parameter_format == POSITIONAL:
-        if isinstance(params, Mapping) or isinstance(params, str | bytes):
+        if isinstance(params, Mapping | str | bytes):
             raise TemplateParamsInvalid(
-                f"this template takes a list of {len(names)} positional parameter{'s' if len(names) != 1 else ''}, "
+                f"this template takes a list of {_count(len(names), 'positional parameter')}, "
                 f"not a {type(params).__name__}"
             )
         params = list(params)
         if len(params) != len(names):
             raise TemplateParamsInvalid(
-                f"this template takes {len(names)} parameter{'s' if len(names) != 1 else ''}, got {len(params)}"
+                f"this template takes {_count(len(names), 'parameter')}, got {len(params)}"
             )
         values = dict(zip(names, params, strict=True))
     else:
@@ -146,6 +147,10 @@ def render(text: str, parameter_format: str, params: Sequence | Mapping | None) 
         return values[token] if pattern.fullmatch(token) and token in values else match.group(0)
 
     return TOKEN.sub(fill, text or "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _unique(names: list[str]) -> list[str]:

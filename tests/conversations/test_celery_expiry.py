@@ -30,9 +30,10 @@ SWEEP_SECONDS = 3
 def celery_worker_with_beat(transactional_db, redis_url, tmp_path):
     redis.Redis.from_url(redis_url).flushdb()  # no tasks left over from another run
     db = connection.settings_dict
+    credentials = f"{db['USER']}:{db['PASSWORD'] or ''}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": redis_url,
         "CONVERSATION_SWEEP_SECONDS": str(SWEEP_SECONDS),
         "VAR_DIR": str(tmp_path),
@@ -42,10 +43,22 @@ def celery_worker_with_beat(transactional_db, redis_url, tmp_path):
     with log.open("w") as out:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--loglevel=INFO",
-                "--concurrency=1", f"--schedule={tmp_path / 'beat-schedule'}", f"--hostname=test-{os.getpid()}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-B",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                f"--schedule={tmp_path / 'beat-schedule'}",
+                f"--hostname=test-{os.getpid()}@%h",
             ],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         yield process, log

@@ -52,7 +52,9 @@ def test_a_closed_conversation_frees_its_range_after_closed_at():
     Conversation.objects.filter(pk=voided.pk).update(
         status="voided", voided_at=at(0, "11:05"), closed_at=at(0, "11:00")
     )
-    insert_conversation(customer, "marketing", at(0, "11:10"), at(1, "11:10"))  # the voided one occupies nothing
+    insert_conversation(
+        customer, "marketing", at(0, "11:10"), at(1, "11:10")
+    )  # the voided one occupies nothing
 
 
 def test_updates_that_would_create_an_overlap_are_refused():
@@ -67,10 +69,22 @@ def test_updates_that_would_create_an_overlap_are_refused():
     ("fields", "why"),
     [
         ({"opened_at": at(0, "10:00"), "expires_at": at(0, "10:00")}, "expires_at must be after opened_at"),
-        ({"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "closed_at": at(0, "09:00")}, "closed early"),
-        ({"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "closed_at": at(1, "11:00")}, "closed late"),
-        ({"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "category": "sales"}, "unknown category"),
-        ({"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "status": "voided"}, "voided without time"),
+        (
+            {"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "closed_at": at(0, "09:00")},
+            "closed early",
+        ),
+        (
+            {"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "closed_at": at(1, "11:00")},
+            "closed late",
+        ),
+        (
+            {"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "category": "sales"},
+            "unknown category",
+        ),
+        (
+            {"opened_at": at(0, "10:00"), "expires_at": at(1, "10:00"), "status": "voided"},
+            "voided without time",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -91,14 +105,22 @@ def test_inbound_messages_cannot_belong_to_a_conversation():
     conversation = insert_conversation(customer, "service", at(0, "10:00"), at(1, "10:00"))
     with pytest.raises(IntegrityError), transaction.atomic():
         Message.objects.create(
-            customer=customer, direction="inbound", status="received", occurred_at=at(0, "10:00"),
+            customer=customer,
+            direction="inbound",
+            status="received",
+            occurred_at=at(0, "10:00"),
             conversation=conversation,
         )
 
 
 def test_wamid_is_unique_when_present():
     customer = factories.customer()
-    common = {"customer": customer, "direction": "inbound", "status": "received", "occurred_at": at(0, "09:00")}
+    common = {
+        "customer": customer,
+        "direction": "inbound",
+        "status": "received",
+        "occurred_at": at(0, "09:00"),
+    }
     Message.objects.create(wamid=None, **common)
     Message.objects.create(wamid=None, **common)  # many messages have no platform id yet
     Message.objects.create(wamid="wamid.1", **common)
@@ -118,7 +140,7 @@ def run_concurrently(count, action):
         try:
             barrier.wait()
             results[i] = action(i)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
+        except Exception as exc:  # reported to the test
             errors.append(exc)
         finally:
             close_old_connections()
@@ -154,7 +176,11 @@ def test_concurrent_replies_open_one_service_conversation_and_one_fep():
     referred, plain = factories.customer(), factories.customer()
     services.receive_message(wa_id=plain.wa_id, body="hi", wamid="w-plain", timestamp=at(0, "09:00"))
     services.receive_message(
-        wa_id=referred.wa_id, body="hi", wamid="w-ref", timestamp=at(0, "09:00"), referral={"source_type": "ad"}
+        wa_id=referred.wa_id,
+        body="hi",
+        wamid="w-ref",
+        timestamp=at(0, "09:00"),
+        referral={"source_type": "ad"},
     )
     with time_machine.travel(at(0, "09:05"), tick=True):
         _, errors = run_concurrently(
@@ -194,7 +220,9 @@ def test_the_clock_is_read_after_the_lock_is_held():
 
         def send():
             try:
-                sender_result["message"] = services.send_template(customer=customer, template=template, params=["b"])
+                sender_result["message"] = services.send_template(
+                    customer=customer, template=template, params=["b"]
+                )
             finally:
                 connection.close()
 

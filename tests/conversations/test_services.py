@@ -14,7 +14,12 @@ from tests.factories import at
 
 pytestmark = pytest.mark.django_db
 
-AD = {"source_type": "ad", "source_id": "120226305854810726", "source_url": "https://fb.me/x", "ctwa_clid": "A"}
+AD = {
+    "source_type": "ad",
+    "source_id": "120226305854810726",
+    "source_url": "https://fb.me/x",
+    "ctwa_clid": "A",
+}
 
 
 class Timeline:
@@ -33,8 +38,12 @@ class Timeline:
         self._inbound += 1
         with time_machine.travel(delivered_at or when, tick=False):
             return services.receive_message(
-                wa_id=self.wa_id, body=body, wamid=f"wamid.{self.wa_id}.{self._inbound}", timestamp=when,
-                name="Sheena Nelson", referral=referral,
+                wa_id=self.wa_id,
+                body=body,
+                wamid=f"wamid.{self.wa_id}.{self._inbound}",
+                timestamp=when,
+                name="Sheena Nelson",
+                referral=referral,
             )
 
     def text(self, when, body="Hi there"):
@@ -43,9 +52,13 @@ class Timeline:
 
     def template(self, when, category):
         if category not in self.templates:
-            self.templates[category] = factories.template(category=category.upper(), body="Hello {{1}}, news.")
+            self.templates[category] = factories.template(
+                category=category.upper(), body="Hello {{1}}, news."
+            )
         with time_machine.travel(when, tick=False):
-            return services.send_template(customer=self.customer, template=self.templates[category], params=["Ann"])
+            return services.send_template(
+                customer=self.customer, template=self.templates[category], params=["Ann"]
+            )
 
     def open_categories(self, when):
         return sorted(c.category for c in selectors.open_conversations(self.customer, now=when))
@@ -161,7 +174,9 @@ def test_E9_boundary_eligible_at_23_59_59_not_at_24_00_00():
 def test_E10_template_opens_the_free_entry_point_free_form_still_needs_the_window():
     t = Timeline()
     t.c(at(0, "10:00"), referral=AD)
-    f1 = assert_opened(t.template(at(0, "22:00"), "utility"), "free_entry_point", at(0, "22:00"), at(3, "22:00"))
+    f1 = assert_opened(
+        t.template(at(0, "22:00"), "utility"), "free_entry_point", at(0, "22:00"), at(3, "22:00")
+    )
     assert t.text(at(1, "09:59:59")).conversation == f1
     with pytest.raises(WindowClosed):
         t.text(at(1, "10:00"))
@@ -240,7 +255,9 @@ def test_send_template_params_must_fit_and_nothing_is_created_when_they_do_not()
         services.send_template(customer=customer, template=named, params={"first_name": "Ann"})
     assert not Message.objects.exists() and not Conversation.objects.exists()
 
-    sent = services.send_template(customer=customer, template=named, params={"first_name": "Ann", "order_number": 42})
+    sent = services.send_template(
+        customer=customer, template=named, params={"first_name": "Ann", "order_number": 42}
+    )
     assert sent.body == "Hi Ann, order 42 ships."
     assert sent.template_params == {"first_name": "Ann", "order_number": "42"}
     assert (sent.kind, sent.template_category, sent.status) == ("template", "UTILITY", "queued")
@@ -273,14 +290,23 @@ def test_outbound_message_is_recorded_queued_with_agent_and_conversation(django_
     t.c(at(0, "09:00"))
     with time_machine.travel(at(0, "09:05"), tick=False):
         message = services.send_text(customer=t.customer, body="On it!", agent=agent)
-    assert (message.direction, message.kind, message.status, message.agent) == ("outbound", "free_form", "queued", agent)
+    assert (message.direction, message.kind, message.status, message.agent) == (
+        "outbound",
+        "free_form",
+        "queued",
+        agent,
+    )
     assert message.occurred_at == at(0, "09:05") and message.wamid is None
     assert t.customer.last_activity_at == at(0, "09:05")
 
 
 def test_receive_message_creates_the_customer_with_derived_phone_and_country():
     message = services.receive_message(
-        wa_id="16505551234", body="Can I get more info?", wamid="wamid.A", timestamp=at(0, "09:00"), name="Sheena"
+        wa_id="16505551234",
+        body="Can I get more info?",
+        wamid="wamid.A",
+        timestamp=at(0, "09:00"),
+        name="Sheena",
     )
     customer = message.customer
     assert (customer.name, customer.phone_e164, customer.country) == ("Sheena", "+16505551234", "US")
@@ -289,9 +315,15 @@ def test_receive_message_creates_the_customer_with_derived_phone_and_country():
 
 
 def test_receive_message_is_idempotent_on_wamid():
-    first = services.receive_message(wa_id="4915112345678", body="Hallo", wamid="wamid.dup", timestamp=at(0, "09:00"))
+    first = services.receive_message(
+        wa_id="4915112345678", body="Hallo", wamid="wamid.dup", timestamp=at(0, "09:00")
+    )
     again = services.receive_message(
-        wa_id="4915112345678", body="changed", wamid="wamid.dup", timestamp=at(0, "11:00"), name="Other",
+        wa_id="4915112345678",
+        body="changed",
+        wamid="wamid.dup",
+        timestamp=at(0, "11:00"),
+        name="Other",
         referral=AD,
     )
     assert again.pk == first.pk and again.body == "Hallo"
@@ -305,9 +337,9 @@ def test_receive_message_rejects_naive_timestamps_and_bad_wa_ids():
         services.receive_message(wa_id="15551230000", body="x", wamid="w1", timestamp=datetime(2026, 1, 5, 9))
     with pytest.raises(InvalidMessage, match="digits"):
         services.receive_message(wa_id="555-ABC", body="x", wamid="w2", timestamp=at(0, "09:00"))
-    assert services.receive_message(wa_id="+15551230000", body="x", wamid="w3", timestamp=at(0, "9:00")).customer.wa_id == (
-        "15551230000"
-    )
+    assert services.receive_message(
+        wa_id="+15551230000", body="x", wamid="w3", timestamp=at(0, "9:00")
+    ).customer.wa_id == ("15551230000")
 
 
 def test_receive_message_accepts_other_timezones_as_the_same_instant():
@@ -393,7 +425,9 @@ def test_sweep_works_in_batches():
 def test_R9_failed_message_voids_the_conversation_it_alone_opened():
     t = Timeline()
     m1_msg = t.template(at(0, "10:00"), "marketing")
-    services.mark_message_failed(message=m1_msg, error_code=131049, error_text="held back", now=at(0, "10:01"))
+    services.mark_message_failed(
+        message=m1_msg, error_code=131049, error_text="held back", now=at(0, "10:01")
+    )
     m1 = Conversation.objects.get(pk=m1_msg.conversation_id)
     assert (m1.status, m1.voided_at, m1.closed_at) == ("voided", at(0, "10:01"), m1.opened_at)
     assert list(selectors.open_conversations(t.customer, now=at(0, "10:02"))) == []
@@ -435,7 +469,10 @@ def test_preview_send_describes_what_the_send_will_do_without_writing():
     assert selectors.preview_send(t.customer, template=template, now=at(0, "10:00")).describe() == (
         "opens a new marketing conversation"
     )
-    assert selectors.preview_send(t.customer, now=at(0, "10:00")).describe() == "opens a new service conversation"
+    assert (
+        selectors.preview_send(t.customer, now=at(0, "10:00")).describe()
+        == "opens a new service conversation"
+    )
     assert not Conversation.objects.exists()
     t.template(at(0, "10:00"), "marketing")
     assert selectors.preview_send(t.customer, template=template, now=at(0, "11:00")).describe() == (

@@ -86,11 +86,17 @@ def test_dev_demo_runs_web_worker_and_beat_with_demo_data(demo):
     now = datetime.now(UTC)
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     with db:
-        customer_id = db.execute("SELECT id FROM conversations_customer WHERE wa_id = '4915112345678'").fetchone()[0]
+        customer_id = db.execute(
+            "SELECT id FROM conversations_customer WHERE wa_id = '4915112345678'"
+        ).fetchone()[0]
         db.execute(
             "INSERT INTO conversations_conversation (customer_id, category, opened_at, expires_at, status, "
             "platform_id) VALUES (?, 'marketing', ?, ?, 'open', '')",
-            (customer_id, (now - timedelta(hours=24)).strftime(fmt), (now + timedelta(seconds=2)).strftime(fmt)),
+            (
+                customer_id,
+                (now - timedelta(hours=24)).strftime(fmt),
+                (now + timedelta(seconds=2)).strftime(fmt),
+            ),
         )
 
     def swept():

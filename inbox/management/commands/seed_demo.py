@@ -12,7 +12,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--force", action="store_true",
+            "--force",
+            action="store_true",
             help="Run even with DEBUG off. The demo users have public passwords: never on a real deployment.",
         )
 
@@ -23,9 +24,12 @@ class Command(BaseCommand):
                 "(or --force on a machine that is not a real deployment)."
             )
         counts = seed_demo()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo ready: {counts['users']} users, {counts['templates']} templates, {counts['customers']} customers."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {counts['users']} users, {counts['templates']} templates, "
+                f"{counts['customers']} customers."
+            )
+        )
         self.stdout.write("Log in with (local demo only):")
         for username, password, role, _first_name, _is_staff in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {password:<16} ({role})")
