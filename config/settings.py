@@ -155,7 +155,8 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env.bool("DJANGO_MANIFEST_STATIC", default=not DEBUG)
+            # Hashed names once collectstatic has written its manifest (the Docker image does at build).
+            if env.bool("DJANGO_MANIFEST_STATIC", default=(STATIC_ROOT / "staticfiles.json").exists())
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },

@@ -245,6 +245,7 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "occurred_at", "id"], name="message_thread_idx"),
+            models.Index(fields=["-occurred_at", "-id"], name="message_recent_idx"),
             models.Index(fields=["customer", "direction", "-occurred_at"], name="message_latest_dir_idx"),
             models.Index(
                 fields=["status", "created_at"], condition=Q(status="queued"), name="message_queued_idx"

@@ -51,7 +51,7 @@ class MessageTemplate(models.Model):
     platform_id = models.CharField("platform template id", max_length=64, blank=True)
     rejected_reason = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "language"]

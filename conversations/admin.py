@@ -1,0 +1,345 @@
+"""Admin pages to inspect what the rules did: customers, their messages and conversations.
+
+These rows are written only by conversations.services, so the admin can view, search and filter them,
+never add, change or delete them. Anything that depends on time is judged at one instant per request
+(`request_now`) by the same policy and selectors the services use, and "open" is always computed from
+timestamps (R8), never read from the `status` column the sweep keeps.
+"""
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from conversations import policy, selectors
+from conversations.models import Conversation, Customer, Message
+
+admin.site.site_header = "Support Inbox administration"
+admin.site.site_title = "Support Inbox administration"
+
+INLINE_CONVERSATIONS_SHOWN = 20
+INLINE_MESSAGES_SHOWN = 100
+
+
+def request_now(request) -> datetime:
+    """The instant a page is judged at. The clock is read once per request, so every row, column and
+    filter of one page agrees."""
+    if not hasattr(request, "_support_inbox_now"):
+        request._support_inbox_now = timezone.now()
+    return request._support_inbox_now
+
+
+def _when(value: datetime | None) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S %Z}" if value else "—"
+
+
+def _change_link(obj, text=None):
+    if obj is None:
+        return None
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
+
+
+def _changelist_link(model, text, **lookups):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(lookups), text)
+
+
+def _short(text: str) -> str:
+    return Truncator(text).chars(60)
+
+
+def _conversation_label(conversation: Conversation) -> str:
+    # Not str(conversation): that names the customer, which a message row has fetched already.
+    return f"{conversation.get_category_display()} #{conversation.pk}"
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Viewable with the view permission; never added, changed or deleted here (the services write)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ViewOnlyInline) and obj is not None:
+            kwargs["queryset"] = inline.shown(kwargs["queryset"], obj)
+        return kwargs
+
+
+class ViewOnlyInline(admin.TabularInline):
+    """A read-only list of related rows. A busy customer has thousands of them, so the parent page shows
+    a bounded number (`shown`) and links to the full, filtered changelist."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def shown(self, queryset, parent):
+        raise NotImplementedError
+
+
+# --- Filters ---------------------------------------------------------------------------------------
+
+
+class YesNoFilter(admin.SimpleListFilter):
+    """Yes: rows where `condition(now)` holds at the request's instant; no: every other row."""
+
+    def condition(self, now) -> Q:
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        condition = self.condition(request_now(request))
+        if self.value() == "yes":
+            return queryset.filter(condition)
+        if self.value() == "no":
+            return queryset.exclude(condition)
+        return queryset
+
+
+class WindowOpenFilter(YesNoFilter):
+    """R1: the service window is open at now iff the latest customer message is in (now - 24 h, now]."""
+
+    title = "service window open now"
+    parameter_name = "window_open"
+
+    def condition(self, now):
+        return Q(last_inbound_at__gt=now - policy.SERVICE_WINDOW, last_inbound_at__lte=now)
+
+
+class OpenNowFilter(YesNoFilter):
+    """R8: open now, computed from the timestamps, whatever the status column says."""
+
+    title = "open now"
+    parameter_name = "open_now"
+
+    def condition(self, now):
+        return selectors.open_at(now)
+
+
+# --- Customers -------------------------------------------------------------------------------------
+
+
+class CustomerConversationsInline(ViewOnlyInline):
+    model = Conversation
+    fk_name = "customer"
+    verbose_name_plural = f"latest conversations (at most {INLINE_CONVERSATIONS_SHOWN})"
+    fields = ("category", "opened_at", "expires_at", "closed_at", "status", "opening_message")
+
+    def get_queryset(self, request):
+        # Each row is titled by str(conversation), which names the customer.
+        return super().get_queryset(request).select_related("customer", "opening_message")
+
+    def shown(self, queryset, customer):
+        latest = Conversation.objects.filter(customer=customer).order_by("-opened_at", "-pk").values("pk")
+        return queryset.filter(pk__in=latest[:INLINE_CONVERSATIONS_SHOWN])
+
+
+@admin.register(Customer)
+class CustomerAdmin(ViewOnlyAdmin):
+    list_filter = ("country", WindowOpenFilter)
+    search_fields = ("name", "wa_id", "phone_e164")
+    search_help_text = "Name, WhatsApp id or phone."
+    inlines = [CustomerConversationsInline]
+    fieldsets = [
+        (None, {"fields": ("name", "wa_id", "phone_e164", "country", "created_at")}),
+        (
+            "What the rules see (R1, R6, R8)",
+            {"fields": ("rules_now", "last_inbound_at", "fep_referral_at", "last_activity_at")},
+        ),
+        ("History", {"fields": ("messages_link", "conversations_link")}),
+    ]
+    readonly_fields = (
+        "phone_e164", "country", "created_at", "rules_now", "messages_link", "conversations_link",
+    )
+
+    def get_list_display(self, request):
+        now = request_now(request)
+
+        @admin.display(description="window open now", boolean=True)
+        def window_open(customer):
+            # R1 from the row already fetched: the selector asks the messages only in the rare case of a
+            # customer message stamped after `now` (clock skew), which the pure policy would refuse.
+            return selectors.service_window(customer, now=now).is_open
+
+        return (
+            "name", "wa_id", "phone_e164", "country", "last_inbound_at", window_open,
+            "last_activity_at", "messages_link", "conversations_link",
+        )
+
+    @admin.display(description="now")
+    def rules_now(self, customer):
+        now = timezone.now()
+        window = selectors.service_window(customer, now=now)
+        fep = selectors.fep_eligibility(customer, now=now)
+        open_now = selectors.open_conversations(customer, now=now)
+        if window.is_open:
+            window_text = f"open until {_when(window.closes_at)}: free-form and templates"
+        elif window.closes_at:
+            window_text = f"closed since {_when(window.closes_at)}: approved templates only"
+        else:
+            window_text = "never opened (the customer has not written): approved templates only"
+        fep_text = f"eligible until {_when(fep.until)}" if fep.is_eligible else "not eligible"
+        open_links = [(_change_link(c, _conversation_label(c)), _when(c.ends_at)) for c in open_now]
+        conversations = format_html_join(", ", "{} (until {})", open_links)
+        return format_html(
+            "At {}<br>Service window: {}<br>Free-entry point: {}<br>Open conversations: {}",
+            _when(now), window_text, fep_text, conversations or "none",
+        )
+
+    @admin.display(description="messages")
+    def messages_link(self, customer):
+        return _changelist_link(Message, "messages", customer__id__exact=customer.pk)
+
+    @admin.display(description="conversations")
+    def conversations_link(self, customer):
+        return _changelist_link(Conversation, "conversations", customer__id__exact=customer.pk)
+
+
+# --- Conversations ---------------------------------------------------------------------------------
+
+
+class ConversationMessagesInline(ViewOnlyInline):
+    model = Message
+    fk_name = "conversation"
+    verbose_name_plural = f"messages (the first {INLINE_MESSAGES_SHOWN})"
+    fields = ("occurred_at", "direction", "kind", "body_start", "status", "error_code", "agent")
+    readonly_fields = ("body_start",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agent")
+
+    def shown(self, queryset, conversation):
+        first = Message.objects.filter(conversation=conversation).order_by("occurred_at", "pk").values("pk")
+        return queryset.filter(pk__in=first[:INLINE_MESSAGES_SHOWN])
+
+    @admin.display(description="body")
+    def body_start(self, message):
+        return _short(message.body)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ViewOnlyAdmin):
+    list_filter = ("category", "status", OpenNowFilter)
+    list_select_related = ("customer", "opening_message")
+    search_fields = ("customer__name", "customer__wa_id", "platform_id")
+    search_help_text = "Customer name or WhatsApp id, or the platform conversation id."
+    date_hierarchy = "opened_at"
+    # Never a <select> of every customer or message, should a field ever become editable.
+    raw_id_fields = ("customer", "closed_by", "opening_message")
+    inlines = [ConversationMessagesInline]
+    fieldsets = [
+        (None, {"fields": ("customer", "category", "platform_id", "opening_message", "messages_link")}),
+        (
+            "Life (R7, R8; R6 closes, R9 voids)",
+            {"fields": ("open_now", "opened_at", "expires_at", "closed_at", "closed_by", "voided_at")},
+        ),
+        ("Kept by the sweep for lists, never the authority", {"fields": ("status", "status_changed_at")}),
+    ]
+    readonly_fields = ("open_now", "messages_link")
+
+    def get_list_display(self, request):
+        now = request_now(request)
+
+        @admin.display(description="open now", boolean=True)
+        def open_now(conversation):
+            return conversation.as_policy().is_open(now)  # R8
+
+        return (
+            "id", "customer_link", "category", "opened_at", "expires_at", "closed_at", "status", open_now,
+            "opening_message_link",
+        )
+
+    @admin.display(description="open now (R8)", boolean=True)
+    def open_now(self, conversation):
+        return conversation.as_policy().is_open(timezone.now())
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, conversation):
+        return _change_link(conversation.customer)
+
+    @admin.display(description="opening message")
+    def opening_message_link(self, conversation):
+        return _change_link(conversation.opening_message)
+
+    @admin.display(description="all messages")
+    def messages_link(self, conversation):
+        return _changelist_link(Message, "all its messages", conversation__id__exact=conversation.pk)
+
+
+# --- Messages --------------------------------------------------------------------------------------
+
+
+@admin.register(Message)
+class MessageAdmin(ViewOnlyAdmin):
+    list_display = (
+        "id", "customer_link", "direction", "kind", "body_start", "status", "error_code",
+        "conversation_link", "agent", "occurred_at",
+    )
+    list_filter = ("direction", "kind", "status")
+    list_select_related = ("customer", "conversation", "agent")
+    search_fields = ("body", "wamid", "customer__name", "customer__wa_id")
+    search_help_text = "Text, platform message id, or the customer's name or WhatsApp id."
+    date_hierarchy = "occurred_at"
+    ordering = ("-occurred_at", "-id")
+    # Counting the whole table on every page is the slow part of a large changelist.
+    show_full_result_count = False
+    raw_id_fields = ("customer", "conversation", "template", "agent")
+    fieldsets = [
+        (None, {"fields": ("customer", "direction", "kind", "wa_type", "body", "referral")}),
+        ("Template", {"fields": ("template", "template_category", "template_params")}),
+        (
+            "Timeline and conversation",
+            {
+                "fields": (
+                    "occurred_at", "platform_timestamp", "created_at", "conversation", "opened_conversation",
+                )
+            },
+        ),
+        ("Platform status", {"fields": ("wamid", "status", "status_changed_at", "error_code", "error_text")}),
+        (None, {"fields": ("agent",)}),
+    ]
+    readonly_fields = ("created_at", "opened_conversation")
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, message):
+        return _change_link(message.customer)
+
+    @admin.display(description="body")
+    def body_start(self, message):
+        return _short(message.body)
+
+    @admin.display(description="conversation", ordering="conversation")
+    def conversation_link(self, message):
+        conversation = message.conversation
+        return conversation and _change_link(conversation, _conversation_label(conversation))
+
+    @admin.display(description="opened its conversation", boolean=True)
+    def opened_conversation(self, message):
+        if message.conversation is None:
+            return None
+        return message.conversation.opening_message_id == message.pk
+
