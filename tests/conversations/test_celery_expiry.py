@@ -5,7 +5,6 @@ Nothing is mocked: a `celery -A config worker -B` process runs the beat schedule
 reads never waited for it."""
 
 import os
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -21,6 +20,7 @@ from django.utils import timezone
 from conversations import selectors, services
 from conversations.models import Conversation
 from tests import factories
+from tests.processes import started, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP_SECONDS = 3
@@ -40,35 +40,17 @@ def celery_worker_with_beat(transactional_db, redis_url, tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     log = tmp_path / "worker.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-B",
-                "--loglevel=INFO",
-                "--concurrency=1",
-                f"--schedule={tmp_path / 'beat-schedule'}",
-                f"--hostname=test-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--loglevel=INFO"]
+    argv += [
+        "--concurrency=1",
+        f"--schedule={tmp_path / 'beat-schedule'}",
+        f"--hostname=test-{os.getpid()}@%h",
+    ]
+    process = started(argv, env, log)
     try:
         yield process, log
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
 
 
 def test_beat_schedule_sweeps_well_within_a_minute():

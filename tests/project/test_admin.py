@@ -88,7 +88,10 @@ def customer_with_history(when, *, agent=None, name=None, template=None) -> Cust
     template = template or factories.template("MARKETING", body="Hello {{1}}, news for you.")
     with time_machine.travel(when, tick=False):
         inbound = services.receive_message(
-            wa_id=wa_id, body=f"Question from {wa_id}", wamid=f"wamid.{wa_id}", timestamp=when,
+            wa_id=wa_id,
+            body=f"Question from {wa_id}",
+            wamid=f"wamid.{wa_id}",
+            timestamp=when,
             name=name or f"Customer {wa_id}",
         )
         services.send_text(customer=inbound.customer, body=f"Answer to {wa_id}", agent=agent)
@@ -289,7 +292,7 @@ def test_the_customer_page_shows_what_the_rules_see_now(group_admin, client):
     assert "Service window: open until 2026-01-06 09:00:00 UTC" in response.text
     assert "Free-entry point: not eligible" in response.text
     for conversation in customer.conversations.all():
-        assert f'{conversation.get_category_display()} #{conversation.pk}</a> (until ' in response.text
+        assert f"{conversation.get_category_display()} #{conversation.pk}</a> (until " in response.text
 
 
 # --- Constant query counts --------------------------------------------------------------------------
@@ -400,8 +403,8 @@ def test_pages_link_customer_conversations_and_messages(group_admin, client):
     message = conversation.opening_message
 
     customer_page = browser.get(change(sheena)).text
-    messages_url = f'{changelist("conversations_message")}?customer__id__exact={sheena.pk}'
-    conversations_url = f'{changelist("conversations_conversation")}?customer__id__exact={sheena.pk}'
+    messages_url = f"{changelist('conversations_message')}?customer__id__exact={sheena.pk}"
+    conversations_url = f"{changelist('conversations_conversation')}?customer__id__exact={sheena.pk}"
     assert f'href="{messages_url}"' in customer_page
     assert f'href="{conversations_url}"' in customer_page
     assert browser.listed("conversations_message", customer__id__exact=sheena.pk) == set(
@@ -428,9 +431,14 @@ def _components(body: str, kind: str = "BODY") -> str:
 
 def _template_form(**overrides):
     data = {
-        "name": "order_shipped", "language": "en_US", "category": "UTILITY", "status": "PENDING",
-        "parameter_format": "POSITIONAL", "components": _components("Order {{1}} shipped."),
-        "platform_id": "", "rejected_reason": "",
+        "name": "order_shipped",
+        "language": "en_US",
+        "category": "UTILITY",
+        "status": "PENDING",
+        "parameter_format": "POSITIONAL",
+        "components": _components("Order {{1}} shipped."),
+        "platform_id": "",
+        "rejected_reason": "",
     }
     return data | overrides
 
@@ -455,7 +463,8 @@ def test_an_admin_manages_templates_and_the_form_runs_the_model_clean(staff_user
     assert duplicate.status_code == 200 and MessageTemplate.objects.count() == 1
 
     for url in [
-        changelist("templates_app_messagetemplate"), change(template),
+        changelist("templates_app_messagetemplate"),
+        change(template),
         reverse("admin:templates_app_messagetemplate_delete", args=[template.pk]),
     ]:
         assert browser.get(url).status_code == 200, url

@@ -5,34 +5,14 @@ Celery worker with beat that expires a due conversation."""
 import http.cookiejar
 import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{what} within {timeout} s. Output:\n{log.read_text()[-4000:]}")
+from tests.processes import free_port, started, stop, wait_until
 
 
 def fetch(opener, url, data=None):
@@ -49,25 +29,17 @@ def demo(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
     env.update(VAR_DIR=str(tmp_path / "var"), PORT=str(port), CONVERSATION_SWEEP_SECONDS="2")
     log = tmp_path / "demo.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["./dev", "demo"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    process = started(["./dev", "demo"], env, log, start_new_session=True)
     try:
         yield f"http://127.0.0.1:{port}", tmp_path / "var", log, process
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop(process, group=True)
 
 
 def test_dev_demo_runs_web_worker_and_beat_with_demo_data(demo):
     base, var, log, process = demo
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    wait_for(lambda: fetch(opener, f"{base}/healthz")[0] == 200, 180, "the web server did not answer", log)
+    wait_until(lambda: fetch(opener, f"{base}/healthz")[0] == 200, 180, "the web server did not answer", log)
     assert process.poll() is None
     output = log.read_text()
     assert "Demo ready" in output and "admin-demo" in output
@@ -106,5 +78,5 @@ def test_dev_demo_runs_web_worker_and_beat_with_demo_data(demo):
         ).fetchone()
         return row[0] == "expired"
 
-    wait_for(swept, 60, "the conversation was not marked expired by the worker", var / "celery.log")
+    wait_until(swept, 60, "the conversation was not marked expired by the worker", var / "celery.log")
     db.close()

@@ -16,7 +16,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from django.urls import resolve
 from config import checks
 from config.celery import app as celery_app
 from inbox import views as inbox_views
+from tests.processes import free_port, started, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -179,35 +179,6 @@ def run_check_deploy(environment: dict[str, str]) -> subprocess.CompletedProcess
         text=True,
         timeout=120,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(predicate, seconds: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{what} within {seconds} s:\n{log.read_text()}")
-
-
-def started(argv: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 # --- docker-compose.yml ---------------------------------------------------------------------------------
