@@ -29,12 +29,16 @@ NEW_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(64))"'
 LOCAL_BROKER_SCHEMES = ("filesystem", "memory")
 
 
+def _is_placeholder(value: str) -> bool:
+    return any(marker in value.lower() for marker in PLACEHOLDER_SECRET_KEY_MARKERS)
+
+
 @register(Tags.security, deploy=True)
 def check_secret_key(app_configs, **kwargs):
     key = settings.SECRET_KEY
     if key == settings.DEVELOPMENT_SECRET_KEY:
         problem = "SECRET_KEY is the public development key from config/settings.py."
-    elif any(marker in key.lower() for marker in PLACEHOLDER_SECRET_KEY_MARKERS):
+    elif _is_placeholder(key):
         problem = "SECRET_KEY is a placeholder, not a secret."
     elif len(key) < MIN_SECRET_KEY_LENGTH:
         # The length only: the key itself must not end up in logs.
@@ -88,4 +92,53 @@ def check_database(app_configs, **kwargs):
         )
         for alias, database in settings.DATABASES.items()
         if database["ENGINE"] == "django.db.backends.sqlite3"
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_whatsapp_secrets(app_configs, **kwargs):
+    """The webhook's app secret and verify token must be the app's own, not the sandbox's public ones."""
+    problems = []
+    secret = settings.WHATSAPP_APP_SECRET
+    if secret in ("", settings.DEVELOPMENT_WHATSAPP_APP_SECRET) or _is_placeholder(secret):
+        problems.append(
+            Error(
+                "WHATSAPP_APP_SECRET is the public sandbox value or a placeholder: anyone could sign "
+                "webhook deliveries.",
+                hint="Set WHATSAPP_APP_SECRET to the App Secret of your Meta app (App settings > Basic).",
+                id="config.E005",
+            )
+        )
+    token = settings.WHATSAPP_VERIFY_TOKEN
+    if token in ("", settings.DEVELOPMENT_WHATSAPP_VERIFY_TOKEN) or _is_placeholder(token):
+        problems.append(
+            Error(
+                "WHATSAPP_VERIFY_TOKEN is the public sandbox value or a placeholder.",
+                hint="Set WHATSAPP_VERIFY_TOKEN to a random string and enter the same in the webhook setup.",
+                id="config.E006",
+            )
+        )
+    if settings.WHATSAPP_SANDBOX or _is_placeholder(settings.WHATSAPP_ACCESS_TOKEN):
+        problems.append(
+            Error(
+                "WHATSAPP_ACCESS_TOKEN is not set (messages would go to the local sandbox, not to "
+                "customers) or is a placeholder.",
+                hint="Set WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_BUSINESS_ACCOUNT_ID.",
+                id="config.E007",
+            )
+        )
+    return problems
+
+
+@register()
+def check_whatsapp_credentials(app_configs, **kwargs):
+    """With an access token, the platform also needs to know which number sends (always checked)."""
+    if settings.WHATSAPP_SANDBOX or settings.WHATSAPP_PHONE_NUMBER_ID:
+        return []
+    return [
+        Error(
+            "WHATSAPP_ACCESS_TOKEN is set but WHATSAPP_PHONE_NUMBER_ID is not: messages cannot be sent.",
+            hint="Set WHATSAPP_PHONE_NUMBER_ID to the id of the business phone number (WhatsApp Manager).",
+            id="config.E008",
+        )
     ]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "conversations",
     "templates_app",
+    "whatsapp",
     "inbox",
 ]
 
@@ -128,7 +129,39 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep still queued after its period is superseded by the next one.
         "options": {"expires": CONVERSATION_SWEEP_SECONDS},
     },
+    # Deliveries that failed to process, or were never processed (a crash between store and process).
+    "retry-webhook-deliveries": {
+        "task": "whatsapp.retry_deliveries",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
+    # Outbound messages left queued (the broker was down at commit time, a retry task was lost).
+    "requeue-outbound-messages": {
+        "task": "whatsapp.requeue_outbound",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
 }
+
+# --- WhatsApp Cloud API --------------------------------------------------------------------------
+# With no access token the app talks to a local sandbox that behaves like the platform (whatsapp/sandbox.py).
+WHATSAPP_API_BASE = env.str("WHATSAPP_API_BASE", default="https://graph.facebook.com")
+WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v23.0")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_BUSINESS_ACCOUNT_ID = env.str("WHATSAPP_BUSINESS_ACCOUNT_ID", default="")
+WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
+WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
+# Development values, public like DEVELOPMENT_SECRET_KEY; the deploy checks refuse them.
+DEVELOPMENT_WHATSAPP_APP_SECRET = "sandbox-app-secret"  # noqa: S105
+DEVELOPMENT_WHATSAPP_VERIFY_TOKEN = "sandbox-verify-token"  # noqa: S105
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default=DEVELOPMENT_WHATSAPP_APP_SECRET)
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default=DEVELOPMENT_WHATSAPP_VERIFY_TOKEN)
+WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
+# The platform batches up to ~3 MB; anything over 4 MB is refused unread.
+WHATSAPP_WEBHOOK_MAX_BYTES = 4 * 1024 * 1024
+# Deliveries up to this size are processed in the request (no broker needed); larger ones by a task.
+WHATSAPP_WEBHOOK_INLINE_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_INLINE_MAX_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = WHATSAPP_WEBHOOK_MAX_BYTES + 1024
 
 # --- Auth ---------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

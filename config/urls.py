@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from inbox import views as inbox_views
 
 urlpatterns = [
     path("healthz", inbox_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("whatsapp.urls")),
     path("", inbox_views.home, name="home"),
 ]

@@ -173,7 +173,12 @@ class CustomerAdmin(ViewOnlyAdmin):
         ("History", {"fields": ("messages_link", "conversations_link")}),
     ]
     readonly_fields = (
-        "phone_e164", "country", "created_at", "rules_now", "messages_link", "conversations_link",
+        "phone_e164",
+        "country",
+        "created_at",
+        "rules_now",
+        "messages_link",
+        "conversations_link",
     )
 
     def get_list_display(self, request):
@@ -186,8 +191,15 @@ class CustomerAdmin(ViewOnlyAdmin):
             return selectors.service_window(customer, now=now).is_open
 
         return (
-            "name", "wa_id", "phone_e164", "country", "last_inbound_at", window_open,
-            "last_activity_at", "messages_link", "conversations_link",
+            "name",
+            "wa_id",
+            "phone_e164",
+            "country",
+            "last_inbound_at",
+            window_open,
+            "last_activity_at",
+            "messages_link",
+            "conversations_link",
         )
 
     @admin.display(description="now")
@@ -207,7 +219,10 @@ class CustomerAdmin(ViewOnlyAdmin):
         conversations = format_html_join(", ", "{} (until {})", open_links)
         return format_html(
             "At {}<br>Service window: {}<br>Free-entry point: {}<br>Open conversations: {}",
-            _when(now), window_text, fep_text, conversations or "none",
+            _when(now),
+            window_text,
+            fep_text,
+            conversations or "none",
         )
 
     @admin.display(description="messages")
@@ -269,7 +284,14 @@ class ConversationAdmin(ViewOnlyAdmin):
             return conversation.as_policy().is_open(now)  # R8
 
         return (
-            "id", "customer_link", "category", "opened_at", "expires_at", "closed_at", "status", open_now,
+            "id",
+            "customer_link",
+            "category",
+            "opened_at",
+            "expires_at",
+            "closed_at",
+            "status",
+            open_now,
             "opening_message_link",
         )
 
@@ -296,8 +318,16 @@ class ConversationAdmin(ViewOnlyAdmin):
 @admin.register(Message)
 class MessageAdmin(ViewOnlyAdmin):
     list_display = (
-        "id", "customer_link", "direction", "kind", "body_start", "status", "error_code",
-        "conversation_link", "agent", "occurred_at",
+        "id",
+        "customer_link",
+        "direction",
+        "kind",
+        "body_start",
+        "status",
+        "error_code",
+        "conversation_link",
+        "agent",
+        "occurred_at",
     )
     list_filter = ("direction", "kind", "status")
     list_select_related = ("customer", "conversation", "agent")
@@ -315,7 +345,11 @@ class MessageAdmin(ViewOnlyAdmin):
             "Timeline and conversation",
             {
                 "fields": (
-                    "occurred_at", "platform_timestamp", "created_at", "conversation", "opened_conversation",
+                    "occurred_at",
+                    "platform_timestamp",
+                    "created_at",
+                    "conversation",
+                    "opened_conversation",
                 )
             },
         ),
@@ -342,4 +376,3 @@ class MessageAdmin(ViewOnlyAdmin):
         if message.conversation is None:
             return None
         return message.conversation.opening_message_id == message.pk
-

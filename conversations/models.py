@@ -32,6 +32,9 @@ class Customer(models.Model):
     # R6: the latest referral (click-to-WhatsApp ad, page button) that made the customer eligible for
     # a free-entry-point conversation. Eligibility lasts 24 h and is used up by opening one.
     fep_referral_at = models.DateTimeField("free-entry-point referral at", null=True, blank=True)
+    # The platform refused a free-form message with 131047 (more than 24 h since the customer wrote) at
+    # this instant: the window counts as closed from then until the customer writes again (R1, R9).
+    platform_window_closed_at = models.DateTimeField(null=True, blank=True)
     # The latest message in either direction: the inbox orders by it.
     last_activity_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -201,6 +204,18 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The platform's own timestamps from status webhooks (a tick each in the thread).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # Handing the message to the platform (whatsapp.services.deliver_message).
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    pricing = models.JSONField(
+        null=True, blank=True, help_text="The platform's pricing object for this message."
+    )
     error_code = models.IntegerField(null=True, blank=True)
     error_text = models.TextField(blank=True)
     agent = models.ForeignKey(
@@ -248,7 +263,9 @@ class Message(models.Model):
             models.Index(fields=["-occurred_at", "-id"], name="message_recent_idx"),
             models.Index(fields=["customer", "direction", "-occurred_at"], name="message_latest_dir_idx"),
             models.Index(
-                fields=["status", "created_at"], condition=Q(status="queued"), name="message_queued_idx"
+                fields=["status", "next_attempt_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="message_outbox_idx",
             ),
         ]
 
@@ -258,3 +275,31 @@ class Message(models.Model):
     @property
     def is_template(self):
         return self.kind == self.Kind.TEMPLATE
+
+
+class ConversationDiscrepancy(models.Model):
+    """R9: the platform's status webhooks are the authority on a sent message's conversation. When they
+    disagree with our estimate we adopt theirs and keep this record, so an admin can see what changed."""
+
+    class Field(models.TextChoices):
+        CATEGORY = "category", "Category"
+        EXPIRES_AT = "expires_at", "Expiry"
+        CONVERSATION = "conversation", "Conversation"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="discrepancies")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    field = models.CharField(max_length=16, choices=Field.choices)
+    ours = models.CharField(max_length=200)
+    platform = models.CharField(max_length=200)
+    adopted = models.BooleanField(
+        default=True, help_text="Whether our record now says what the platform says."
+    )
+    note = models.TextField(blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["-recorded_at", "-id"], name="discrepancy_recent_idx")]
+
+    def __str__(self):
+        return f"{self.get_field_display()}: ours {self.ours}, platform {self.platform}"

@@ -109,19 +109,37 @@ class ServiceWindow:
         return self.closes_at - self.now
 
 
-def service_window(*, last_inbound_at: datetime | None, now: datetime) -> ServiceWindow:
+def service_window(
+    *, last_inbound_at: datetime | None, now: datetime, platform_closed_at: datetime | None = None
+) -> ServiceWindow:
     """R1: the window ends 24 h after the latest customer message at or before `now`.
 
     `last_inbound_at` is that message's own platform timestamp (E11: not when we received it).
-    Outbound messages play no part (R1, R5).
+    Outbound messages play no part (R1, R5). `platform_closed_at`: the platform refused a free-form
+    message as outside the window (error 131047) at that instant; the platform is the authority (R9),
+    so the window that message fell in ended then. A later customer message opens a new one.
     """
     require_aware(now)
     _optional_aware(last_inbound_at, "last_inbound_at")
+    _optional_aware(platform_closed_at, "platform_closed_at")
     if last_inbound_at is None:
         return ServiceWindow(now=now, opened_at=None, closes_at=None)
     if last_inbound_at > now:
         raise ValueError("last_inbound_at must be the latest customer message at or before now")
-    return ServiceWindow(now=now, opened_at=last_inbound_at, closes_at=last_inbound_at + SERVICE_WINDOW)
+    closes_at = last_inbound_at + SERVICE_WINDOW
+    if platform_closed_at is not None and last_inbound_at <= platform_closed_at < closes_at:
+        closes_at = platform_closed_at
+    return ServiceWindow(now=now, opened_at=last_inbound_at, closes_at=closes_at)
+
+
+# Platform message types that are not the customer writing (a number change notice, say): they are
+# recorded in the thread but open no window.
+NOT_FROM_THE_CUSTOMER = frozenset({"system"})
+
+
+def opens_window(message_type: str) -> bool:
+    """R1: a customer's message opens the window; a platform notice about them does not."""
+    return message_type not in NOT_FROM_THE_CUSTOMER
 
 
 def latest_inbound(current: datetime | None, timestamp: datetime) -> datetime:
@@ -262,14 +280,18 @@ class CustomerState:
     last_inbound_at: datetime | None = None
     referral_at: datetime | None = None
     conversations: tuple[ConversationState, ...] = ()
+    platform_closed_at: datetime | None = None
 
     def __post_init__(self):
         _optional_aware(self.last_inbound_at, "last_inbound_at")
         _optional_aware(self.referral_at, "referral_at")
+        _optional_aware(self.platform_closed_at, "platform_closed_at")
         object.__setattr__(self, "conversations", tuple(self.conversations))
 
     def window(self, now: datetime) -> ServiceWindow:
-        return service_window(last_inbound_at=self.last_inbound_at, now=now)
+        return service_window(
+            last_inbound_at=self.last_inbound_at, now=now, platform_closed_at=self.platform_closed_at
+        )
 
     def fep(self, now: datetime) -> FepEligibility:
         return fep_eligibility(referral_at=self.referral_at, conversations=self.conversations, now=now)
@@ -375,6 +397,23 @@ def _open(
 
 
 # --- R9: the platform is the authority on sent messages --------------------------------------------
+
+# Delivery statuses of an outbound message, in the order they can only move forward. `failed` is
+# terminal, and a failure report after the message was delivered or read is a contradiction we ignore.
+DELIVERY_ORDER = ("queued", "sending", "sent", "delivered", "read")
+FAILED = "failed"
+
+
+def next_delivery_status(current: str, reported: str) -> str | None:
+    """The status a message moves to when `reported` arrives, or None when it must not move: statuses
+    only move forward whatever order they arrive in (sent < delivered < read; failed is terminal)."""
+    if current == FAILED or current not in DELIVERY_ORDER:
+        return None
+    if reported == FAILED:
+        return FAILED if DELIVERY_ORDER.index(current) < DELIVERY_ORDER.index("delivered") else None
+    if reported not in DELIVERY_ORDER:
+        return None
+    return reported if DELIVERY_ORDER.index(reported) > DELIVERY_ORDER.index(current) else None
 
 
 def is_voided(message_statuses: Iterable[str]) -> bool:

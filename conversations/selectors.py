@@ -34,6 +34,7 @@ def latest_inbound_at(customer: Customer, now: datetime) -> datetime | None:
     # A question about an earlier instant than the latest message: ask the messages themselves.
     return (
         Message.objects.filter(customer=customer, direction=Message.Direction.INBOUND, occurred_at__lte=now)
+        .exclude(wa_type__in=policy.NOT_FROM_THE_CUSTOMER)
         .order_by("-occurred_at")
         .values_list("occurred_at", flat=True)
         .first()
@@ -60,7 +61,11 @@ def latest_referral_at(customer: Customer, now: datetime) -> datetime | None:
 def service_window(customer: Customer, *, now: datetime | None = None) -> policy.ServiceWindow:
     """R1: `.is_open`, `.closes_at`, `.opened_at` (the customer's latest message) at `now`."""
     now = resolve_now(now)
-    return policy.service_window(last_inbound_at=latest_inbound_at(customer, now), now=now)
+    return policy.service_window(
+        last_inbound_at=latest_inbound_at(customer, now),
+        now=now,
+        platform_closed_at=customer.platform_window_closed_at,
+    )
 
 
 def customer_conversations(
@@ -84,6 +89,7 @@ def customer_state(customer: Customer, now: datetime) -> tuple[policy.CustomerSt
         last_inbound_at=latest_inbound_at(customer, now),
         referral_at=referral_at,
         conversations=tuple(c.as_policy() for c in conversations),
+        platform_closed_at=customer.platform_window_closed_at,
     )
     return state, {c.pk: c for c in conversations}
 

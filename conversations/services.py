@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations import policy, selectors
 from conversations.exceptions import InvalidMessage, TemplateNotSendable, WindowClosed
-from conversations.models import Conversation, Customer, Message, wa_id_validator
+from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message, wa_id_validator
 from templates_app.models import MessageTemplate
 
 logger = logging.getLogger(__name__)
@@ -69,13 +70,16 @@ def receive_message(
         if wamid and (existing := Message.objects.filter(wamid=wamid).first()):
             return existing
 
-        changed = {"last_inbound_at", "last_activity_at"}
-        customer.last_inbound_at = policy.latest_inbound(customer.last_inbound_at, timestamp)
+        changed = {"last_activity_at"}
         customer.last_activity_at = max(customer.last_activity_at, timestamp)
+        from_customer = policy.opens_window(wa_type)
+        if from_customer:
+            customer.last_inbound_at = policy.latest_inbound(customer.last_inbound_at, timestamp)
+            changed.add("last_inbound_at")
         if name and name != customer.name:
             customer.name = name
             changed.add("name")
-        if referral is not None and _referral_grants_eligibility(customer, timestamp):
+        if from_customer and referral is not None and _referral_grants_eligibility(customer, timestamp):
             customer.fep_referral_at = policy.latest_inbound(customer.fep_referral_at, timestamp)
             changed.add("fep_referral_at")
         try:
@@ -238,6 +242,9 @@ def _record_outbound(
         conversation.save(update_fields=["opening_message"])
     customer.last_activity_at = max(customer.last_activity_at, now)
     customer.save(update_fields=["last_activity_at"])
+    # Hand it to the platform once the decision is durable. `robust`: a broker that is down must not
+    # undo or fail the send; the message stays queued and the outbox job picks it up.
+    transaction.on_commit(partial(_dispatch_outbound, message.pk), robust=True)
     logger.info(
         "queued %s message %s for customer %s: %s (%s)",
         message.kind,
@@ -249,32 +256,237 @@ def _record_outbound(
     return message
 
 
-# --- R9: failures void what they alone opened ------------------------------------------------------
+def _dispatch_outbound(message_id: int) -> None:
+    from whatsapp.tasks import send_message
+
+    send_message.delay(message_id)
+
+
+# --- The platform's reports on our messages (R9) ------------------------------------------------------
 
 
 def mark_message_failed(
-    *, message: Message, error_code: int | None = None, error_text: str = "", now: datetime | None = None
+    *,
+    message: Message,
+    error_code: int | None = None,
+    error_text: str = "",
+    closes_window: bool = False,
+    failed_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Message:
     """The platform finally rejected `message`. R9: a conversation whose every message failed is voided
     (open at no instant, counted nowhere); conversations a voided free-entry point had closed reopen.
+    `closes_window` (error 131047): the platform says the window is closed, so it is, from `failed_at`.
     Idempotent: a repeat changes nothing."""
     with transaction.atomic():
-        _lock_customer(message.customer_id)
+        customer = _lock_customer(message.customer_id)
         now = selectors.resolve_now(now)
         message = Message.objects.select_related("conversation").get(pk=message.pk)
-        if message.direction != Message.Direction.OUTBOUND or message.status == Message.Status.FAILED:
-            return message
-        message.status = Message.Status.FAILED
-        message.status_changed_at = now
-        message.error_code = error_code
-        message.error_text = error_text or ""
-        message.save(update_fields=["status", "status_changed_at", "error_code", "error_text"])
-        conversation = message.conversation
-        if conversation is not None and conversation.status != Conversation.Status.VOIDED:
-            statuses = conversation.messages.values_list("status", flat=True)
-            if policy.is_voided(statuses):
-                _void(conversation, now)
+        _fail(message, customer, error_code, error_text, closes_window, failed_at or now, now)
     return message
+
+
+def _fail(message, customer, error_code, error_text, closes_window, failed_at, now) -> bool:
+    if message.direction != Message.Direction.OUTBOUND or message.status == Message.Status.FAILED:
+        return False
+    message.status = Message.Status.FAILED
+    message.status_changed_at = now
+    message.failed_at = failed_at
+    message.error_code = error_code
+    message.error_text = error_text or ""
+    message.next_attempt_at = None
+    message.save(
+        update_fields=[
+            "status",
+            "status_changed_at",
+            "failed_at",
+            "error_code",
+            "error_text",
+            "next_attempt_at",
+        ]
+    )
+    if closes_window and (
+        customer.platform_window_closed_at is None or customer.platform_window_closed_at < failed_at
+    ):
+        customer.platform_window_closed_at = failed_at
+        customer.save(update_fields=["platform_window_closed_at"])
+    conversation = message.conversation
+    if conversation is not None and conversation.status != Conversation.Status.VOIDED:
+        statuses = conversation.messages.values_list("status", flat=True)
+        if policy.is_voided(statuses):
+            _void(conversation, now)
+    logger.info("message %s failed (code %s): %s", message.pk, error_code, error_text)
+    return True
+
+
+def record_accepted(*, message: Message, wamid: str, now: datetime | None = None) -> Message:
+    """The platform accepted `message` and gave it `wamid`. A status webhook may have got here first:
+    the status only moves forward, and the wamid is recorded either way."""
+    now = selectors.resolve_now(now)
+    Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        status=Message.Status.SENT, status_changed_at=now, next_attempt_at=None
+    )
+    return Message.objects.get(pk=message.pk)
+
+
+CALLBACK_PREFIX = "msg-"
+
+
+def callback_data(message: Message) -> str:
+    """What we hand the platform as biz_opaque_callback_data; it comes back on every status."""
+    return f"{CALLBACK_PREFIX}{message.pk}"
+
+
+def _message_for_status(wamid: str, callback: str | None) -> Message | None:
+    message = Message.objects.filter(wamid=wamid, direction=Message.Direction.OUTBOUND).first()
+    if message is None and callback and callback.startswith(CALLBACK_PREFIX):
+        pk = callback.removeprefix(CALLBACK_PREFIX)
+        if pk.isdigit():
+            message = Message.objects.filter(pk=int(pk), direction=Message.Direction.OUTBOUND).first()
+    return message
+
+
+def record_status(
+    *,
+    wamid: str,
+    status: str,
+    timestamp: datetime,
+    callback: str | None = None,
+    conversation_id: str | None = None,
+    conversation_expires_at: datetime | None = None,
+    conversation_category: str | None = None,
+    pricing: Mapping | None = None,
+    error_code: int | None = None,
+    error_text: str = "",
+    closes_window: bool = False,
+) -> Message | None:
+    """Apply one status webhook to our message (None when the message is not ours).
+
+    Statuses only move forward whatever order they arrive in; a duplicate changes nothing. `failed`
+    fails the message (R9: voids what it alone opened). The platform's conversation (id, expiry,
+    category) is adopted over our estimate, and every disagreement is recorded (R9).
+    """
+    policy.require_aware(timestamp, "timestamp")
+    found = _message_for_status(wamid, callback)
+    if found is None:
+        return None
+    with transaction.atomic():
+        customer = _lock_customer(found.customer_id)
+        now = timezone.now()
+        message = Message.objects.select_related("conversation").get(pk=found.pk)
+        fields = set()
+        if message.wamid is None:
+            message.wamid = wamid
+            fields.add("wamid")
+        stamp = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}.get(status)
+        if stamp and getattr(message, stamp) is None:
+            setattr(message, stamp, timestamp)
+            fields.add(stamp)
+        if pricing is not None and message.pricing != dict(pricing):
+            message.pricing = dict(pricing)
+            fields.add("pricing")
+        moved_to = policy.next_delivery_status(message.status, status)
+        if moved_to and moved_to != policy.FAILED:
+            message.status = moved_to
+            message.status_changed_at = now
+            message.next_attempt_at = None
+            fields |= {"status", "status_changed_at", "next_attempt_at"}
+        if fields:
+            message.save(update_fields=fields)
+        if moved_to == policy.FAILED:
+            _fail(message, customer, error_code, error_text, closes_window, timestamp, now)
+        elif conversation_id and message.conversation_id is not None:
+            _reconcile(message, conversation_id, conversation_expires_at, conversation_category, now)
+    return message
+
+
+def _reconcile(message, platform_id, expires_at, category, now) -> None:
+    """R9: the platform's status reports which conversation our message is in. Adopt it, keep a record."""
+    ours = message.conversation
+    record = partial(ConversationDiscrepancy.objects.create, message=message, recorded_at=now)
+    theirs = (
+        Conversation.objects.filter(customer_id=message.customer_id, platform_id=platform_id)
+        .exclude(pk=ours.pk)
+        .first()
+    )
+    if theirs is not None:
+        # The platform counted the message in another conversation than the one we estimated.
+        message.conversation = theirs
+        message.save(update_fields=["conversation"])
+        record(
+            conversation=ours,
+            field=ConversationDiscrepancy.Field.CONVERSATION,
+            ours=f"#{ours.pk}",
+            platform=f"{platform_id} (our #{theirs.pk})",
+            note="message moved to the platform's conversation",
+        )
+        if not ours.messages.exists():
+            _void(ours, now)
+        ours = theirs
+    elif not ours.platform_id:
+        ours.platform_id = platform_id
+        ours.save(update_fields=["platform_id"])
+    elif ours.platform_id != platform_id:
+        record(
+            conversation=ours,
+            field=ConversationDiscrepancy.Field.CONVERSATION,
+            ours=ours.platform_id,
+            platform=platform_id,
+            adopted=False,
+            note="the platform reports another conversation id",
+        )
+        return
+    try:
+        platform = policy.PlatformConversation(
+            id=platform_id,
+            category=policy.platform_category(category) if category else ours.category,
+            expires_at=expires_at,
+        )
+    except ValueError as error:
+        record(
+            conversation=ours,
+            field=ConversationDiscrepancy.Field.CATEGORY,
+            ours=ours.category,
+            platform=str(category),
+            adopted=False,
+            note=str(error),
+        )
+        return
+    outcome = policy.reconcile(ours.as_policy(), platform)
+    if outcome.agrees:
+        return
+    before = {"category": ours.category, "expires_at": ours.expires_at}
+    ours.category = outcome.category.value
+    ours.expires_at = outcome.expires_at
+    if ours.status in (Conversation.Status.OPEN, Conversation.Status.EXPIRED):
+        ours.status = Conversation.Status.OPEN if ours.expires_at > now else Conversation.Status.EXPIRED
+    try:
+        with transaction.atomic():
+            ours.save(update_fields=["category", "expires_at", "status"])
+        adopted, note = True, "adopted the platform's value"
+    except IntegrityError:
+        # Adopting it would overlap another conversation of ours (the database refuses): keep ours.
+        ours.category, ours.expires_at = before["category"], before["expires_at"]
+        adopted, note = False, "not adopted: it would overlap another conversation of the same category"
+    if before["category"] != outcome.category.value:
+        record(
+            conversation=ours,
+            field=ConversationDiscrepancy.Field.CATEGORY,
+            ours=before["category"],
+            platform=outcome.category.value,
+            adopted=adopted,
+            note=note,
+        )
+    if before["expires_at"] != outcome.expires_at:
+        record(
+            conversation=ours,
+            field=ConversationDiscrepancy.Field.EXPIRES_AT,
+            ours=before["expires_at"].isoformat(),
+            platform=outcome.expires_at.isoformat(),
+            adopted=adopted,
+            note=note,
+        )
 
 
 def _void(conversation: Conversation, now: datetime) -> None:

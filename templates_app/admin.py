@@ -12,7 +12,15 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     list_filter = ("status", "category", "language")
     search_fields = ("name",)
     fields = (
-        "name", "language", "category", "status", "parameter_format", "components", "platform_id",
-        "rejected_reason", "created_at", "updated_at",
+        "name",
+        "language",
+        "category",
+        "status",
+        "parameter_format",
+        "components",
+        "platform_id",
+        "rejected_reason",
+        "created_at",
+        "updated_at",
     )
     readonly_fields = ("created_at", "updated_at")

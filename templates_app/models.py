@@ -125,3 +125,26 @@ class MessageTemplate(models.Model):
                 errors["components"] = problems
         if errors:
             raise ValidationError(errors)
+
+
+class TemplateEvent(models.Model):
+    """What happened to a template: the platform's status and category changes, local edits. Messages
+    keep the category they were sent under (Message.template_category); this keeps the history."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status"
+        CATEGORY = "category", "Category"
+
+    template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    old = models.CharField(max_length=64, blank=True)
+    new = models.CharField(max_length=64)
+    reason = models.CharField(max_length=256, blank=True)
+    source = models.CharField(max_length=32, default="platform")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.template}: {self.kind} {self.old or '—'} → {self.new}"

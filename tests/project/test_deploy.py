@@ -161,6 +161,11 @@ def production_environment(**overrides: str) -> dict[str, str]:
     filled_in = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DATABASE_URL": "postgres://u:p@db.example:5432/app",
+        "WHATSAPP_ACCESS_TOKEN": secrets.token_urlsafe(32),
+        "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+        "WHATSAPP_BUSINESS_ACCOUNT_ID": "102290129340398",
+        "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+        "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16),
     }
     return service_environment("web", **{**filled_in, **overrides})
 
@@ -501,6 +506,9 @@ def test_production_environment_passes_check_deploy_without_a_database_connectio
                 "config.E001": "DJANGO_SECRET_KEY",
                 "config.E003": "CELERY_BROKER_URL",
                 "config.E004": "DATABASE_URL",
+                "config.E005": "WHATSAPP_APP_SECRET",
+                "config.E006": "WHATSAPP_VERIFY_TOKEN",
+                "config.E007": "WHATSAPP_ACCESS_TOKEN",
             },
             {"config.E002"},
             id="nothing-set",
@@ -530,13 +538,23 @@ def test_development_defaults_fail_check_deploy(tmp_path, variables, expected, u
         assert f"({check_id})" not in output
 
 
-def test_env_example_as_copied_fails_check_deploy_on_the_secret_key_alone(tmp_path):
+def test_env_example_as_copied_fails_check_deploy_on_its_placeholder_secrets(tmp_path):
     environment = production_environment(VAR_DIR=str(tmp_path))
-    environment["DJANGO_SECRET_KEY"] = env_example()["DJANGO_SECRET_KEY"]
+    for name in PLACEHOLDER_SECRETS:
+        environment[name] = env_example()[name]
     result = run_check_deploy(environment)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert set(re.findall(r"\((config\.E\d+)\)", output)) == {"config.E001"}
+    assert set(re.findall(r"\((config\.E\d+)\)", output)) == set(PLACEHOLDER_SECRETS.values())
+
+
+# The secrets .env.example leaves as placeholders, and the check that refuses each.
+PLACEHOLDER_SECRETS = {
+    "DJANGO_SECRET_KEY": "config.E001",
+    "WHATSAPP_APP_SECRET": "config.E005",
+    "WHATSAPP_VERIFY_TOKEN": "config.E006",
+    "WHATSAPP_ACCESS_TOKEN": "config.E007",
+}
 
 
 # --- The containers' commands, run here --------------------------------------------------------------

@@ -1,0 +1,331 @@
+"""A real HTTP server on 127.0.0.1 standing in for the Graph API (WhatsApp Cloud API).
+
+Anything that can reach a URL can use it: this process's `GraphClient`, a web server or a Celery worker
+in another process (point WHATSAPP_API_BASE at `fake.url`). Requests are recorded here, in the test's
+process, where the test reads them.
+
+    with FakeGraph() as fake:
+        fake.enqueue(status=400, body=graph_error(131047, "Re-engagement message"))
+        ...                                   # the first request gets the error,
+        fake.wait_for_requests(2)             # later ones the default success answer
+
+Answers, in order of precedence:
+1. `reply_with(fn)`: fn(request) returns a `Reply`, or None to fall through;
+2. the queue of `enqueue(...)`d replies, one per request whatever its path;
+3. the defaults: POST /{version}/{phone_number_id}/messages → 200 with a fresh `wamid.FAKE…` id in the
+   documented success shape (echoing `to`); GET /{version}/{waba_id}/message_templates → the pages
+   given to `templates(...)`; anything else → 404 with a Graph error body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+MESSAGES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<phone_number_id>[^/]+)/messages$")
+TEMPLATES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<waba_id>[^/]+)/message_templates$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted answer. `body`: a dict/list (sent as JSON), str or bytes (sent as is), or None: the
+    default answer for the path when `status` is 200, an empty body otherwise.
+
+    `delay` waits before answering; `hang` never answers until the server closes (a client read
+    timeout); `drop` closes the connection without answering (the connection dies after sending).
+    """
+
+    status: int = 200
+    body: Any = None
+    delay: float = 0.0
+    hang: bool = False
+    drop: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # without the query string
+    query: dict[str, str]  # the last value of each parameter
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    json: Any  # the body parsed as JSON, or None
+    reply_status: int | None = None  # filled in when the answer is chosen (None: hung or dropped)
+    reply_body: Any = None
+
+
+def graph_error(
+    code: int,
+    title: str = "",
+    *,
+    details: str = "",
+    error_type: str = "OAuthException",
+    fbtrace_id: str = "AfakeTraceId0001",
+) -> dict:
+    """An error body in the documented shape; like Graph, the title goes into the message."""
+    return {
+        "error": {
+            "message": f"(#{code}) {title}".strip(),
+            "type": error_type,
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": fbtrace_id,
+        }
+    }
+
+
+def success_body(to: str, wamid: str | None = None) -> dict:
+    """The documented success answer to a send."""
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": to.removeprefix("+")}],
+        "messages": [{"id": wamid or f"wamid.FAKE{uuid.uuid4().hex.upper()}"}],
+    }
+
+
+class FakeGraph:
+    """Start with `with FakeGraph() as fake:` (or `start()` / `close()`); `fake.url` is the base URL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._queue: deque[Reply] = deque()
+        self._responder: Callable[[RecordedRequest], Reply | None] | None = None
+        self._pages: list[list[dict]] | None = None
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._url: str | None = None
+        self.responder_errors: list[Exception] = []
+        self._thread: threading.Thread | None = None
+
+    # --- Lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> FakeGraph:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        host, port = self._server.server_address[:2]
+        self._url = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-graph", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        with self._lock:  # safe to call twice, from any thread
+            server, self._server = self._server, None
+        if server is None:
+            return
+        self._closing.set()  # wakes hanging and delayed answers
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:  # idle keep-alive connections would block their threads
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> FakeGraph:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("FakeGraph is not started.")
+        return self._url
+
+    # --- Scripting -------------------------------------------------------------------------------------
+    def enqueue(
+        self,
+        status: int = 200,
+        body: Any = None,
+        delay: float = 0.0,
+        hang: bool = False,
+        *,
+        drop: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Script the answer to the next request that has no scripted answer yet."""
+        reply = Reply(
+            status=status, body=body, delay=delay, hang=hang, drop=drop, headers=dict(headers or {})
+        )
+        with self._lock:
+            self._queue.append(reply)
+
+    def reply_with(self, fn: Callable[[RecordedRequest], Reply | None] | None) -> None:
+        """Answer with `fn(request)` (None falls through to the queue and defaults); None removes it."""
+        with self._lock:
+            self._responder = fn
+
+    def templates(self, pages: list[list[dict]]) -> None:
+        """Serve GET /{version}/{waba_id}/message_templates as these pages, linked by `paging.next`."""
+        with self._lock:
+            self._pages = [list(page) for page in pages]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._queue.clear()
+            self._responder = None
+            self._pages = None
+
+    # --- Reading ---------------------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Block until at least `n` requests arrived; AssertionError after `timeout` seconds."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._requests) >= n, timeout):
+                raise AssertionError(
+                    f"FakeGraph got {len(self._requests)} request(s) within {timeout} s, expected {n}: "
+                    f"{[f'{r.method} {r.path}' for r in self._requests]}"
+                )
+            return list(self._requests)
+
+    # --- Serving (handler threads) -----------------------------------------------------------------------
+    def _record(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self._requests.append(request)
+            self._lock.notify_all()
+            responder = self._responder
+        try:
+            reply = responder(request) if responder is not None else None
+        except Exception as exc:  # make a broken responder visible to the test, not a dropped connection
+            with self._lock:
+                self.responder_errors.append(exc)
+            return Reply(status=500, body=f"FakeGraph responder raised {exc!r}")
+        if reply is None:
+            with self._lock:
+                reply = self._queue.popleft() if self._queue else Reply()
+        return reply
+
+    def _default_body(self, request: RecordedRequest) -> tuple[int, Any]:
+        if request.method == "POST" and MESSAGES_PATH.match(request.path):
+            to = request.json.get("to", "") if isinstance(request.json, dict) else ""
+            return 200, success_body(str(to))
+        with self._lock:
+            pages = self._pages
+        if request.method == "GET" and pages is not None and TEMPLATES_PATH.match(request.path):
+            return 200, self._template_page(request, pages)
+        return 404, graph_error(
+            100, f"Unsupported {request.method.lower()} request to {request.path} (FakeGraph)"
+        )
+
+    def _template_page(self, request: RecordedRequest, pages: list[list[dict]]) -> dict:
+        index = int(request.query.get("after", "page-0").removeprefix("page-") or 0)
+        page = pages[index] if index < len(pages) else []
+        body: dict[str, Any] = {"data": page, "paging": {"cursors": {"before": f"page-{index}"}}}
+        if index + 1 < len(pages):
+            query = {"limit": request.query.get("limit", "25"), "after": f"page-{index + 1}"}
+            # Like Graph, repeat the caller's token in the link (clients must not log or resend it).
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            if token:
+                query["access_token"] = token
+            body["paging"]["cursors"]["after"] = f"page-{index + 1}"
+            body["paging"]["next"] = f"{self.url}{request.path}?{urlencode(query)}"
+        return body
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeGraph
+
+    def handle_error(self, request, client_address):
+        # A client that timed out and left makes the late answer fail; that is the point, not a bug.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real platform
+    wbufsize = 64 * 1024  # headers and body in one segment (no Nagle/delayed-ACK stall); flushed per request
+    server: _Server
+
+    def setup(self):
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake._connections.add(self.connection)
+
+    def finish(self):
+        with self.server.fake._lock:
+            self.server.fake._connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self._answer()
+
+    do_POST = do_DELETE = do_PUT = do_GET
+
+    def _answer(self):
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        request = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=raw,
+            json=parsed,
+        )
+        reply = fake._record(request)
+        if reply.delay and fake._closing.wait(reply.delay):
+            self.close_connection = True
+            return
+        if reply.hang:
+            fake._closing.wait()
+            self.close_connection = True
+            return
+        if reply.drop:
+            self.close_connection = True
+            return
+        status, body = reply.status, reply.body
+        if body is None and status == 200:
+            status, body = fake._default_body(request)
+        request.reply_status, request.reply_body = status, body
+        self._write(status, body, reply.headers)
+
+    def _write(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
+        if body is None:
+            content, content_type = b"", "text/plain"
+        elif isinstance(body, bytes):
+            content, content_type = body, "application/octet-stream"
+        elif isinstance(body, str):
+            content = body.encode()
+            content_type = "text/html; charset=utf-8" if body.lstrip().startswith("<") else "text/plain"
+        else:
+            content, content_type = json.dumps(body).encode(), "application/json"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(content)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(content)

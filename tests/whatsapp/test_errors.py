@@ -1,0 +1,187 @@
+"""The platform's error codes in plain words (`whatsapp/errors.py`, pure Python).
+
+Each row's id names the code and what the inbox does about it; the first block is the table of
+docs/whatsapp-cloud-api.md ("Error codes the inbox must explain in plain words").
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from whatsapp import errors
+from whatsapp.errors import KNOWN_CODES, ErrorInfo, Retry, describe
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The documented table: code → the retry class its "what the system does" column implies.
+DOCUMENTED = {
+    131047: Retry.NEVER,  # window closed: switch to templates, never retry
+    131026: Retry.NEVER,  # undeliverable
+    131049: Retry.NEVER,  # do not retry for 24 h: a person decides, not the automatic sender
+    131050: Retry.NEVER,  # customer stopped marketing messages
+    131056: Retry.BACKOFF,  # too many messages to this customer
+    130429: Retry.BACKOFF,  # throughput limit
+    132000: Retry.NEVER,  # parameter count mismatch: fix the parameters
+    132012: Retry.NEVER,  # parameter format mismatch: fix the parameters
+    132001: Retry.NEVER,  # template missing in that language / not approved
+    132015: Retry.NEVER,  # template paused
+    132016: Retry.NEVER,  # template disabled
+    131053: Retry.BACKOFF,  # media upload failed: retry (bounded), then replace the media
+}
+# Further codes from Meta's error reference.
+FURTHER = {
+    131000: Retry.BACKOFF,  # something went wrong (platform side)
+    1: Retry.BACKOFF,  # API unknown (usually a short outage)
+    2: Retry.BACKOFF,  # API service temporarily unavailable
+    131016: Retry.BACKOFF,  # service unavailable
+    131057: Retry.BACKOFF,  # account in maintenance mode
+    4: Retry.BACKOFF,  # app request limit
+    80007: Retry.BACKOFF,  # WABA rate limit
+    131008: Retry.NEVER,  # required parameter missing
+    131009: Retry.NEVER,  # parameter value not valid
+    100: Retry.NEVER,  # invalid parameter
+    131021: Retry.NEVER,  # recipient cannot be sender
+    131031: Retry.NEVER,  # account locked
+    130472: Retry.NEVER,  # user's number is part of an experiment
+    131048: Retry.NEVER,  # spam rate limit
+    131051: Retry.NEVER,  # unsupported message type
+    131052: Retry.NEVER,  # media download error (inbound)
+    132005: Retry.NEVER,  # translated text too long
+    132007: Retry.NEVER,  # format character policy violated
+    132068: Retry.NEVER,  # flow blocked
+    132069: Retry.NEVER,  # flow throttled (an hour: too long for the automatic sender)
+    133010: Retry.NEVER,  # phone number not registered
+    190: Retry.NEVER,  # access token expired
+    131005: Retry.NEVER,  # access denied
+    10: Retry.NEVER,  # permission denied
+    368: Retry.NEVER,  # temporarily blocked for policy violations
+    131042: Retry.NEVER,  # payment problem
+}
+ALL = DOCUMENTED | FURTHER
+
+
+def _id(code: int) -> str:
+    return f"{code}-{ALL[code]}"
+
+
+@pytest.mark.parametrize("code", list(ALL), ids=_id)
+def test_every_code_is_explained_in_plain_sentences(code):
+    info = describe(code)
+    assert info.code == code
+    for text in (info.reason, info.action):
+        assert text.strip() == text and len(text) > 15
+        assert text[0].isupper() and text.endswith("."), text
+        if code >= 100:  # plain words: the agent does not need the number
+            assert str(code) not in text
+
+
+@pytest.mark.parametrize("code", list(ALL), ids=_id)
+def test_retry_class(code):
+    assert describe(code).retry is ALL[code]
+
+
+def test_the_table_knows_exactly_the_listed_codes():
+    assert set(ALL) == KNOWN_CODES
+
+
+def test_only_131047_closes_the_window_and_only_131026_is_undeliverable():
+    assert [code for code in KNOWN_CODES if describe(code).closes_window] == [131047]
+    assert [code for code in KNOWN_CODES if describe(code).undeliverable] == [131026]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        pytest.param(131047, ["24 hours", "template"], id="131047-says-24h-and-template"),
+        pytest.param(131049, ["24 hours", "not resend it automatically"], id="131049-no-retry-for-24h"),
+        pytest.param(190, ["WHATSAPP_ACCESS_TOKEN"], id="190-admin-renews-token"),
+        pytest.param(131053, ["replace the file"], id="131053-replace-media"),
+        pytest.param(132015, ["another template"], id="132015-choose-another"),
+    ],
+)
+def test_actions_tell_the_agent_what_to_do(code, words):
+    info = describe(code)
+    for word in words:
+        assert word in f"{info.reason} {info.action}"
+
+
+def test_131047_reads_as_the_documented_example():
+    info = describe(131047)
+    assert info.reason == (
+        "More than 24 hours have passed since the customer last wrote, so the platform refused a "
+        "free-form message."
+    )
+    assert info.action == (
+        "Send an approved template instead; free-form replies are possible again once the customer writes."
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "title", "details", "quoted"),
+    [
+        pytest.param(999001, "Brand new error", "", ["Brand new error"], id="unknown-with-title"),
+        pytest.param(
+            999002,
+            "Odd failure.",
+            "Something specific happened.",
+            ["Odd failure", "Something specific happened"],
+            id="unknown-with-title-and-details",
+        ),
+        pytest.param(None, "HTTP 404 Not Found", "", ["HTTP 404 Not Found"], id="no-code"),
+        pytest.param(999003, "", "", [], id="unknown-without-words"),
+    ],
+)
+def test_unknown_codes_quote_the_platform_and_are_never_retried(code, title, details, quoted):
+    info = describe(code, title=title, details=details)
+    assert info.code == code
+    assert info.retry is Retry.NEVER
+    assert not info.closes_window and not info.undeliverable
+    for words in quoted:
+        assert words in info.reason
+    assert ".." not in info.reason and info.reason.endswith(".")
+    assert info.action
+
+
+def test_a_known_code_keeps_its_own_words_whatever_the_platform_title():
+    assert describe(131047, title="Re-engagement message", details="x") == describe(131047)
+
+
+def test_unknown_code_quotes_are_bounded():
+    assert len(describe(999004, title="x" * 5000).reason) < 400
+
+
+@pytest.mark.parametrize(
+    ("info", "retry"),
+    [
+        pytest.param(errors.NOT_REACHED, Retry.BACKOFF, id="not-reached-backoff"),
+        pytest.param(errors.SLOW_DOWN, Retry.BACKOFF, id="http-429-backoff"),
+        pytest.param(errors.PLATFORM_TROUBLE, Retry.BACKOFF, id="http-5xx-backoff"),
+        pytest.param(errors.NO_ANSWER, Retry.BACKOFF, id="read-no-answer-backoff"),
+        pytest.param(errors.OUTCOME_UNKNOWN, Retry.NEVER, id="outcome-unknown-never"),
+    ],
+)
+def test_failures_without_a_code(info: ErrorInfo, retry):
+    assert info.code is None and info.retry is retry
+    assert info.reason.endswith(".") and info.action.endswith(".")
+
+
+def test_error_info_is_frozen():
+    with pytest.raises(AttributeError):
+        describe(131047).retry = Retry.BACKOFF  # type: ignore[misc]
+
+
+def test_errors_module_imports_no_django():
+    code = (
+        "import json, sys; import whatsapp.errors; "
+        "print(json.dumps([m for m in sys.modules if m == 'django' or m.startswith('django.')]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -1,0 +1,488 @@
+"""The WhatsApp Cloud API (Graph API) client: send a message, list the templates.
+
+No Django here: the caller passes the settings in. Every failure is a `PlatformError` that says in plain
+words what happened (`info`, from `whatsapp.errors`) and answers the two questions a sender must ask:
+
+- `retryable`: it is certain the platform did NOT accept the message and trying again may help.
+- `ambiguous`: the request may have reached the platform and we do not know the outcome. The platform
+  has no idempotency key, so posting it again could deliver the message twice: never re-post; wait for
+  the status webhook or let a person decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from whatsapp.errors import (
+    KNOWN_CODES,
+    NO_ANSWER,
+    NOT_REACHED,
+    OUTCOME_UNKNOWN,
+    PLATFORM_TROUBLE,
+    SLOW_DOWN,
+    ErrorInfo,
+    Retry,
+    describe,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"support-inbox/0.1 (WhatsApp Cloud API client; python-httpx/{httpx.__version__})"
+
+# Raised before any byte of the request left this machine: the platform cannot have seen it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Mistakes on our side, also before sending: trying again cannot help.
+_NOT_SENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+# Graph puts the code's title into the message: "(#131047) Re-engagement message".
+_CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
+_RECIPIENT = re.compile(r"\+?[1-9][0-9]{4,14}")
+_PARAMETER_NAME = re.compile(r"[a-z0-9_]+")
+_SNIPPET = 200
+TEXT_MAX_CHARS = 4096
+CALLBACK_DATA_MAX_CHARS = 512
+
+
+class PlatformError(Exception):
+    """A request to the platform failed; `info` explains it in plain words."""
+
+    def __init__(
+        self,
+        *,
+        info: ErrorInfo,
+        code: int | None = None,
+        title: str = "",
+        message: str = "",
+        details: str = "",
+        http_status: int | None = None,
+        retryable: bool = False,
+        ambiguous: bool = False,
+        fbtrace_id: str | None = None,
+    ):
+        self.info = info
+        self.code = code
+        self.title = title
+        self.message = message
+        self.details = details
+        self.http_status = http_status
+        self.retryable = retryable
+        self.ambiguous = ambiguous
+        self.fbtrace_id = fbtrace_id
+        super().__init__(info.reason)
+
+    @classmethod
+    def from_platform(
+        cls,
+        *,
+        code: int | None,
+        title: str = "",
+        message: str = "",
+        details: str = "",
+        http_status: int | None = None,
+        fbtrace_id: str | None = None,
+    ) -> PlatformError:
+        """The platform answered with an error (never ambiguous: it answered, so it refused).
+
+        A known code decides by its retry class; an unknown one is retried only when the HTTP status
+        says the trouble is passing (429, 5xx).
+        """
+        info = describe(code, title=title, details=details)
+        passing = http_status is not None and (http_status == 429 or http_status >= 500)
+        retryable = info.retry is Retry.BACKOFF or (code not in KNOWN_CODES and passing)
+        return cls(
+            info=info,
+            code=code,
+            title=title,
+            message=message,
+            details=details,
+            http_status=http_status,
+            retryable=retryable,
+            fbtrace_id=fbtrace_id,
+        )
+
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _ERROR_FIELDS}
+
+    def __reduce__(self):
+        # Keyword-only arguments: the default (cls, self.args) would not rebuild it after pickling
+        # (Celery pickles exceptions it records or retries with).
+        return (_rebuild_platform_error, (type(self), self._fields()))
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (
+                f"HTTP {self.http_status}" if self.http_status is not None else "",
+                self.title,
+            )
+            if part
+        )
+        head = f"WhatsApp error {self.code}" if self.code is not None else "WhatsApp request failed"
+        if where:
+            head += f" ({where})"
+        outcome = (
+            "outcome unknown: do not resend"
+            if self.ambiguous
+            else "retryable"
+            if self.retryable
+            else "not retryable"
+        )
+        text = f"{head}: {self.info.reason} [{outcome}]"
+        return f"{text} fbtrace_id={self.fbtrace_id}" if self.fbtrace_id else text
+
+
+_ERROR_FIELDS = (
+    "info",
+    "code",
+    "title",
+    "message",
+    "details",
+    "http_status",
+    "retryable",
+    "ambiguous",
+    "fbtrace_id",
+)
+
+
+def _rebuild_platform_error(cls: type[PlatformError], fields: dict[str, Any]) -> PlatformError:
+    return cls(**fields)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    wamid: str  # the platform's message id; statuses in webhooks refer to it
+    wa_id: str | None  # the recipient's WhatsApp id, when the platform returned it
+    raw: dict  # the platform's answer as received
+
+
+class GraphClient:
+    """One client per set of credentials; holds one `httpx.Client` (close it, or use `with`)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        version: str,
+        phone_number_id: str,
+        access_token: str,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.version = version.strip("/")
+        self.phone_number_id = phone_number_id
+        base = urlsplit(self.base_url)
+        self._origin = (base.scheme, base.netloc)
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if access_token:
+            headers["Authorization"] = f"Bearer {access_token}"
+        # The token lives only in the httpx client's headers (whose repr masks it), never in a URL.
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<GraphClient {self.base_url}/{self.version} phone_number_id={self.phone_number_id}>"
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- Sending ---------------------------------------------------------------------------------------
+    def send(self, payload: dict) -> SendResult:
+        """POST one message. Returns once the platform accepted it (accepted, not yet delivered)."""
+        path = f"/{self.version}/{self.phone_number_id}/messages"
+        response = self._request("POST", path, write=True, json=payload)
+        body = _json_object(response)
+        _raise_for_failure(response, body, write=True)
+        wamid, wa_id = _accepted_ids(body)
+        if wamid is None:
+            logger.warning("Send answered HTTP %s in an undocumented shape", response.status_code)
+            raise PlatformError(
+                info=OUTCOME_UNKNOWN,
+                title="Unexpected answer",
+                message=_snippet(response),
+                http_status=response.status_code,
+                ambiguous=True,
+            )
+        return SendResult(wamid=wamid, wa_id=wa_id, raw=body or {})
+
+    # --- Templates -------------------------------------------------------------------------------------
+    def list_templates(self, waba_id: str, *, limit: int = 100) -> Iterator[dict]:
+        """Every template (one item per name and language) of the business account, page after page."""
+        url: str = f"/{self.version}/{waba_id}/message_templates"
+        params: dict[str, Any] | None = {"limit": limit}
+        followed: set[str] = set()
+        while True:
+            response = self._request("GET", url, write=False, params=params)
+            body = _json_object(response)
+            _raise_for_failure(response, body, write=False)
+            if body is None or not isinstance(body.get("data"), list):
+                raise PlatformError(
+                    info=NO_ANSWER,
+                    title="Unexpected answer",
+                    message=_snippet(response),
+                    http_status=response.status_code,
+                    retryable=True,
+                )
+            yield from (item for item in body["data"] if isinstance(item, dict))
+            paging = body.get("paging")
+            next_url = paging.get("next") if isinstance(paging, dict) else None
+            if not isinstance(next_url, str) or not next_url:
+                return
+            url, params = self._next_page(next_url), None
+            if url in followed:  # a platform bug would otherwise loop forever
+                return
+            followed.add(url)
+
+    def _next_page(self, next_url: str) -> str:
+        """`paging.next` is absolute: follow it only to our own base, and without the token it embeds."""
+        parts = urlsplit(next_url)
+        if (parts.scheme, parts.netloc) != self._origin:
+            raise PlatformError(
+                info=describe(None, title="Paging link to another host", details=parts.netloc),
+                title="Paging link to another host",
+            )
+        # Graph repeats the access token in paging links; the header carries it, and URLs get logged.
+        query = [(key, value) for key, value in parse_qsl(parts.query) if key != "access_token"]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    # --- Transport -------------------------------------------------------------------------------------
+    def _request(self, method: str, url: str, *, write: bool, **kwargs) -> httpx.Response:
+        try:
+            return self._http.request(method, url, **kwargs)
+        except _NOT_SENT as exc:
+            logger.warning("WhatsApp %s %s not sent: %s", method, _path(url), type(exc).__name__)
+            raise PlatformError(
+                info=NOT_REACHED, title=type(exc).__name__, message=str(exc), retryable=True
+            ) from exc
+        except _NOT_SENDABLE as exc:
+            raise PlatformError(
+                info=describe(None, title=type(exc).__name__, details=str(exc)),
+                title=type(exc).__name__,
+                message=str(exc),
+            ) from exc
+        except httpx.RequestError as exc:
+            # The request was (perhaps partly) sent and no complete answer came back.
+            logger.warning("WhatsApp %s %s: no answer (%s)", method, _path(url), type(exc).__name__)
+            if write:
+                raise PlatformError(
+                    info=OUTCOME_UNKNOWN, title=type(exc).__name__, message=str(exc), ambiguous=True
+                ) from exc
+            raise PlatformError(
+                info=NO_ANSWER, title=type(exc).__name__, message=str(exc), retryable=True
+            ) from exc
+
+
+def _raise_for_failure(response: httpx.Response, body: dict | None, *, write: bool) -> None:
+    """Raise for a Graph error body (any status) or a non-2xx answer; return for a 2xx."""
+    status = response.status_code
+    error = body.get("error") if body is not None else None
+    if isinstance(error, dict):
+        raise _graph_error(error, status)
+    if 200 <= status < 300:
+        return
+    logger.warning("WhatsApp answered HTTP %s without an error body", status)
+    if status == 429:
+        raise PlatformError(info=SLOW_DOWN, http_status=status, message=_snippet(response), retryable=True)
+    if status == 504 and write:
+        # A gateway gave up waiting for the platform, which may still have accepted the message.
+        raise PlatformError(
+            info=OUTCOME_UNKNOWN, http_status=status, message=_snippet(response), ambiguous=True
+        )
+    if status >= 500:
+        raise PlatformError(
+            info=PLATFORM_TROUBLE, http_status=status, message=_snippet(response), retryable=True
+        )
+    title = f"HTTP {status} {response.reason_phrase}".strip()
+    raise PlatformError(
+        info=describe(None, title=title, details=_snippet(response)),
+        title=title,
+        message=_snippet(response),
+        http_status=status,
+    )
+
+
+def _graph_error(error: Mapping[str, Any], status: int) -> PlatformError:
+    code = _as_int(error.get("code"))
+    message = str(error.get("message") or "")
+    title = _CODE_PREFIX.sub("", message)
+    error_data = error.get("error_data")
+    details = str(error_data.get("details") or "") if isinstance(error_data, dict) else ""
+    trace = error.get("fbtrace_id")
+    logger.warning("WhatsApp error %s (HTTP %s, fbtrace_id=%s): %s", code, status, trace, title)
+    return PlatformError.from_platform(
+        code=code,
+        title=title,
+        message=message,
+        details=details,
+        http_status=status,
+        fbtrace_id=str(trace) if trace else None,
+    )
+
+
+def _accepted_ids(body: dict | None) -> tuple[str | None, str | None]:
+    """(wamid, wa_id) from `{"contacts": [{"wa_id"}], "messages": [{"id"}]}`; wamid None if absent."""
+    if body is None:
+        return None, None
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    wamid = first.get("id") if isinstance(first, dict) else None
+    contacts = body.get("contacts")
+    contact = contacts[0] if isinstance(contacts, list) and contacts else None
+    wa_id = contact.get("wa_id") if isinstance(contact, dict) else None
+    return (
+        wamid if isinstance(wamid, str) and wamid else None,
+        wa_id if isinstance(wa_id, str) and wa_id else None,
+    )
+
+
+def _json_object(response: httpx.Response) -> dict | None:
+    try:
+        body = response.json()
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _snippet(response: httpx.Response) -> str:
+    try:
+        text = " ".join(response.text.split())
+    except UnicodeDecodeError:
+        return ""
+    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+# --- Payloads: exactly the documented shapes ---------------------------------------------------------------
+def text_payload(*, to: str, body: str, callback_data: str | None = None, preview_url: bool = False) -> dict:
+    """A free-form text message (only inside the customer service window)."""
+    if not body or not body.strip():
+        raise ValueError("A text message needs a body.")
+    if len(body) > TEXT_MAX_CHARS:
+        raise ValueError(f"A text message is at most {TEXT_MAX_CHARS} characters; this one has {len(body)}.")
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": _recipient(to),
+        "type": "text",
+        "text": {"body": body, "preview_url": preview_url},
+    }
+    return _with_callback_data(payload, callback_data)
+
+
+def template_payload(
+    *,
+    to: str,
+    name: str,
+    language: str,
+    parameter_format: str,
+    params: list | dict | None,
+    callback_data: str | None = None,
+) -> dict:
+    """A template message with body parameters.
+
+    NAMED templates take a dict {parameter_name: value}; POSITIONAL ones a list in order (or a dict
+    keyed 1..n). No parameters → no `components` key.
+    """
+    fmt = parameter_format.upper()
+    if fmt == "NAMED":
+        parameters = _named_parameters(params)
+    elif fmt == "POSITIONAL":
+        parameters = _positional_parameters(params)
+    else:
+        raise ValueError(f"parameter_format must be NAMED or POSITIONAL, not {parameter_format!r}.")
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if parameters:
+        template["components"] = [{"type": "body", "parameters": parameters}]
+    payload: dict[str, Any] = {"messaging_product": "whatsapp", "to": _recipient(to), "type": "template"}
+    payload = _with_callback_data(payload, callback_data)
+    payload["template"] = template
+    return payload
+
+
+def _recipient(to: str) -> str:
+    if not isinstance(to, str) or not _RECIPIENT.fullmatch(to):
+        raise ValueError(f"The recipient must be an international number, +<digits>; got {to!r}.")
+    return "+" + to.removeprefix("+")
+
+
+def _with_callback_data(payload: dict, callback_data: str | None) -> dict:
+    if callback_data is not None:
+        if not callback_data or len(callback_data) > CALLBACK_DATA_MAX_CHARS:
+            raise ValueError(f"callback_data must be 1 to {CALLBACK_DATA_MAX_CHARS} characters.")
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
+def _named_parameters(params: list | dict | None) -> list[dict]:
+    if params is None:
+        return []
+    if not isinstance(params, dict):
+        raise ValueError("A NAMED template takes its parameters as a dict {parameter_name: value}.")
+    parameters = []
+    for name, value in params.items():
+        if not isinstance(name, str) or not _PARAMETER_NAME.fullmatch(name):
+            raise ValueError(f"Parameter names are lowercase letters, digits and _; got {name!r}.")
+        parameters.append({"type": "text", "parameter_name": name, "text": _parameter_text(name, value)})
+    return parameters
+
+
+def _positional_parameters(params: list | dict | None) -> list[dict]:
+    if params is None:
+        return []
+    if isinstance(params, dict):
+        try:
+            numbered = {int(key): value for key, value in params.items()}
+        except (TypeError, ValueError):
+            raise ValueError("A POSITIONAL template's dict parameters are keyed 1..n.") from None
+        if sorted(numbered) != list(range(1, len(numbered) + 1)):
+            raise ValueError(
+                f"POSITIONAL parameters must be numbered 1..n without gaps; got {sorted(numbered)}."
+            )
+        values = [numbered[position] for position in sorted(numbered)]
+    elif isinstance(params, list | tuple):
+        values = list(params)
+    else:
+        raise ValueError("A POSITIONAL template takes its parameters as a list in order.")
+    return [
+        {"type": "text", "text": _parameter_text(str(position), value)}
+        for position, value in enumerate(values, start=1)
+    ]
+
+
+def _parameter_text(name: str, value: Any) -> str:
+    # The platform refuses empty parameters (and would print True/None literally): fail before sending.
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"Parameter {name} must be text or a number; got {value!r}.")
+    text = str(value)
+    if not text.strip():
+        raise ValueError(f"Parameter {name} is empty.")
+    return text

@@ -1,0 +1,53 @@
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from whatsapp import sandbox, signature
+
+
+class Command(BaseCommand):
+    help = (
+        "Play the customer: post a correctly signed WhatsApp webhook delivery with a text message to the "
+        "running app, exactly as the platform would."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "wa_id", help="The customer's WhatsApp id: the phone number in digits, e.g. 16505551234."
+        )
+        parser.add_argument("text", help="What the customer writes.")
+        parser.add_argument("--name", default="", help="The customer's WhatsApp profile name.")
+        parser.add_argument(
+            "--ad",
+            action="store_true",
+            help="The customer came from a click-to-WhatsApp ad (a free-entry-point referral, rule R6).",
+        )
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/webhooks/whatsapp/", help="The app's webhook URL."
+        )
+
+    def handle(self, *args, wa_id, text, name, ad, url, **options):
+        wa_id = wa_id.removeprefix("+")
+        if not wa_id.isdigit():
+            raise CommandError(
+                f"{wa_id!r} is not a WhatsApp id: use the phone number in digits, e.g. 16505551234"
+            )
+        delivery = sandbox.inbound_delivery(
+            wa_id=wa_id, body=text, name=name, timestamp=timezone.now(), ad=ad
+        )
+        body = sandbox.encode(delivery)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature.sign(body, settings.WHATSAPP_APP_SECRET),
+        }
+        try:
+            response = httpx.post(url, content=body, headers=headers, timeout=10)
+        except httpx.HTTPError as error:
+            raise CommandError(f"could not reach {url}: {error}. Is the app running (./dev demo)?") from None
+        if response.status_code != 200:
+            raise CommandError(f"the app answered {response.status_code}: {response.text[:500]}")
+        wamid = delivery["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        self.stdout.write(
+            self.style.SUCCESS(f"Delivered {wamid} from +{wa_id}{' (via an ad)' if ad else ''}.")
+        )

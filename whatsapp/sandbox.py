@@ -1,0 +1,196 @@
+"""A local stand-in for the WhatsApp Cloud API, used when no credentials are configured.
+
+It behaves like the platform where the inbox can tell: it accepts a message and answers with a wamid,
+then feeds `sent`, `delivered` and `read` status webhooks back through the same processing as the real
+ones (signed, stored, parsed); and it refuses a free-form message outside the customer service window
+with error 131047, a template that is not approved with 132001, a number that is not a customer with
+131026. Deliveries are built in the platform's documented shapes (whatsapp-cloud-api.md), so
+`simulate_inbound` can play the customer against a running app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from conversations import selectors
+from conversations.models import Customer, Message
+from templates_app.models import MessageTemplate
+from whatsapp import signature
+from whatsapp.client import PlatformError, SendResult
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_WABA_ID = "sandbox-waba"
+SANDBOX_PHONE_NUMBER_ID = "sandbox-phone-number"
+SANDBOX_DISPLAY_NUMBER = "15550000000"
+# (status, seconds after acceptance): like the platform, a little later each.
+STATUS_SCHEDULE = (("sent", 1), ("delivered", 2), ("read", 6))
+# Our category -> the platform's conversation origin / pricing category.
+PLATFORM_CATEGORY = {"free_entry_point": "referral_conversion"}
+
+
+def encode(delivery: dict) -> bytes:
+    """Serialise like the platform: compact JSON, non-ASCII escaped as \\uXXXX."""
+    return json.dumps(delivery, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _unix(moment: datetime) -> str:
+    return str(int(moment.timestamp()))
+
+
+def _envelope(value: dict) -> dict:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID or SANDBOX_WABA_ID,
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": SANDBOX_DISPLAY_NUMBER,
+                                "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID
+                                or SANDBOX_PHONE_NUMBER_ID,
+                            },
+                            **value,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def inbound_delivery(
+    *, wa_id: str, body: str, name: str = "", timestamp: datetime, wamid: str | None = None, ad: bool = False
+) -> dict:
+    """A text message from a customer, as the platform delivers it (with a click-to-WhatsApp referral
+    when `ad`)."""
+    message = {
+        "from": wa_id,
+        "id": wamid or f"wamid.SANDBOX{uuid.uuid4().hex.upper()}",
+        "timestamp": _unix(timestamp),
+        "type": "text",
+        "text": {"body": body},
+    }
+    if ad:
+        message["referral"] = {
+            "source_url": "https://fb.me/sandbox-ad",
+            "source_id": "120226305854810726",
+            "source_type": "ad",
+            "headline": "Chat with us",
+            "body": "Sandbox ad",
+            "media_type": "image",
+            "ctwa_clid": f"sandbox-{uuid.uuid4().hex[:12]}",
+        }
+    return _envelope({"contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message]})
+
+
+def status_delivery(message: Message, *, wamid: str, status: str, timestamp: datetime) -> dict:
+    """A status webhook for one of our messages, with the conversation and pricing the platform adds."""
+    entry = {
+        "id": wamid,
+        "status": status,
+        "timestamp": _unix(timestamp),
+        "recipient_id": message.customer.wa_id,
+        "biz_opaque_callback_data": f"msg-{message.pk}",
+    }
+    conversation = message.conversation
+    if conversation is not None and status != "failed":
+        category = PLATFORM_CATEGORY.get(conversation.category, conversation.category)
+        entry["conversation"] = {
+            "id": f"sandbox-conversation-{conversation.pk}",
+            "origin": {"type": category},
+        }
+        if status == "sent":
+            entry["conversation"]["expiration_timestamp"] = _unix(conversation.expires_at)
+        entry["pricing"] = {
+            "billable": category != "referral_conversion",
+            "pricing_model": "CBP",
+            "category": category,
+        }
+    return _envelope({"statuses": [entry]})
+
+
+def deliver_locally(delivery: dict) -> None:
+    """Feed a delivery through the webhook's own path: signed, stored as received, then processed."""
+    from whatsapp import services
+
+    body = encode(delivery)
+    header = signature.sign(body, settings.WHATSAPP_APP_SECRET)
+    if not signature.verify(body, header, settings.WHATSAPP_APP_SECRET):  # pragma: no cover - a bug
+        raise RuntimeError("sandbox signature does not verify")
+    stored = services.ingest(body, signature=header)
+    services.process_delivery(stored.pk)
+
+
+def emit_status(*, message_id: int, wamid: str, status: str) -> None:
+    message = Message.objects.select_related("customer", "conversation").filter(pk=message_id).first()
+    if message is None:
+        return
+    deliver_locally(status_delivery(message, wamid=wamid, status=status, timestamp=timezone.now()))
+
+
+class SandboxClient:
+    """Same interface as GraphClient.send, answered locally."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def send(self, payload: dict) -> SendResult:
+        wa_id = str(payload.get("to", "")).removeprefix("+")
+        customer = Customer.objects.filter(wa_id=wa_id).first()
+        if customer is None:
+            raise _refusal(131026, "Message undeliverable")
+        if payload.get("type") == "template":
+            template = payload.get("template", {})
+            exists = MessageTemplate.objects.filter(
+                name=template.get("name"),
+                language=template.get("language", {}).get("code"),
+                status="APPROVED",
+            ).exists()
+            if not exists:
+                raise _refusal(132001, "Template name does not exist in the translation")
+        elif not selectors.service_window(customer).is_open:
+            raise _refusal(131047, "Re-engagement message")
+        wamid = f"wamid.SANDBOX{uuid.uuid4().hex.upper()}"
+        callback = str(payload.get("biz_opaque_callback_data", ""))
+        if callback.startswith("msg-") and callback[4:].isdigit():
+            _schedule_statuses(int(callback[4:]), wamid)
+        return SendResult(
+            wamid=wamid,
+            wa_id=wa_id,
+            raw={
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": payload.get("to"), "wa_id": wa_id}],
+                "messages": [{"id": wamid}],
+            },
+        )
+
+
+def _schedule_statuses(message_id: int, wamid: str) -> None:
+    from whatsapp.tasks import sandbox_status
+
+    for status, delay in STATUS_SCHEDULE:
+        try:
+            sandbox_status.apply_async((message_id, wamid, status), countdown=delay)
+        except Exception:  # a broker that is down costs the demo its ticks, never the send
+            logger.exception("sandbox: could not schedule the %s status of message %s", status, message_id)
+
+
+def _refusal(code: int, title: str) -> PlatformError:
+    return PlatformError.from_platform(code=code, title=title, message=title, http_status=400)

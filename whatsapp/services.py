@@ -1,0 +1,334 @@
+"""The channel: webhook deliveries in, messages out. Rules stay in conversations/: this module turns the
+platform's payloads into calls of the domain services, and the domain's queued messages into API calls.
+
+Inbound: `ingest` stores a signed delivery byte for byte before it is acknowledged; `process_delivery`
+applies every event of it (idempotently: replays and the platform's retries change nothing twice);
+`retry_deliveries` picks up whatever failed or was never processed.
+
+Outbound: `deliver_message` claims a queued message with an atomic update (so it is posted at most
+once, whatever the broker redelivers), posts it outside any transaction, and records the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from conversations import services as conversation_services
+from conversations.models import Message
+from templates_app import services as template_services
+from whatsapp import errors, payloads
+from whatsapp.client import GraphClient, PlatformError, template_payload, text_payload
+from whatsapp.models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_LEASE = timedelta(minutes=10)  # a processing delivery whose worker died is retried after this
+DELIVERY_MAX_ATTEMPTS = 12
+DELIVERY_RETRY_BATCH = 100
+UNPROCESSED_GRACE = timedelta(seconds=60)  # a pending delivery this old was never processed
+SEND_MAX_ATTEMPTS = 8
+QUEUED_GRACE = timedelta(seconds=30)  # a queued message this old lost its task (e.g. broker down)
+SENDING_UNCONFIRMED_AFTER = timedelta(minutes=10)
+
+
+# --- Inbound ---------------------------------------------------------------------------------------
+
+
+def ingest(body: bytes, *, signature: str = "", now: datetime | None = None) -> WebhookDelivery:
+    """Store a delivery exactly as received (its signature already checked). Nothing else: storing
+    must succeed whatever else is down."""
+    return WebhookDelivery.objects.create(
+        received_at=now or timezone.now(),
+        body=body,
+        signature=signature[:100],
+        size=len(body),
+        status=WebhookDelivery.Status.PENDING,
+    )
+
+
+def parse(body: bytes) -> list[payloads.Event]:
+    """Decode and validate a delivery; raises payloads.MalformedDelivery with a plain-words reason."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise payloads.MalformedDelivery(f"the body is not valid JSON ({error})") from None
+    return payloads.parse_delivery(data)
+
+
+def reject(delivery: WebhookDelivery, reason: str) -> None:
+    """A malformed delivery is kept (for a person to look at) and never processed."""
+    delivery.status = WebhookDelivery.Status.REJECTED
+    delivery.error = reason
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["status", "error", "processed_at"])
+
+
+def _claim_delivery(delivery_id: int, now: datetime) -> bool:
+    """Take a delivery for processing, once: an atomic update wins or does nothing."""
+    processable = Q(status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED]) | Q(
+        status=WebhookDelivery.Status.PROCESSING, next_attempt_at__lte=now
+    )
+    return bool(
+        WebhookDelivery.objects.filter(processable, pk=delivery_id).update(
+            status=WebhookDelivery.Status.PROCESSING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + DELIVERY_LEASE,
+        )
+    )
+
+
+def process_delivery(delivery_id: int) -> WebhookDelivery:
+    """Apply every event of a stored delivery. Each event is its own transaction, so one bad event
+    cannot undo the others; the delivery is retried later if any failed (replays are harmless)."""
+    now = timezone.now()
+    if not _claim_delivery(delivery_id, now):
+        return WebhookDelivery.objects.get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    counts: Counter[str] = Counter()
+    problems = []
+    try:
+        events = parse(bytes(delivery.body))
+    except payloads.MalformedDelivery as error:
+        reject(delivery, str(error))
+        return delivery
+    for index, event in enumerate(events):
+        try:
+            counts[_apply(event)] += 1
+        except Exception as error:  # one event's failure must not lose the others; logged and retried
+            logger.exception("delivery %s: event %s (%s) failed", delivery.pk, index, type(event).__name__)
+            problems.append(f"event {index} ({type(event).__name__}): {error}")
+    delivery.summary = dict(counts)
+    if problems:
+        delivery.error = "\n".join(problems[:20])
+        if delivery.attempts >= DELIVERY_MAX_ATTEMPTS:
+            delivery.status = WebhookDelivery.Status.DEAD
+            delivery.next_attempt_at = None
+            logger.error("delivery %s failed %s times; parked for a person", delivery.pk, delivery.attempts)
+        else:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = now + _backoff(delivery.attempts)
+    else:
+        delivery.status = WebhookDelivery.Status.PROCESSED
+        delivery.error = ""
+        delivery.next_attempt_at = None
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["summary", "error", "status", "next_attempt_at", "processed_at"])
+    return delivery
+
+
+def _apply(event: payloads.Event) -> str:
+    """One event to the domain. Returns what it was, for the delivery's summary."""
+    if isinstance(event, payloads.InboundMessage):
+        conversation_services.receive_message(
+            wa_id=event.wa_id,
+            body=event.body,
+            wamid=event.wamid,
+            timestamp=event.timestamp,
+            name=event.name,
+            referral=event.referral,
+            wa_type=event.type,
+        )
+        return "messages"
+    if isinstance(event, payloads.StatusUpdate):
+        error = event.errors[0] if event.errors else None
+        info = errors.describe(error.code, title=error.title, details=error.details) if error else None
+        message = conversation_services.record_status(
+            wamid=event.wamid,
+            status=event.status,
+            timestamp=event.timestamp,
+            callback=event.callback_data,
+            conversation_id=event.conversation_id,
+            conversation_expires_at=event.conversation_expires_at,
+            conversation_category=event.conversation_category,
+            pricing=event.pricing,
+            error_code=error.code if error else None,
+            error_text=f"{info.reason} {info.action}" if info else "",
+            closes_window=bool(info and info.closes_window),
+        )
+        if message is None:
+            logger.warning("status %r for unknown message %s: ignored", event.status, event.wamid)
+            return "statuses_unknown_message"
+        return "statuses"
+    if isinstance(event, payloads.TemplateStatusChange):
+        template_services.apply_platform_status(
+            platform_id=event.template_id,
+            name=event.name,
+            language=event.language,
+            event=event.event,
+            reason=event.reason,
+        )
+        return "template_status_updates"
+    if isinstance(event, payloads.TemplateCategoryChange):
+        template_services.apply_platform_category(
+            platform_id=event.template_id,
+            name=event.name,
+            language=event.language,
+            new_category=event.new_category,
+        )
+        return "template_category_updates"
+    logger.info("webhook field %r ignored: %s", event.field, event.reason)
+    return "ignored"
+
+
+def retry_deliveries(*, now: datetime | None = None, limit: int = DELIVERY_RETRY_BATCH) -> int:
+    """Process deliveries that failed, were never processed, or whose worker died mid-way."""
+    now = now or timezone.now()
+    due = (
+        WebhookDelivery.objects.filter(
+            Q(status=WebhookDelivery.Status.PENDING, received_at__lte=now - UNPROCESSED_GRACE)
+            | Q(
+                status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PROCESSING],
+                next_attempt_at__lte=now,
+            )
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(due)
+    for delivery_id in ids:
+        process_delivery(delivery_id)
+    return len(ids)
+
+
+def _backoff(attempt: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempt - 1)))
+
+
+# --- Outbound --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What deliver_message did: `retry_in` seconds when the platform asked us to try again later."""
+
+    result: str
+    retry_in: float | None = None
+
+
+def client():
+    """The platform, or its local stand-in when no credentials are configured (the embedded default)."""
+    if settings.WHATSAPP_SANDBOX:
+        from whatsapp.sandbox import SandboxClient
+
+        return SandboxClient()
+    return GraphClient(
+        base_url=settings.WHATSAPP_API_BASE,
+        version=settings.WHATSAPP_API_VERSION,
+        phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID,
+        access_token=settings.WHATSAPP_ACCESS_TOKEN,
+        timeout=settings.WHATSAPP_HTTP_TIMEOUT,
+    )
+
+
+def outbound_payload(message: Message) -> dict:
+    to = f"+{message.customer.wa_id}"
+    callback = conversation_services.callback_data(message)
+    if message.kind == Message.Kind.TEMPLATE:
+        template = message.template
+        return template_payload(
+            to=to,
+            name=template.name,
+            language=template.language,
+            parameter_format=template.parameter_format,
+            params=message.template_params,
+            callback_data=callback,
+        )
+    return text_payload(to=to, body=message.body, callback_data=callback)
+
+
+def _claim_message(message_id: int, now: datetime) -> bool:
+    """queued → sending, once. A second task for the same message (a broker redelivery, the outbox job)
+    finds nothing to claim: the platform has no idempotency key, so we never post twice."""
+    return bool(
+        Message.objects.filter(
+            pk=message_id, status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND
+        ).update(
+            status=Message.Status.SENDING,
+            status_changed_at=now,
+            send_started_at=now,
+            send_attempts=F("send_attempts") + 1,
+            next_attempt_at=None,
+        )
+    )
+
+
+def deliver_message(message_id: int) -> DeliveryOutcome:
+    """Hand one queued message to the platform (outside any transaction: no network call holds a lock)."""
+    now = timezone.now()
+    if not _claim_message(message_id, now):
+        return DeliveryOutcome("not queued")
+    message = Message.objects.select_related("customer", "template").get(pk=message_id)
+    try:
+        with client() as platform:
+            result = platform.send(outbound_payload(message))
+    except PlatformError as error:
+        return _handle_send_error(message, error)
+    conversation_services.record_accepted(message=message, wamid=result.wamid)
+    logger.info("message %s accepted by the platform as %s", message.pk, result.wamid)
+    return DeliveryOutcome("sent")
+
+
+def _handle_send_error(message: Message, error: PlatformError) -> DeliveryOutcome:
+    now = timezone.now()
+    if error.retryable and message.send_attempts < SEND_MAX_ATTEMPTS:
+        delay = min(900, 5 * 2 ** (message.send_attempts - 1))
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED,
+            status_changed_at=now,
+            next_attempt_at=now + timedelta(seconds=delay),
+            error_code=error.code,
+            error_text=f"Retrying: {error.info.reason}",
+        )
+        logger.warning("message %s: %s; retry in %s s", message.pk, error, delay)
+        return DeliveryOutcome("retry", retry_in=delay)
+    if error.ambiguous:
+        # The platform may have accepted it. Posting again could send it twice, so it stays "sending"
+        # until a status webhook tells us (biz_opaque_callback_data finds it even without a wamid).
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            error_text=(
+                "WhatsApp did not answer, so it is not known whether this message was sent. It will not "
+                "be sent again automatically; check the chat before resending."
+            )
+        )
+        logger.error("message %s: outcome unknown (%s); not retried", message.pk, error)
+        return DeliveryOutcome("unknown")
+    conversation_services.mark_message_failed(
+        message=message,
+        error_code=error.code,
+        error_text=f"{error.info.reason} {error.info.action}",
+        closes_window=error.info.closes_window,
+    )
+    logger.warning("message %s failed: %s", message.pk, error)
+    return DeliveryOutcome("failed")
+
+
+def requeue_outbound(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Dispatch queued messages whose task was lost (the broker was down at commit time, a retry task
+    vanished). Safe to overlap with live tasks: the claim lets only one of them post."""
+    from whatsapp.tasks import send_message
+
+    now = now or timezone.now()
+    due = list(
+        Message.objects.filter(status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND)
+        .filter(
+            Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lte=now - QUEUED_GRACE)
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        send_message.delay(message_id)
+    unconfirmed = Message.objects.filter(
+        status=Message.Status.SENDING, send_started_at__lte=now - SENDING_UNCONFIRMED_AFTER
+    ).count()
+    if unconfirmed:
+        logger.warning("%d message(s) handed to WhatsApp without a confirmation yet", unconfirmed)
+    return len(due)

@@ -1,0 +1,37 @@
+"""Celery tasks of the channel: each takes ids, calls one service, and retries only what may pass."""
+
+from celery import shared_task
+
+from whatsapp import services
+
+
+@shared_task(name="whatsapp.send_message", bind=True, max_retries=None, ignore_result=True)
+def send_message(self, message_id: int) -> str:
+    """Hand a queued message to the platform; posted at most once (see services.deliver_message)."""
+    outcome = services.deliver_message(message_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
+
+
+@shared_task(name="whatsapp.process_delivery", ignore_result=True)
+def process_delivery(delivery_id: int) -> None:
+    services.process_delivery(delivery_id)
+
+
+@shared_task(name="whatsapp.retry_deliveries", ignore_result=True)
+def retry_deliveries() -> int:
+    return services.retry_deliveries()
+
+
+@shared_task(name="whatsapp.requeue_outbound", ignore_result=True)
+def requeue_outbound() -> int:
+    return services.requeue_outbound()
+
+
+@shared_task(name="whatsapp.sandbox_status", ignore_result=True)
+def sandbox_status(message_id: int, wamid: str, status: str) -> None:
+    """The local sandbox's status webhook, fed through the same processing as the platform's."""
+    from whatsapp import sandbox
+
+    sandbox.emit_status(message_id=message_id, wamid=wamid, status=status)

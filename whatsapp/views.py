@@ -1,0 +1,86 @@
+"""The platform's webhook: verification handshake (GET) and signed deliveries (POST)."""
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from whatsapp import payloads, services, signature
+from whatsapp.tasks import process_delivery
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt  # the platform cannot send a CSRF token; the HMAC signature authenticates each POST
+@require_http_methods(["GET", "POST"])
+def webhook(request):
+    if request.method == "GET":
+        return _verify(request)
+    return _receive(request)
+
+
+def _verify(request):
+    mode = request.GET.get("hub.mode", "")
+    token = request.GET.get("hub.verify_token", "")
+    challenge = request.GET.get("hub.challenge", "")
+    if mode == "subscribe" and hmac.compare_digest(token.encode(), settings.WHATSAPP_VERIFY_TOKEN.encode()):
+        return HttpResponse(challenge, content_type="text/plain")
+    logger.warning("webhook verification refused (mode %r) from %s", mode, _client(request))
+    return HttpResponseForbidden("verification token mismatch", content_type="text/plain")
+
+
+def _receive(request):
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > settings.WHATSAPP_WEBHOOK_MAX_BYTES:
+        logger.warning(
+            "webhook delivery of %s bytes refused unread (over 4 MB) from %s", declared, _client(request)
+        )
+        return _error(413, "the body is over 4 MB")
+    body = request.body
+    if len(body) > settings.WHATSAPP_WEBHOOK_MAX_BYTES:
+        logger.warning(
+            "webhook delivery of %s bytes refused (over 4 MB) from %s", len(body), _client(request)
+        )
+        return _error(413, "the body is over 4 MB")
+    header = request.headers.get("X-Hub-Signature-256")
+    if not signature.verify(body, header, settings.WHATSAPP_APP_SECRET):
+        logger.warning(
+            "webhook delivery refused: %s X-Hub-Signature-256 (%s bytes) from %s",
+            "wrong" if header else "missing",
+            len(body),
+            _client(request),
+        )
+        return HttpResponseForbidden("invalid signature", content_type="text/plain")
+
+    delivery = services.ingest(body, signature=header)  # durable before anything else happens
+    try:
+        services.parse(body)
+    except payloads.MalformedDelivery as error:
+        services.reject(delivery, str(error))
+        logger.warning("webhook delivery %s rejected: %s", delivery.pk, error)
+        return _error(400, str(error))
+
+    if len(body) <= settings.WHATSAPP_WEBHOOK_INLINE_MAX_BYTES:
+        try:
+            services.process_delivery(delivery.pk)
+        except Exception:  # stored already: the retry job processes it later; the platform gets its 200
+            logger.exception("webhook delivery %s stored, processing failed; will retry", delivery.pk)
+    else:
+        try:
+            process_delivery.delay(delivery.pk)
+        except Exception:  # the broker is down: the retry job finds the pending delivery
+            logger.exception(
+                "webhook delivery %s stored, could not queue processing; will retry", delivery.pk
+            )
+    return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
+
+
+def _error(status: int, reason: str) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+def _client(request) -> str:
+    return request.META.get("REMOTE_ADDR", "?")
