@@ -445,19 +445,27 @@ class Reconciliation:
 
     @property
     def agrees(self) -> bool:
+        """Nothing worth recording (the expiry may still move by less than EXPIRY_TOLERANCE)."""
         return not self.differences
 
 
+# The platform reports expiry in whole seconds and starts its clock when it processes the message, a
+# moment after we accepted it: gaps below this are precision, not a disagreement worth a record.
+EXPIRY_TOLERANCE = timedelta(minutes=1)
+
+
 def reconcile(ours: ConversationState, platform: PlatformConversation) -> Reconciliation:
-    """R9: adopt the platform's category and expiry; list every difference so it can be recorded."""
+    """R9: adopt the platform's category and expiry; list every real difference so it can be recorded
+    (an expiry within EXPIRY_TOLERANCE of ours is adopted silently)."""
     differences = []
     if platform.category is not ours.category:
         differences.append(f"category: ours {ours.category.value}, platform {platform.category.value}")
     expires_at = ours.expires_at
     if platform.expires_at is not None and platform.expires_at != ours.expires_at:
-        differences.append(
-            f"expires_at: ours {ours.expires_at.isoformat()}, platform {platform.expires_at.isoformat()}"
-        )
+        if abs(platform.expires_at - ours.expires_at) >= EXPIRY_TOLERANCE:
+            differences.append(
+                f"expires_at: ours {ours.expires_at.isoformat()}, platform {platform.expires_at.isoformat()}"
+            )
         expires_at = platform.expires_at
     return Reconciliation(category=platform.category, expires_at=expires_at, differences=tuple(differences))
 

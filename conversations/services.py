@@ -454,7 +454,7 @@ def _reconcile(message, platform_id, expires_at, category, now) -> None:
         )
         return
     outcome = policy.reconcile(ours.as_policy(), platform)
-    if outcome.agrees:
+    if (outcome.category.value, outcome.expires_at) == (ours.category, ours.expires_at):
         return
     before = {"category": ours.category, "expires_at": ours.expires_at}
     ours.category = outcome.category.value
@@ -478,7 +478,8 @@ def _reconcile(message, platform_id, expires_at, category, now) -> None:
             adopted=adopted,
             note=note,
         )
-    if before["expires_at"] != outcome.expires_at:
+    expiry_disagrees = any(d.startswith("expires_at") for d in outcome.differences)
+    if before["expires_at"] != outcome.expires_at and (expiry_disagrees or not adopted):
         record(
             conversation=ours,
             field=ConversationDiscrepancy.Field.EXPIRES_AT,

@@ -998,10 +998,24 @@ RECONCILE_ROWS = [
     ),
     (
         "R9-adopts-the-platform-expiry",
+        PlatformConversation("wa-1", "marketing", at("Tue 10:05")),
+        "marketing",
+        "Tue 10:05",
+        ("expires_at: ours 2026-01-06T10:00:00+00:00, platform 2026-01-06T10:05:00+00:00",),
+    ),
+    (
+        "R9-adopts-seconds-of-clock-jitter-without-a-record",
         PlatformConversation("wa-1", "marketing", at("Tue 10:00:05")),
         "marketing",
         "Tue 10:00:05",
-        ("expires_at: ours 2026-01-06T10:00:00+00:00, platform 2026-01-06T10:00:05+00:00",),
+        (),
+    ),
+    (
+        "R9-one-minute-is-a-disagreement",
+        PlatformConversation("wa-1", "marketing", at("Tue 09:59")),
+        "marketing",
+        "Tue 09:59",
+        ("expires_at: ours 2026-01-06T10:00:00+00:00, platform 2026-01-06T09:59:00+00:00",),
     ),
     (
         "R9-adopts-the-platform-category",

@@ -504,7 +504,7 @@ def test_platform_counting_the_message_in_another_conversation_moves_it(client):
     u2 = Conversation.objects.exclude(pk=first.conversation_id).get()
     assert u2.status == "voided"  # it never existed on the platform
     fields = sorted(ConversationDiscrepancy.objects.values_list("field", "adopted"))
-    assert fields == [("conversation", True), ("expires_at", True)]
+    assert fields == [("conversation", True)]  # 3 s of clock jitter on the expiry is not a disagreement
 
 
 # --- Template webhooks ---------------------------------------------------------------------------------
