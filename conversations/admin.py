@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from conversations import policy, selectors
-from conversations.models import Conversation, Customer, Message
+from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message
 
 admin.site.site_header = "Support Inbox administration"
 admin.site.site_title = "Support Inbox administration"
@@ -256,6 +256,33 @@ class ConversationMessagesInline(ViewOnlyInline):
         return _short(message.body)
 
 
+class ConversationDiscrepanciesInline(ViewOnlyInline):
+    """R9: where the platform's report differed from our estimate, and what we did about it."""
+
+    model = ConversationDiscrepancy
+    fk_name = "conversation"
+    verbose_name_plural = "disagreements with the platform (R9)"
+    fields = ("recorded_at", "field", "ours", "platform", "adopted", "note", "message")
+    show_change_link = False
+
+    def shown(self, queryset, conversation):
+        return queryset
+
+
+@admin.register(ConversationDiscrepancy)
+class ConversationDiscrepancyAdmin(ViewOnlyAdmin):
+    list_display = ("recorded_at", "conversation_link", "field", "ours", "platform", "adopted", "note")
+    list_filter = ("field", "adopted")
+    list_select_related = ("conversation",)
+    search_fields = ("conversation__platform_id", "conversation__customer__wa_id")
+    date_hierarchy = "recorded_at"
+    raw_id_fields = ("conversation", "message")
+
+    @admin.display(description="conversation")
+    def conversation_link(self, discrepancy):
+        return _change_link(discrepancy.conversation, f"#{discrepancy.conversation_id}")
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ViewOnlyAdmin):
     list_filter = ("category", "status", OpenNowFilter)
@@ -265,7 +292,7 @@ class ConversationAdmin(ViewOnlyAdmin):
     date_hierarchy = "opened_at"
     # Never a <select> of every customer or message, should a field ever become editable.
     raw_id_fields = ("customer", "closed_by", "opening_message")
-    inlines = [ConversationMessagesInline]
+    inlines = [ConversationMessagesInline, ConversationDiscrepanciesInline]
     fieldsets = [
         (None, {"fields": ("customer", "category", "platform_id", "opening_message", "messages_link")}),
         (

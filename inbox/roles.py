@@ -14,12 +14,19 @@ _READ_CONVERSATIONS = [
     ("conversations", "view_conversation"),
     ("templates_app", "view_messagetemplate"),
 ]
+_INSPECT_CHANNEL = [
+    ("conversations", "view_conversationdiscrepancy"),
+    ("templates_app", "view_templateevent"),
+    ("whatsapp", "view_webhookdelivery"),
+    ("whatsapp", "change_webhookdelivery"),  # only unlocks "process again"; deliveries are never edited
+]
 
 ROLE_PERMISSIONS = {
     AGENTS: _READ_CONVERSATIONS,
     SUPERVISORS: _READ_CONVERSATIONS,
     ADMINS: [
         *_READ_CONVERSATIONS,
+        *_INSPECT_CHANNEL,
         ("templates_app", "add_messagetemplate"),
         ("templates_app", "change_messagetemplate"),
         ("templates_app", "delete_messagetemplate"),

@@ -1,0 +1,73 @@
+"""Webhook deliveries, kept as received: an admin can read any of them and process a failed one again."""
+
+import contextlib
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from whatsapp import services
+from whatsapp.models import WebhookDelivery
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "received_at", "status", "size", "attempts", "summary", "short_error")
+    list_filter = ("status",)
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    actions = ["process_again"]
+    fields = (
+        "received_at",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "processed_at",
+        "summary",
+        "error",
+        "signature",
+        "size",
+        "pretty_body",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # kept exactly as received
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("whatsapp.change_webhookdelivery")
+
+    def get_queryset(self, request):
+        # The list never loads bodies (up to 4 MB each); the detail page does.
+        queryset = super().get_queryset(request)
+        return queryset if request.resolver_match.url_name.endswith("_change") else queryset.defer("body")
+
+    @admin.display(description="error")
+    def short_error(self, delivery):
+        return (delivery.error[:80] + "…") if len(delivery.error) > 80 else delivery.error
+
+    @admin.display(description="body (as received)")
+    def pretty_body(self, delivery):
+        text = delivery.text
+        with contextlib.suppress(ValueError):  # shown as received when it is not JSON
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        return format_html("<pre>{}</pre>", text)
+
+    @admin.action(
+        description="Process the selected deliveries again (failed or parked ones)", permissions=["reprocess"]
+    )
+    def process_again(self, request, queryset):
+        retried = 0
+        for delivery in queryset.filter(
+            status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD]
+        ):
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.FAILED)
+            services.process_delivery(delivery.pk)
+            retried += 1
+        self.message_user(request, f"Processed {retried} deliveries again.", messages.SUCCESS)
