@@ -51,3 +51,16 @@ def redis_url():
 def fast_password_hashing(settings):
     # Real hashers are deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def in_process_broker():
+    """Tasks queued by the code under test go to an in-memory broker, never to the developer's
+    var/ filesystem broker, where a `./dev demo` worker would pick them up. Tests that run a real worker
+    give it (and the Celery app) a Redis broker of their own."""
+    from config.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    yield
+    app.conf.broker_url = previous
