@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "inbox.middleware.AgentTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,10 +103,21 @@ CACHES = {
 # --- Celery -----------------------------------------------------------------------------------------
 # Default broker: kombu's filesystem transport under var/ (no server). Production: Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
+# A broker that stops answering (hung, failed over, a connection silently dropped) must not hold a web
+# request: without socket timeouts a publish waits forever. With these it gives up within about 3 s, the
+# caller logs it, and the periodic jobs (stored deliveries, queued messages) catch up. Read by the Redis
+# transport; others ignore them. One publish retry covers a stale pooled connection.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
     _broker_dir.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(VAR_DIR / "celery-processed"),
@@ -170,7 +182,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "inbox:login"
+LOGIN_REDIRECT_URL = "inbox:home"
+LOGOUT_REDIRECT_URL = "inbox:login"
 
 # --- Time and language ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

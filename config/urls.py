@@ -7,5 +7,7 @@ urlpatterns = [
     path("healthz", inbox_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("webhooks/", include("whatsapp.urls")),
-    path("", inbox_views.home, name="home"),
+    path("", include("inbox.urls")),
 ]
+
+handler403 = "inbox.errors.permission_denied"

@@ -37,11 +37,26 @@ class Customer(models.Model):
     platform_window_closed_at = models.DateTimeField(null=True, blank=True)
     # The latest message in either direction: the inbox orders by it.
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # The agent who owns the customer in the inbox, and when an agent last opened the thread (the team
+    # shares what has been read: customer messages after it are unread).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_customers",
+    )
+    agent_last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
-        indexes = [models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx")]
+        indexes = [
+            models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx"),
+            models.Index(fields=["assigned_to", "-last_activity_at", "-id"], name="customer_assigned_idx"),
+            models.Index(fields=["last_inbound_at"], name="customer_window_idx"),
+        ]
+        permissions = [("assign_customer", "Can assign customers to agents")]
         # wa_id is digits-only in the database too: see the vendor-specific SQL in migration 0002.
 
     def __str__(self):
@@ -236,6 +251,9 @@ class Message(models.Model):
     referral = models.JSONField(
         null=True, blank=True, help_text="The click-to-WhatsApp ad or page button the message came from (R6)."
     )
+    # One per compose form: a second post of the same form (a double click, a retried request) returns
+    # the message the first one created instead of sending again.
+    client_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -251,6 +269,11 @@ class Message(models.Model):
                 condition=Q(kind="free_form") | Q(template__isnull=False),
                 name="message_template_has_template",
             ),
+            models.UniqueConstraint(
+                fields=["agent", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="message_unique_client_token",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     status__in=["received", "queued", "sending", "sent", "delivered", "read", "failed"]
@@ -258,6 +281,7 @@ class Message(models.Model):
                 name="message_status_valid",
             ),
         ]
+        permissions = [("send_message", "Can send messages to customers")]
         indexes = [
             models.Index(fields=["customer", "occurred_at", "id"], name="message_thread_idx"),
             models.Index(fields=["-occurred_at", "-id"], name="message_recent_idx"),

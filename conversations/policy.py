@@ -132,6 +132,24 @@ def service_window(
     return ServiceWindow(now=now, opened_at=last_inbound_at, closes_at=closes_at)
 
 
+def service_windows(
+    inbound_timestamps: Iterable[datetime], *, platform_closed_at: datetime | None = None
+) -> list[tuple[datetime, datetime]]:
+    """R1 over a history: the windows [opened_at, closes_at) the customer's messages opened, in order.
+    A message inside an open window extends it; one after it closed opens a new one."""
+    windows: list[list[datetime]] = []
+    for timestamp in sorted(require_aware(t, "timestamp") for t in inbound_timestamps):
+        if windows and timestamp < windows[-1][1]:
+            windows[-1][1] = timestamp + SERVICE_WINDOW
+        else:
+            windows.append([timestamp, timestamp + SERVICE_WINDOW])
+    if platform_closed_at is not None:
+        for window in windows:
+            if window[0] <= platform_closed_at < window[1]:
+                window[1] = platform_closed_at
+    return [(start, end) for start, end in windows]
+
+
 # Platform message types that are not the customer writing (a number change notice, say): they are
 # recorded in the thread but open no window.
 NOT_FROM_THE_CUSTOMER = frozenset({"system"})

@@ -119,9 +119,17 @@ def _referral_grants_eligibility(customer: Customer, timestamp: datetime) -> boo
 # --- Outbound ------------------------------------------------------------------------------------
 
 
-def send_text(*, customer: Customer, body: str, agent=None) -> Message:
+def _already_sent(agent, client_token) -> Message | None:
+    """A second post of one compose form (double click, retried request) gets the first one's message."""
+    if client_token is None or agent is None:
+        return None
+    return Message.objects.filter(agent=agent, client_token=client_token).first()
+
+
+def send_text(*, customer: Customer, body: str, agent=None, client_token=None) -> Message:
     """Queue a free-form message. R2: refused with WindowClosed outside the customer service window,
-    creating nothing. R4/R6: opens or joins a conversation."""
+    creating nothing. R4/R6: opens or joins a conversation. `client_token` makes a repeat of the same
+    compose form return the first message instead of sending twice."""
     body = body or ""
     if not body.strip():
         raise InvalidMessage("The message is empty: write something to send.")
@@ -131,24 +139,40 @@ def send_text(*, customer: Customer, body: str, agent=None) -> Message:
         )
     with transaction.atomic():
         customer = _lock_customer(customer)
+        if sent := _already_sent(agent, client_token):
+            return sent
         now = timezone.now()
         state, rows = selectors.customer_state(customer, now)
         decision = policy.decide_send(state, policy.Outbound.free_form(), now)
         if not decision.allowed:
             raise WindowClosed(_window_closed_message(state.window(now), now))
         return _record_outbound(
-            customer, decision, rows, now=now, agent=agent, kind=Message.Kind.FREE_FORM, body=body
+            customer,
+            decision,
+            rows,
+            now=now,
+            agent=agent,
+            kind=Message.Kind.FREE_FORM,
+            body=body,
+            client_token=client_token,
         )
 
 
 def send_template(
-    *, customer: Customer, template: MessageTemplate, params: Sequence | Mapping | None, agent=None
+    *,
+    customer: Customer,
+    template: MessageTemplate,
+    params: Sequence | Mapping | None,
+    agent=None,
+    client_token=None,
 ) -> Message:
     """Queue a template message. R2: only APPROVED templates (TemplateNotSendable otherwise), with
     parameters that fit its placeholders (TemplateParamsInvalid otherwise). R3/R6: opens or joins a
     conversation of the template's category."""
     with transaction.atomic():
         customer = _lock_customer(customer)
+        if sent := _already_sent(agent, client_token):
+            return sent
         # The template as it is now, not as it was when the agent's page loaded.
         template = MessageTemplate.objects.get(pk=template.pk)
         if not template.is_sendable:
@@ -173,6 +197,7 @@ def send_template(
             template=template,
             template_params=_stored_params(params),
             template_category=template.category,
+            client_token=client_token,
         )
 
 

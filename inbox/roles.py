@@ -21,8 +21,14 @@ _INSPECT_CHANNEL = [
     ("whatsapp", "change_webhookdelivery"),  # only unlocks "process again"; deliveries are never edited
 ]
 
+# Answering customers: the inbox's compose area and assignment.
+_ANSWER = [
+    ("conversations", "send_message"),
+    ("conversations", "assign_customer"),
+]
+
 ROLE_PERMISSIONS = {
-    AGENTS: _READ_CONVERSATIONS,
+    AGENTS: [*_READ_CONVERSATIONS, *_ANSWER],
     SUPERVISORS: _READ_CONVERSATIONS,
     ADMINS: [
         *_READ_CONVERSATIONS,

@@ -1,8 +1,31 @@
+"""The agent inbox. Views are thin: parse, call one selector or service, render the page or one of its
+partials (`inbox/inbox.html#name`) for htmx. Every rule is decided by conversations.policy on the server;
+the templates only display what it decided."""
+
+import hashlib
+import uuid
+
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+
+from conversations import policy, services
+from conversations.exceptions import DomainError, TemplateParamsInvalid, WindowClosed
+from conversations.models import Customer
+from conversations.selectors import preview_send
+from inbox import selectors
+from inbox import services as inbox_services
+from inbox.access import requires
+from inbox.forms import TemplateSendForm, TextSendForm
+from templates_app.models import MessageTemplate
+
+VIEW = "conversations.view_customer"
+SEND = "conversations.send_message"
+ASSIGN = "conversations.assign_customer"
 
 
 @require_GET
@@ -14,7 +37,240 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _list_params(request) -> tuple[selectors.Filter, str]:
+    try:
+        view = selectors.Filter(request.GET.get("view", selectors.Filter.ALL))
+    except ValueError:
+        view = selectors.Filter.ALL
+    return view, request.GET.get("q", "")[:100]
+
+
+def _list_context(request, *, selected=None, now):
+    view, search = _list_params(request)
+    cursor = selectors.Cursor.decode(request.GET.get("before"))
+    page = selectors.inbox_page(user=request.user, view=view, search=search, cursor=cursor, now=now)
+    return {
+        "page": page,
+        "view": view,
+        "views": list(selectors.Filter),
+        "search": search,
+        "selected": selected,
+        "now": now,
+    }
+
+
+def _customer_context(request, customer, *, now):
+    context = {
+        "customer": customer,
+        "thread": selectors.thread(customer, now=now, tz=timezone.get_current_timezone()),
+        "compose": selectors.compose(customer, now=now),
+        "can_send": request.user.has_perm(SEND),
+        "can_assign": request.user.has_perm(ASSIGN),
+        "agents": list(selectors.agents()),
+        "client_token": uuid.uuid4(),
+    }
+    return context
+
+
+@requires(VIEW)
 @require_GET
-def home(request):
-    # The agent inbox is its own screen (issue 4); until it exists, the admin is where data is read.
-    return redirect("admin:index")
+def inbox(request, customer_id=None):
+    """The whole screen: the list, and the selected customer's thread, side panel and compose area."""
+    now = timezone.now()
+    customer = (
+        get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
+        if customer_id
+        else None
+    )
+    if customer is not None:
+        inbox_services.mark_seen(customer=customer, now=now)  # before the list, so its unread count is right
+    context = _list_context(request, selected=customer, now=now)
+    if customer is not None:
+        context.update(_customer_context(request, customer, now=now))
+        if request.htmx and request.htmx.target == "conversation":
+            return render(request, "inbox/inbox.html#conversation", context)
+    return render(request, "inbox/inbox.html", context)
+
+
+@requires(VIEW)
+@require_GET
+def customer_list(request):
+    """The list partial: filters and search, "older" pages (keyset), and the poll every few seconds.
+    A poll that would render exactly what the page shows answers 204: nothing moves under the agent."""
+    now = timezone.now()
+    selected = Customer.objects.filter(pk=request.GET.get("selected") or None).first()
+    context = _list_context(request, selected=selected, now=now)
+    if request.GET.get("before"):
+        return render(request, "inbox/inbox.html#rows", context)
+    html = render_to_string("inbox/inbox.html#customer-list", {**context, "oob": True}, request=request)
+    version = hashlib.sha256(html.encode()).hexdigest()[:16]
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    return HttpResponse(html.replace("__LIST_VERSION__", version))
+
+
+@requires(VIEW)
+@require_GET
+def thread(request, customer_id):
+    """The thread partial (polled for new messages and ticks); 204 when nothing changed."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    now = timezone.now()
+    context = {
+        "customer": customer,
+        "thread": selectors.thread(
+            customer,
+            now=now,
+            tz=timezone.get_current_timezone(),
+            before=request.GET.get("before"),
+            since=request.GET.get("since"),
+        ),
+    }
+    if request.GET.get("before"):
+        return render(request, "inbox/inbox.html#earlier", context)
+    html = render_to_string("inbox/inbox.html#thread", context, request=request)
+    version = hashlib.sha256(html.encode()).hexdigest()[:16]
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    inbox_services.mark_seen(customer=customer, now=now)
+    return HttpResponse(html.replace("__THREAD_VERSION__", version))
+
+
+@requires(VIEW)
+@require_GET
+def side_panel(request, customer_id):
+    customer = get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
+    return render(request, "inbox/inbox.html#side", _customer_context(request, customer, now=timezone.now()))
+
+
+@requires(VIEW)
+@require_GET
+def compose(request, customer_id):
+    """The compose area as the server sees it now: the countdown asks for it when it reaches zero."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    return _render_compose(request, customer)
+
+
+def _render_compose(request, customer, *, status=200, error=None, draft="", sent=None, template_form=None):
+    context = {
+        "customer": customer,
+        "compose": selectors.compose(customer, now=timezone.now()),
+        "can_send": request.user.has_perm(SEND),
+        "client_token": uuid.uuid4(),
+        "error": error,
+        "draft": draft,
+        "sent": sent,
+        "template_form": template_form,
+    }
+    response = render(request, "inbox/inbox.html#compose", context, status=status)
+    if sent is not None:
+        response["HX-Trigger"] = "message-sent"  # the thread and the list refresh themselves
+    return response
+
+
+@requires(SEND)
+@require_POST
+def send_text(request, customer_id):
+    customer = get_object_or_404(Customer, pk=customer_id)
+    form = TextSendForm(request.POST)
+    if not form.is_valid():
+        return _render_compose(
+            request, customer, status=422, error=form.error_text(), draft=request.POST.get("body", "")
+        )
+    try:
+        message = services.send_text(
+            customer=customer,
+            body=form.cleaned_data["body"],
+            agent=request.user,
+            client_token=form.cleaned_data["client_token"],
+        )
+    except WindowClosed as error:
+        # A stale tab: the window closed since the page loaded. The server refuses; the compose area comes
+        # back in template-only mode, and the agent keeps what they typed.
+        return _render_compose(
+            request, customer, status=409, error=error.message, draft=form.cleaned_data["body"]
+        )
+    except DomainError as error:
+        return _render_compose(
+            request, customer, status=422, error=error.message, draft=form.cleaned_data["body"]
+        )
+    return _render_compose(request, customer, sent=message)
+
+
+@requires(SEND)
+@require_POST
+def send_template(request, customer_id):
+    customer = get_object_or_404(Customer, pk=customer_id)
+    template = MessageTemplate.objects.filter(pk=request.POST.get("template") or None).first()
+    if template is None:
+        return _render_compose(request, customer, status=422, error="Choose a template to send.")
+    form = TemplateSendForm(template, customer, request.POST)
+    if not form.is_valid():
+        return _render_compose(request, customer, status=422, error=form.error_text(), template_form=form)
+    try:
+        message = services.send_template(
+            customer=customer,
+            template=template,
+            params=form.params(),
+            agent=request.user,
+            client_token=form.cleaned_data["client_token"],
+        )
+    except TemplateParamsInvalid as error:
+        return _render_compose(request, customer, status=422, error=error.message, template_form=form)
+    except DomainError as error:
+        return _render_compose(request, customer, status=409, error=error.message, template_form=form)
+    return _render_compose(request, customer, sent=message)
+
+
+@requires(VIEW)
+def template_form(request, customer_id):
+    """The chosen template's parameter fields, its live preview, and what sending it will do to the
+    customer's conversations, computed by the same policy the send uses."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    template = MessageTemplate.objects.filter(
+        pk=(request.POST or request.GET).get("template") or None, status=policy.SENDABLE_TEMPLATE_STATUS
+    ).first()
+    if template is None:
+        return render(request, "inbox/inbox.html#template-fields", {"template": None, "customer": customer})
+    form = TemplateSendForm(template, customer, request.POST or None)
+    preview, problems = form.preview()
+    decision = preview_send(customer, template=template)
+    partial = "template-preview" if request.method == "POST" else "template-fields"
+    return render(
+        request,
+        f"inbox/inbox.html#{partial}",
+        {
+            "template": template,
+            "customer": customer,
+            "form": form,
+            "preview": preview,
+            "problems": problems,
+            "decision": decision,
+        },
+    )
+
+
+@requires(ASSIGN)
+@require_POST
+def assign(request, customer_id):
+    customer = get_object_or_404(Customer, pk=customer_id)
+    choice = request.POST.get("agent", "")
+    if choice == "me":
+        to = request.user
+    elif choice == "":
+        to = None
+    else:
+        to = inbox_services.agent_by_id(choice) if choice.isdigit() else None
+        if to is None:
+            return HttpResponse("That agent cannot be assigned customers.", status=422)
+    try:
+        inbox_services.assign(customer=customer, to=to, by=request.user)
+    except inbox_services.NotAnAgent as error:
+        return HttpResponse(str(error), status=422)
+    if not request.htmx:
+        return redirect("inbox:customer", customer_id=customer.pk)
+    customer.refresh_from_db()
+    response = render(
+        request, "inbox/inbox.html#side", _customer_context(request, customer, now=timezone.now())
+    )
+    response["HX-Trigger"] = "assignment-changed"
+    return response

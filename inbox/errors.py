@@ -1,0 +1,21 @@
+from django.shortcuts import render
+
+from inbox import roles
+
+# What each permission the inbox checks means, in the words of the roles that have it.
+PERMISSION_NAMES = {
+    "conversations.view_customer": "see the inbox (agents, supervisors and admins)",
+    "conversations.send_message": "send messages to customers (agents)",
+    "conversations.assign_customer": "assign customers (agents)",
+}
+
+
+def permission_denied(request, exception=None):
+    """A 403 that says what is missing and who can grant it."""
+    missing = str(exception) if exception and str(exception) in PERMISSION_NAMES else ""
+    context = {
+        "missing": PERMISSION_NAMES.get(missing, ""),
+        "groups": [g.name for g in request.user.groups.all()] if request.user.is_authenticated else [],
+        "roles": roles.ROLE_PERMISSIONS.keys(),
+    }
+    return render(request, "403.html", context, status=403)

@@ -1,0 +1,93 @@
+"""Compose forms: they parse what the agent typed. Whether it may be sent is the services' decision."""
+
+import re
+
+from django import forms
+
+from conversations.exceptions import TemplateParamsInvalid
+from conversations.services import MAX_TEXT_LENGTH
+from templates_app.models import MessageTemplate
+from templates_app.placeholders import POSITIONAL
+
+# Parameter names that mean "the customer's name", and positional bodies that greet by name.
+NAME_PARAMETERS = {"name", "first_name", "customer_name", "full_name", "customer"}
+GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|olá|hola|hallo|bonjour)\b[ ,!]*\{\{1\}\}",
+    re.IGNORECASE,
+)
+
+
+class ErrorText:
+    def error_text(self) -> str:
+        messages = []
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else ""
+            messages += [f"{label}: {e}" if label and name != "__all__" else str(e) for e in errors]
+        return " ".join(messages)
+
+
+class TextSendForm(ErrorText, forms.Form):
+    body = forms.CharField(
+        label="Message",
+        max_length=MAX_TEXT_LENGTH,
+        strip=False,
+        error_messages={"required": "The message is empty: write something to send."},
+    )
+    client_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise forms.ValidationError("The message is empty: write something to send.")
+        return body
+
+
+class TemplateSendForm(ErrorText, forms.Form):
+    """One text field per placeholder of the template's body, named p_<placeholder>."""
+
+    client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, template: MessageTemplate, customer, data=None):
+        super().__init__(data)
+        self.template = template
+        first_name = (customer.name or "").split(" ")[0]
+        for name in template.parameter_names:
+            initial = ""
+            if name in NAME_PARAMETERS or (
+                template.parameter_format == POSITIONAL and name == "1" and GREETING.match(template.body_text)
+            ):
+                initial = customer.name if name in {"full_name", "customer_name", "name"} else first_name
+            label = f"{{{{{name}}}}}"
+            self.fields[f"p_{name}"] = forms.CharField(
+                label=label,
+                required=False,
+                initial=initial,
+                strip=False,
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
+
+    def values(self) -> dict[str, str]:
+        source = self.data if self.is_bound else {f"p_{n}": self.fields[f"p_{n}"].initial for n in self.names}
+        return {name: source.get(f"p_{name}", "") for name in self.names}
+
+    @property
+    def names(self) -> list[str]:
+        return self.template.parameter_names
+
+    def params(self):
+        values = self.values()
+        if self.template.parameter_format == POSITIONAL:
+            return [values[name] for name in self.names]
+        return values
+
+    def preview(self) -> tuple[str, list[str]]:
+        """The final text as the customer will read it, and what is missing (placeholders stay visible)."""
+        values = {name: value for name, value in self.values().items() if value.strip()}
+        text = self.template.body_text
+        for name, value in values.items():
+            text = text.replace(f"{{{{{name}}}}}", value)
+        try:
+            self.template.render(self.params())
+        except TemplateParamsInvalid as error:
+            return text, error.errors
+        return text, []

@@ -1,0 +1,30 @@
+"""Show times in the agent's own time zone: the browser reports it in a cookie (static/inbox/inbox.js);
+until it has, the business time zone (BUSINESS_TIME_ZONE) is used."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone
+
+TIMEZONE_COOKIE = "tz"
+
+
+class AgentTimezoneMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.activate(_zone(request.COOKIES.get(TIMEZONE_COOKIE)) or _zone(settings.BUSINESS_TIME_ZONE))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+def _zone(name):
+    if not name or len(name) > 64:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None

@@ -1,0 +1,442 @@
+"""Reads for the agent inbox. Every page runs a constant number of queries, whatever the number of rows;
+time-dependent facts (windows, countdowns, what a send would do) come from conversations.policy at one
+instant per request, so the page shows what the server will enforce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from conversations import policy
+from conversations import selectors as domain
+from conversations.models import Conversation, Customer, Message
+from inbox import roles
+from templates_app.models import MessageTemplate
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+PAGE_SIZE = 25
+THREAD_PAGE_SIZE = 60
+CLOSING_SOON = timedelta(hours=1)
+
+
+class Filter(StrEnum):
+    NEEDS_REPLY = "needs-reply"
+    CLOSING_SOON = "closing-soon"
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    ALL = "all"
+
+    @property
+    def label(self) -> str:
+        return {
+            "needs-reply": "Needs reply",
+            "closing-soon": "Closing soon",
+            "mine": "Mine",
+            "unassigned": "Unassigned",
+            "all": "All",
+        }[self.value]
+
+
+# --- The customer list ------------------------------------------------------------------------------
+
+
+def window_open_q(now: datetime) -> Q:
+    """policy.service_window as a query: the latest customer message is less than 24 h old and the
+    platform has not closed that window (131047)."""
+    return Q(last_inbound_at__gt=now - policy.SERVICE_WINDOW, last_inbound_at__lte=now) & (
+        Q(platform_window_closed_at__isnull=True)
+        | Q(platform_window_closed_at__lt=F("last_inbound_at"))
+        | Q(platform_window_closed_at__gt=now)
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position in the list: the last row shown, by (last_activity_at, id) descending."""
+
+    activity: datetime
+    pk: int
+
+    def encode(self) -> str:
+        return f"{self.activity.isoformat()}|{self.pk}"
+
+    @classmethod
+    def decode(cls, value: str | None) -> Cursor | None:
+        if not value:
+            return None
+        try:
+            activity, pk = value.rsplit("|", 1)
+            moment = datetime.fromisoformat(activity)
+            return cls(policy.require_aware(moment, "cursor"), int(pk))
+        except (ValueError, TypeError):
+            return None
+
+
+@dataclass
+class Row:
+    customer: Customer
+    last_body: str
+    last_direction: str
+    last_type: str
+    unread: int
+    window: policy.ServiceWindow
+    fep_open: bool
+    fep_eligible: bool
+
+    @property
+    def badge(self) -> str:
+        """open / closing / closed / fep: what the window badge shows."""
+        if self.fep_open:
+            return "fep"
+        if not self.window.is_open:
+            return "closed"
+        return "closing" if self.window.remaining <= CLOSING_SOON else "open"
+
+    @property
+    def needs_reply(self) -> bool:
+        return self.last_direction == Message.Direction.INBOUND and self.window.is_open
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    next_cursor: Cursor | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def inbox_page(
+    *,
+    user,
+    view: Filter,
+    search: str = "",
+    cursor: Cursor | None = None,
+    now: datetime,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of customers, latest activity first (two queries: the rows, and the filter counts)."""
+    queryset = _filtered(Customer.objects.all(), user=user, view=view, search=search, now=now)
+    if cursor is not None:
+        queryset = queryset.filter(
+            Q(last_activity_at__lt=cursor.activity) | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk)
+        )
+    latest = Message.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-pk")
+    fep_open = Conversation.objects.filter(
+        domain.open_at(now), customer=OuterRef("pk"), category=Conversation.Category.FREE_ENTRY_POINT
+    )
+    fep_since_referral = Conversation.objects.filter(
+        customer=OuterRef("pk"),
+        category=Conversation.Category.FREE_ENTRY_POINT,
+        opened_at__gte=OuterRef("fep_referral_at"),
+    ).exclude(status=Conversation.Status.VOIDED)
+    unread = (
+        Message.objects.filter(
+            customer=OuterRef("pk"),
+            direction=Message.Direction.INBOUND,
+            occurred_at__gt=Coalesce(OuterRef("agent_last_seen_at"), Value(NEVER)),
+        )
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    customers = list(
+        queryset.select_related("assigned_to")
+        .annotate(
+            last_body=Subquery(latest.values("body")[:1]),
+            last_direction=Subquery(latest.values("direction")[:1]),
+            last_type=Subquery(latest.values("wa_type")[:1]),
+            unread=Coalesce(Subquery(unread), 0),
+            fep_open=Exists(fep_open),
+            fep_used=Exists(fep_since_referral),
+        )
+        .order_by("-last_activity_at", "-pk")[: limit + 1]
+    )
+    more = len(customers) > limit
+    customers = customers[:limit]
+    rows = [_row(c, now) for c in customers]
+    last = customers[-1] if customers else None
+    next_cursor = Cursor(last.last_activity_at, last.pk) if (more and last) else None
+    return Page(rows=rows, next_cursor=next_cursor, counts=filter_counts(user=user, now=now))
+
+
+def _row(customer: Customer, now: datetime) -> Row:
+    window = policy.service_window(
+        last_inbound_at=customer.last_inbound_at if _at_or_before(customer.last_inbound_at, now) else None,
+        now=now,
+        platform_closed_at=customer.platform_window_closed_at,
+    )
+    referral = customer.fep_referral_at
+    eligible = bool(
+        referral and referral <= now < referral + policy.FEP_ELIGIBILITY and not customer.fep_used
+    )
+    return Row(
+        customer=customer,
+        last_body=customer.last_body or "",
+        last_direction=customer.last_direction or "",
+        last_type=customer.last_type or "",
+        unread=customer.unread,
+        window=window,
+        fep_open=customer.fep_open,
+        fep_eligible=eligible,
+    )
+
+
+def _at_or_before(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and moment <= now
+
+
+def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
+    if view is Filter.NEEDS_REPLY:
+        latest_direction = Subquery(
+            Message.objects.filter(customer=OuterRef("pk"))
+            .order_by("-occurred_at", "-pk")
+            .values("direction")[:1]
+        )
+        queryset = (
+            queryset.filter(window_open_q(now))
+            .annotate(_latest=latest_direction)
+            .filter(_latest=Message.Direction.INBOUND)
+        )
+    elif view is Filter.CLOSING_SOON:
+        queryset = queryset.filter(
+            window_open_q(now), last_inbound_at__lte=now - policy.SERVICE_WINDOW + CLOSING_SOON
+        )
+    elif view is Filter.MINE:
+        queryset = queryset.filter(assigned_to=user)
+    elif view is Filter.UNASSIGNED:
+        queryset = queryset.filter(assigned_to__isnull=True)
+    search = search.strip()
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        matches = Q(name__icontains=search) | Exists(
+            Message.objects.filter(customer=OuterRef("pk"), body__icontains=search)
+        )
+        if len(digits) >= 3:
+            matches |= Q(wa_id__contains=digits)
+        queryset = queryset.filter(matches)
+    return queryset
+
+
+def filter_counts(*, user, now: datetime) -> dict[str, int]:
+    """How many customers each filter shows (one query)."""
+    latest_direction = Subquery(
+        Message.objects.filter(customer=OuterRef("pk"))
+        .order_by("-occurred_at", "-pk")
+        .values("direction")[:1]
+    )
+    open_window = window_open_q(now)
+    return Customer.objects.annotate(_latest=latest_direction).aggregate(
+        **{
+            Filter.NEEDS_REPLY.value: Count("pk", filter=open_window & Q(_latest=Message.Direction.INBOUND)),
+            Filter.CLOSING_SOON.value: Count(
+                "pk", filter=open_window & Q(last_inbound_at__lte=now - policy.SERVICE_WINDOW + CLOSING_SOON)
+            ),
+            Filter.MINE.value: Count("pk", filter=Q(assigned_to=user)),
+            Filter.UNASSIGNED.value: Count("pk", filter=Q(assigned_to__isnull=True)),
+            Filter.ALL.value: Count("pk"),
+        }
+    )
+
+
+# --- One customer: thread, side panel, compose ----------------------------------------------------------
+
+
+class Line(StrEnum):
+    MESSAGE = "message"
+    DAY = "day"
+    SYSTEM = "system"
+
+
+@dataclass
+class TimelineItem:
+    kind: Line
+    at: datetime
+    message: Message | None = None
+    text: str = ""
+    tone: str = ""  # for system lines: window / conversation / closed / voided
+
+
+@dataclass
+class Thread:
+    customer: Customer
+    items: list[TimelineItem]
+    earlier_cursor: str | None
+    since: str | None = None  # the first message shown: polls render from it onward, so nothing is skipped
+
+
+SINCE_LIMIT = 1000
+
+
+def thread(
+    customer: Customer,
+    *,
+    now: datetime,
+    tz,
+    before: str | None = None,
+    since: str | None = None,
+    limit: int = THREAD_PAGE_SIZE,
+) -> Thread:
+    """The latest `limit` messages, or those before a keyset cursor (`before`: "Earlier messages"), or all
+    from a cursor on (`since`: the poll), with day separators and system lines for windows and
+    conversations: four queries whatever the history's length."""
+    messages = Message.objects.filter(customer=customer).select_related("agent", "template")
+    start, origin = Cursor.decode(before), Cursor.decode(since)
+    if start is not None:
+        messages = messages.filter(
+            Q(occurred_at__lt=start.activity) | Q(occurred_at=start.activity, pk__lt=start.pk)
+        )
+    if origin is not None:
+        messages = messages.filter(
+            Q(occurred_at__gt=origin.activity) | Q(occurred_at=origin.activity, pk__gte=origin.pk)
+        )
+        page = list(messages.order_by("occurred_at", "pk")[:SINCE_LIMIT])
+        earlier = False
+    else:
+        page = list(messages.order_by("-occurred_at", "-pk")[: limit + 1])
+        earlier = len(page) > limit
+        page = list(reversed(page[:limit]))
+    if not page:
+        return Thread(customer, [], None, since)
+    first, last = page[0].occurred_at, (now if start is None else page[-1].occurred_at)
+    items = [TimelineItem(Line.MESSAGE, m.occurred_at, message=m) for m in page]
+    items += _window_lines(customer, first, last, now)
+    items += _conversation_lines(customer, first, last, now)
+    items.sort(key=lambda item: (item.at, 0 if item.kind is Line.SYSTEM else 1))
+    with_days: list[TimelineItem] = []
+    day = None
+    for item in items:
+        local_day = item.at.astimezone(tz).date()
+        if local_day != day:
+            with_days.append(TimelineItem(Line.DAY, item.at))
+            day = local_day
+        with_days.append(item)
+    cursor = Cursor(page[0].occurred_at, page[0].pk).encode() if earlier else None
+    return Thread(customer, with_days, cursor, since or Cursor(page[0].occurred_at, page[0].pk).encode())
+
+
+def _window_lines(customer, first: datetime, last: datetime, now: datetime) -> list[TimelineItem]:
+    inbound = Message.objects.filter(
+        customer=customer,
+        direction=Message.Direction.INBOUND,
+        occurred_at__gte=first - policy.SERVICE_WINDOW,
+        occurred_at__lte=last,
+    ).exclude(wa_type__in=policy.NOT_FROM_THE_CUSTOMER)
+    windows = policy.service_windows(
+        inbound.values_list("occurred_at", flat=True), platform_closed_at=customer.platform_window_closed_at
+    )
+    lines = []
+    for opened, closes in windows:
+        if first <= opened <= last:
+            lines.append(
+                TimelineItem(Line.SYSTEM, opened, text="Customer service window opened", tone="window")
+            )
+        if first <= closes <= min(last, now):
+            lines.append(
+                TimelineItem(
+                    Line.SYSTEM, closes, text="Customer service window closed: templates only", tone="closed"
+                )
+            )
+    return lines
+
+
+def _conversation_lines(customer, first: datetime, last: datetime, now: datetime) -> list[TimelineItem]:
+    conversations = Conversation.objects.filter(customer=customer, opened_at__lte=last).filter(
+        Q(opened_at__gte=first) | Q(expires_at__gte=first) | Q(closed_at__gte=first)
+    )
+    lines = []
+    for c in conversations:
+        label = c.get_category_display().lower()
+        if c.status == Conversation.Status.VOIDED:
+            if first <= c.opened_at <= last:
+                lines.append(
+                    TimelineItem(
+                        Line.SYSTEM,
+                        c.opened_at,
+                        text=f"{label.capitalize()} conversation voided: its "
+                        "message failed, so it cost nothing",
+                        tone="voided",
+                    )
+                )
+            continue
+        if first <= c.opened_at <= last:
+            duration = "72 h" if c.category == Conversation.Category.FREE_ENTRY_POINT else "24 h"
+            lines.append(
+                TimelineItem(
+                    Line.SYSTEM,
+                    c.opened_at,
+                    text=f"{label.capitalize()} conversation opened ({duration})",
+                    tone="conversation",
+                )
+            )
+        if c.closed_at is not None and first <= c.closed_at <= min(last, now):
+            lines.append(
+                TimelineItem(
+                    Line.SYSTEM,
+                    c.closed_at,
+                    text=f"{label.capitalize()} conversation closed by a free-entry point",
+                    tone="closed",
+                )
+            )
+        elif c.closed_at is None and first <= c.expires_at <= min(last, now):
+            lines.append(
+                TimelineItem(
+                    Line.SYSTEM,
+                    c.expires_at,
+                    text=f"{label.capitalize()} conversation expired",
+                    tone="closed",
+                )
+            )
+    return lines
+
+
+@dataclass
+class Compose:
+    """What the compose area shows: the server's own view of what may be sent now."""
+
+    customer: Customer
+    now: datetime
+    window: policy.ServiceWindow
+    free_form_decision: policy.SendDecision
+    open_conversations: list[Conversation]
+    templates: list[MessageTemplate]
+
+    @property
+    def mode(self) -> str:
+        return "free-form" if self.window.is_open else "template-only"
+
+    @property
+    def last_wrote_ago(self) -> timedelta | None:
+        return self.now - self.window.opened_at if self.window.opened_at else None
+
+
+def compose(customer: Customer, *, now: datetime) -> Compose:
+    state, rows = domain.customer_state(customer, now)
+    window = state.window(now)
+    return Compose(
+        customer=customer,
+        now=now,
+        window=window,
+        free_form_decision=policy.decide_send(state, policy.Outbound.free_form(), now),
+        open_conversations=[rows[c.key] for c in state.open_conversations(now)],
+        templates=list(approved_templates()),
+    )
+
+
+def approved_templates():
+    return MessageTemplate.objects.filter(status=policy.SENDABLE_TEMPLATE_STATUS).order_by(
+        "category", "name", "language"
+    )
+
+
+def agents():
+    """Who a customer can be assigned to: active members of the agents group."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=roles.AGENTS)
+        .order_by("first_name", "username")
+    )

@@ -1,0 +1,131 @@
+"""Display helpers: times in the agent's zone with the exact time on hover, countdowns the page's
+script ticks, delivery ticks. They display what the server computed; they decide nothing."""
+
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+register = template.Library()
+
+EXACT = "%a %-d %b %Y, %H:%M:%S %Z"
+
+
+def _local(moment):
+    return timezone.localtime(moment)
+
+
+@register.simple_tag
+def when(moment, now=None):
+    """A short local time (today: 14:05; this week: Tue 14:05; else 3 Jan 2026), exact on hover."""
+    if moment is None:
+        return "—"
+    local = _local(moment)
+    today = _local(now or timezone.now()).date()
+    if local.date() == today:
+        short = f"{local:%H:%M}"
+    elif (today - local.date()).days < 7:
+        short = f"{local:%a %H:%M}"
+    else:
+        short = f"{local:%-d %b %Y}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', moment.isoformat(), f"{local:{EXACT}}", short
+    )
+
+
+@register.simple_tag
+def exact(moment):
+    return f"{_local(moment):{EXACT}}" if moment else ""
+
+
+@register.filter
+def duration(delta: timedelta | None) -> str:
+    """2 days, 5 hours, 12 minutes, 40 seconds: the largest unit that fits."""
+    if delta is None:
+        return ""
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
+@register.simple_tag
+def countdown(closes_at, now, *, warn_within=3600, event="window-closed"):
+    """A countdown to `closes_at` that static/inbox/inbox.js ticks every second. The server's remaining
+    time is the text until the script runs; at zero the script fires `event` on the element."""
+    remaining = max(timedelta(0), closes_at - now)
+    return format_html(
+        '<time data-window-countdown datetime="{}" data-warn-within="{}" data-event="{}" '
+        'title="Closes {}">{}</time>',
+        closes_at.isoformat(),
+        warn_within,
+        event,
+        f"{_local(closes_at):{EXACT}}",
+        clock(remaining),
+    )
+
+
+def coarse(remaining: timedelta) -> str:
+    """What the server writes (the script replaces it with a ticking clock): minutes, not seconds, so a
+    polled fragment renders identically for a minute and the poll can answer 204."""
+    minutes = int(remaining.total_seconds()) // 60
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min" if minutes else "under a minute"
+
+
+def clock(remaining: timedelta) -> str:
+    seconds = int(remaining.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours >= 24:
+        days, hours = divmod(hours, 24)
+        return f"{days}d {hours:02d}:{minutes:02d}:{seconds:02d}"
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+
+
+TICKS = {
+    "queued": ("◷", "Queued: waiting to be handed to WhatsApp"),
+    "sending": ("◷", "Handing to WhatsApp"),
+    "sent": ("✓", "Sent"),
+    "delivered": ("✓✓", "Delivered"),
+    "read": ("✓✓", "Read"),
+    "failed": ("!", "Failed"),
+}
+
+
+@register.simple_tag
+def ticks(message):
+    symbol, label = TICKS.get(message.status, ("", message.get_status_display()))
+    moment = {"sent": message.sent_at, "delivered": message.delivered_at, "read": message.read_at}.get(
+        message.status
+    )
+    title = f"{label} {exact(moment)}" if moment else label
+    return format_html(
+        '<span class="ticks ticks-{}" title="{}"><span aria-hidden="true">{}</span>'
+        '<span class="sr-only">{}</span></span>',
+        message.status,
+        title,
+        symbol,
+        label,
+    )
+
+
+@register.simple_tag
+def get_count(counts, key):
+    return counts.get(str(key), 0)
+
+
+@register.simple_tag
+def day_label(moment):
+    local = _local(moment).date()
+    today = _local(timezone.now()).date()
+    if local == today:
+        return "Today"
+    if (today - local).days == 1:
+        return "Yesterday"
+    return f"{local:%A %-d %B %Y}"

@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from inbox import views
+
+app_name = "inbox"
+
+urlpatterns = [
+    path("", views.inbox, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("list/", views.customer_list, name="list"),
+    path("customers/<int:customer_id>/", views.inbox, name="customer"),
+    path("customers/<int:customer_id>/thread/", views.thread, name="thread"),
+    path("customers/<int:customer_id>/side/", views.side_panel, name="side"),
+    path("customers/<int:customer_id>/compose/", views.compose, name="compose"),
+    path("customers/<int:customer_id>/send/", views.send_text, name="send-text"),
+    path("customers/<int:customer_id>/send-template/", views.send_template, name="send-template"),
+    path("customers/<int:customer_id>/template/", views.template_form, name="template-form"),
+    path("customers/<int:customer_id>/assign/", views.assign, name="assign"),
+]
