@@ -63,7 +63,9 @@ def receive_message(
     if wamid and (existing := Message.objects.filter(wamid=wamid).first()):
         return existing
     with transaction.atomic():
-        customer, _ = Customer.objects.get_or_create(wa_id=wa_id, defaults={"name": name or ""})
+        customer, _ = Customer.objects.get_or_create(
+            wa_id=wa_id, defaults={"name": name or "", "last_activity_at": timestamp}
+        )
         customer = _lock_customer(customer)
         now = timezone.now()
         # Re-check under the lock: a concurrent delivery of the same message may have just committed.

@@ -1,0 +1,463 @@
+"""The inbox's server side: every page behind a login and a role, the rules re-checked on every send,
+constant query counts, and partials that render what the policy decided."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from conversations import services
+from conversations.models import Customer, Message
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def user(username, role=None, **fields):
+    account = User.objects.create_user(username, password="pw", first_name=username.title(), **fields)
+    if role:
+        account.groups.set([Group.objects.get(name=role)])
+    return account
+
+
+@pytest.fixture
+def agent():
+    return user("alex", "agents")
+
+
+@pytest.fixture
+def client_as(client):
+    def login(account):
+        client.force_login(account)
+        return client
+
+    return login
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def wrote(wa_id, *, ago, body="Hello?", name="Customer", referral=None):
+    return services.receive_message(
+        wa_id=wa_id,
+        body=body,
+        wamid=f"w-{wa_id}-{uuid.uuid4().hex[:6]}",
+        timestamp=NOW - ago,
+        name=name,
+        referral=referral,
+    ).customer
+
+
+def compose_mode(html: str) -> str:
+    return re.search(r'data-compose-mode="([^"]+)"', html).group(1)
+
+
+# --- Access ------------------------------------------------------------------------------------------
+
+
+INBOX_URLS = [
+    ("inbox:home", False, "get"),
+    ("inbox:list", False, "get"),
+    ("inbox:customer", True, "get"),
+    ("inbox:thread", True, "get"),
+    ("inbox:side", True, "get"),
+    ("inbox:compose", True, "get"),
+    ("inbox:template-form", True, "get"),
+    ("inbox:send-text", True, "post"),
+    ("inbox:send-template", True, "post"),
+    ("inbox:assign", True, "post"),
+]
+
+
+@pytest.mark.parametrize(("name", "per_customer", "method"), INBOX_URLS, ids=[u[0] for u in INBOX_URLS])
+def test_every_page_and_partial_needs_a_login(client, name, per_customer, method):
+    customer = factories.customer()
+    url = reverse(name, args=[customer.pk] if per_customer else [])
+    response = getattr(client, method)(url)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize(("name", "per_customer", "method"), INBOX_URLS, ids=[u[0] for u in INBOX_URLS])
+def test_a_user_without_a_role_gets_a_403_that_says_what_is_missing(client_as, name, per_customer, method):
+    customer = factories.customer()
+    url = reverse(name, args=[customer.pk] if per_customer else [])
+    response = getattr(client_as(user("nobody")), method)(url)
+    assert response.status_code == 403
+    assert "You can't do that with your account" in response.text
+    assert "see the inbox" in response.text or "send messages" in response.text or "assign" in response.text
+
+
+def test_supervisors_read_but_cannot_send_or_assign(client_as):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    supervisor = client_as(user("morgan", "supervisors"))
+    page = supervisor.get(reverse("inbox:customer", args=[customer.pk]))
+    assert page.status_code == 200 and "can read conversations but not send" in page.text
+    assert 'name="body"' not in page.text
+    refused = supervisor.post(
+        reverse("inbox:send-text", args=[customer.pk]), {"body": "hi", "client_token": uuid.uuid4()}
+    )
+    assert refused.status_code == 403 and "send messages to customers" in refused.text
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_login_page_and_logout(client, agent):
+    assert client.get("/login/").status_code == 200
+    response = client.post("/login/", {"username": "alex", "password": "pw"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_pages_carry_a_strict_csp_and_no_inline_script(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    response = client_as(agent).get(reverse("inbox:customer", args=[customer.pk]))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert not re.search(r"<script(?![^>]*\bsrc=)", response.text)
+    assert not re.search(r'\sstyle="', response.text)
+
+
+def test_customer_text_is_escaped(client_as, agent):
+    customer = wrote(
+        "16505551234", ago=timedelta(hours=1), body="<script>alert(1)</script>", name="<b>Eve</b>"
+    )
+    html = client_as(agent).get(reverse("inbox:customer", args=[customer.pk])).text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>Eve</b>" not in html
+
+
+# --- The list ----------------------------------------------------------------------------------------
+
+
+def listed(client, **query):
+    html = client.get(reverse("inbox:list"), query).text
+    return re.findall(r'<span class="name">([^<]+)</span>', html)
+
+
+def test_filters_and_search(client_as, agent):
+    wrote("16505550001", ago=timedelta(hours=2), name="Waiting Wendy", body="Where is my parcel?")
+    answered = wrote("16505550002", ago=timedelta(hours=3), name="Answered Andy")
+    services.send_text(customer=answered, body="On its way", agent=agent)
+    wrote("16505550003", ago=timedelta(hours=23, minutes=30), name="Closing Carla")
+    gone = wrote("16505550004", ago=timedelta(days=2), name="Gone Gary")
+    Customer.objects.filter(pk=gone.pk).update(assigned_to=agent)
+    client = client_as(agent)
+    assert set(listed(client, view="needs-reply")) == {"Waiting Wendy", "Closing Carla"}
+    assert listed(client, view="closing-soon") == ["Closing Carla"]
+    assert listed(client, view="mine") == ["Gone Gary"]
+    assert "Gone Gary" not in listed(client, view="unassigned")
+    assert len(listed(client, view="all")) == 4
+    assert listed(client, q="wendy") == ["Waiting Wendy"]
+    assert listed(client, q="parcel") == ["Waiting Wendy"]  # message text
+    assert listed(client, q="+1 650 555 0003") == ["Closing Carla"]  # phone, however it is typed
+    assert listed(client, q="nobody-like-this") == []
+
+
+def test_list_shows_window_badges_unread_counts_and_assignee(client_as, agent):
+    customer = wrote("16505550001", ago=timedelta(hours=2), name="Wendy")
+    wrote("16505550001", ago=timedelta(hours=1), name="Wendy")
+    wrote("5511987654321", ago=timedelta(hours=23, minutes=30), name="Carla")
+    wrote("4915112345678", ago=timedelta(days=3), name="Gary")
+    wrote("6591234567", ago=timedelta(hours=1), name="Mei", referral={"source_type": "ad"})
+    html = client_as(agent).get(reverse("inbox:list")).text
+    assert 'class="badge badge-open"' in html and 'class="badge badge-closing"' in html
+    assert "Window closed" in html and "From an ad" in html
+    assert f'datetime="{(NOW + timedelta(hours=23)).isoformat()}"' in html  # Wendy's window, to the second
+    assert '<span class="unread-count" title="2 unread">' in html
+    client_as(agent).get(reverse("inbox:customer", args=[customer.pk]))  # reading it clears the count
+    assert (
+        '<span class="unread-count" title="2 unread">' not in client_as(agent).get(reverse("inbox:list")).text
+    )
+
+
+def test_keyset_pages_cover_every_customer_once(client_as, agent):
+    for i in range(60):
+        wrote(f"1650555{i:04d}", ago=timedelta(minutes=i), name=f"Customer {i:02d}")
+    client = client_as(agent)
+    seen, before = [], None
+    for _ in range(5):
+        query = {"view": "all"} | ({"before": before} if before else {})
+        html = client.get(reverse("inbox:list"), query).text
+        seen += re.findall(r'<span class="name">([^<]+)</span>', html)
+        match = re.search(r'hx-get="/list/\?[^"]*before=([^"&]+)', html)
+        if not match:
+            break
+        before = match.group(1).replace("%7C", "|").replace("%3A", ":").replace("%2B", "+")
+    assert seen == [f"Customer {i:02d}" for i in range(60)]
+
+
+def test_list_queries_are_constant_in_the_number_of_customers(client_as, agent):
+    def queries():
+        client = client_as(agent)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("inbox:list"), {"view": "all"}).status_code == 200
+        return len(captured)
+
+    for i in range(10):
+        wrote(f"1650555{i:04d}", ago=timedelta(minutes=i))
+    ten = queries()
+    for i in range(10, 200):
+        wrote(f"1650555{i:04d}", ago=timedelta(minutes=i))
+    assert queries() == ten
+
+
+def test_a_poll_that_would_show_the_same_list_answers_204(client_as, agent):
+    wrote("16505550001", ago=timedelta(hours=1))
+    client = client_as(agent)
+    first = client.get(reverse("inbox:list"))
+    version = re.search(r'hx-vals=\'\{"v": "([0-9a-f]+)"\}\'', first.text).group(1)
+    assert client.get(reverse("inbox:list"), {"v": version}).status_code == 204
+    wrote("16505550002", ago=timedelta(minutes=1))
+    assert client.get(reverse("inbox:list"), {"v": version}).status_code == 200
+
+
+# --- The thread --------------------------------------------------------------------------------------
+
+
+def test_thread_shows_ticks_failures_and_system_lines(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=30), body="First")
+    wrote("16505551234", ago=timedelta(hours=2), body="Back again")
+    ok = services.send_text(customer=customer, body="Hi!", agent=agent)
+    Message.objects.filter(pk=ok.pk).update(status="read", read_at=NOW)
+    bad = services.send_template(
+        customer=customer, template=factories.template(category="MARKETING"), params=["A"], agent=agent
+    )
+    services.mark_message_failed(
+        message=bad, error_code=131050, error_text="The customer stopped marketing messages."
+    )
+    html = client_as(agent).get(reverse("inbox:thread", args=[customer.pk])).text
+    assert html.count("Customer service window opened") == 2
+    assert "Customer service window closed: templates only" in html
+    assert "Service conversation opened (24 h)" in html
+    assert "Marketing conversation voided" in html
+    assert 'class="ticks ticks-read"' in html
+    assert "Not delivered (131050)" in html and "stopped marketing messages" in html
+    assert "Yesterday" in html and "Today" in html
+
+
+def test_thread_queries_are_constant_in_the_number_of_messages(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+
+    def queries():
+        client = client_as(agent)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("inbox:customer", args=[customer.pk])).status_code == 200
+        return len(captured)
+
+    for i in range(10):
+        services.send_text(customer=customer, body=f"m{i}", agent=agent)
+    ten = queries()
+    for i in range(190):
+        services.send_text(customer=customer, body=f"n{i}", agent=agent)
+    assert queries() == ten
+
+
+def test_earlier_messages_load_by_keyset(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=5))
+    for i in range(70):
+        with time_machine.travel(NOW + timedelta(seconds=i), tick=False):
+            services.send_text(customer=customer, body=f"message {i:02d}", agent=agent)
+    client = client_as(agent)
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        page = client.get(reverse("inbox:customer", args=[customer.pk])).text
+        assert "message 69" in page and "message 09" not in page and "Earlier messages" in page
+        cursor = re.search(r'thread/\?before=([^"]+)"', page).group(1)
+        earlier = client.get(f"{reverse('inbox:thread', args=[customer.pk])}?before={cursor}").text
+    assert (
+        "message 09" in earlier
+        and "message 69" not in earlier
+        and "Customer service window opened" in earlier
+    )
+
+
+# --- Compose ---------------------------------------------------------------------------------------
+
+
+def test_compose_inside_the_window_is_free_form_with_a_countdown(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=3))
+    html = client_as(agent).get(reverse("inbox:compose", args=[customer.pk])).text
+    assert compose_mode(html) == "free-form"
+    assert f'<time data-window-countdown datetime="{(NOW + timedelta(hours=21)).isoformat()}"' in html
+    assert "A reply opens a new service conversation" in html
+
+
+def test_compose_outside_the_window_is_template_only_and_says_why(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=2, hours=1))
+    html = client_as(agent).get(reverse("inbox:compose", args=[customer.pk])).text
+    assert compose_mode(html) == "template-only"
+    assert 'name="body"' not in html
+    assert "The customer last wrote 2 days ago; only approved templates can be sent until they reply." in html
+    never = factories.customer()
+    html = client_as(agent).get(reverse("inbox:compose", args=[never.pk])).text
+    assert "has never written to us" in html
+
+
+def test_at_23_59_59_free_form_at_24_00_00_template_only(client_as, agent, frozen_clock):
+    customer = wrote("16505551234", ago=timedelta(0))
+    client = client_as(agent)
+    frozen_clock.move_to(NOW + timedelta(hours=23, minutes=59, seconds=59))
+    assert compose_mode(client.get(reverse("inbox:compose", args=[customer.pk])).text) == "free-form"
+    frozen_clock.move_to(NOW + timedelta(hours=24))
+    assert compose_mode(client.get(reverse("inbox:compose", args=[customer.pk])).text) == "template-only"
+
+
+def test_reply_is_queued_and_the_page_is_told_to_refresh(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    response = client_as(agent).post(
+        reverse("inbox:send-text", args=[customer.pk]), {"body": "On it!", "client_token": uuid.uuid4()}
+    )
+    assert response.status_code == 200 and response["HX-Trigger"] == "message-sent"
+    message = Message.objects.get(direction="outbound")
+    assert (message.body, message.agent, message.status) == ("On it!", agent, "queued")
+    assert compose_mode(response.text) == "free-form" and "Queued for WhatsApp" in response.text
+
+
+def test_a_double_click_never_sends_twice(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    client, token = client_as(agent), uuid.uuid4()
+    for _ in range(3):
+        client.post(reverse("inbox:send-text", args=[customer.pk]), {"body": "Once", "client_token": token})
+    assert Message.objects.filter(direction="outbound", body="Once").count() == 1
+
+
+def test_a_stale_tab_is_refused_and_keeps_the_text(client_as, agent, frozen_clock):
+    customer = wrote("16505551234", ago=timedelta(hours=23, minutes=59))
+    client = client_as(agent)
+    assert compose_mode(client.get(reverse("inbox:compose", args=[customer.pk])).text) == "free-form"
+    frozen_clock.shift(timedelta(minutes=2))  # the window closed while the tab stayed open
+    response = client.post(
+        reverse("inbox:send-text", args=[customer.pk]),
+        {"body": "Sorry for the wait!", "client_token": uuid.uuid4()},
+    )
+    assert response.status_code == 409
+    assert compose_mode(response.text) == "template-only"
+    assert "window closed at" in response.text and "only approved templates" in response.text
+    assert ">Sorry for the wait!</textarea>" in response.text
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_empty_reply_is_refused_in_plain_words(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    response = client_as(agent).post(
+        reverse("inbox:send-text", args=[customer.pk]), {"body": "   ", "client_token": uuid.uuid4()}
+    )
+    assert response.status_code == 422 and "The message is empty" in response.text
+
+
+def test_template_picker_prefills_the_name_previews_and_says_what_the_send_does(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3), name="Sheena Nelson")
+    template = factories.template(
+        name="order_update",
+        category="UTILITY",
+        parameter_format="NAMED",
+        body="Hi {{first_name}}, order {{order_number}} ships today.",
+    )
+    client = client_as(agent)
+    fields = client.get(reverse("inbox:template-form", args=[customer.pk]), {"template": template.pk}).text
+    assert 'value="Sheena"' in fields and "{{order_number}}" in fields
+    assert "Sending it opens a new utility conversation." in fields
+    preview = client.post(
+        reverse("inbox:template-form", args=[customer.pk]),
+        {"template": template.pk, "p_first_name": "Sheena", "p_order_number": "860198"},
+    ).text
+    assert "Hi Sheena, order 860198 ships today." in preview and "missing" not in preview
+
+
+def test_positional_greeting_prefills_the_first_name(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3), name="Pablo Morales")
+    template = factories.template(body="Hello {{1}}, your appointment is on {{2}}.")
+    fields = (
+        client_as(agent)
+        .get(reverse("inbox:template-form", args=[customer.pk]), {"template": template.pk})
+        .text
+    )
+    assert 'id="id_p_1" name="p_1" value="Pablo"' in fields
+
+
+def test_sending_a_template_with_parameters(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    template = factories.template(body="Hi {{1}}, order {{2}} shipped.", category="UTILITY")
+    client = client_as(agent)
+    missing = client.post(
+        reverse("inbox:send-template", args=[customer.pk]),
+        {"template": template.pk, "p_1": "Ann", "p_2": "", "client_token": uuid.uuid4()},
+    )
+    assert missing.status_code == 422 and "parameter {{2}} is empty" in missing.text
+    sent = client.post(
+        reverse("inbox:send-template", args=[customer.pk]),
+        {"template": template.pk, "p_1": "Ann", "p_2": "42", "client_token": uuid.uuid4()},
+    )
+    assert sent.status_code == 200
+    message = Message.objects.get(direction="outbound")
+    assert (message.body, message.template_params, message.conversation.category) == (
+        "Hi Ann, order 42 shipped.",
+        ["Ann", "42"],
+        "utility",
+    )
+
+
+def test_a_template_paused_since_the_page_loaded_is_refused(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    template = factories.template()
+    type(template).objects.filter(pk=template.pk).update(status="PAUSED")
+    response = client_as(agent).post(
+        reverse("inbox:send-template", args=[customer.pk]),
+        {"template": template.pk, "p_1": "Ann", "client_token": uuid.uuid4()},
+    )
+    assert response.status_code == 409 and "paused, not approved" in response.text
+
+
+def test_only_approved_templates_are_offered(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    factories.template(name="approved_one")
+    factories.template(name="paused_one", status="PAUSED")
+    html = client_as(agent).get(reverse("inbox:compose", args=[customer.pk])).text
+    assert "approved_one" in html and "paused_one" not in html
+
+
+# --- Side panel and assignment -------------------------------------------------------------------------
+
+
+def test_side_panel_lists_open_conversations_with_countdowns(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    services.send_text(customer=customer, body="hi", agent=agent)
+    html = client_as(agent).get(reverse("inbox:side", args=[customer.pk])).text
+    assert "Service</span>" in html
+    assert (
+        f'datetime="{(NOW + timedelta(hours=24)).isoformat()}" data-warn-within="0" data-event="conversation-expired"'
+        in html
+    )
+
+
+def test_assign_to_me_to_another_agent_and_back(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    sam = user("sam", "agents")
+    client = client_as(agent)
+    url = reverse("inbox:assign", args=[customer.pk])
+    assert client.post(url, {"agent": "me"}, headers={"HX-Request": "true"}).status_code == 200
+    assert Customer.objects.get().assigned_to == agent
+    client.post(url, {"agent": sam.pk})
+    assert Customer.objects.get().assigned_to == sam
+    client.post(url, {"agent": ""})
+    assert Customer.objects.get().assigned_to is None
+    supervisor = user("morgan", "supervisors")
+    assert client.post(url, {"agent": supervisor.pk}).status_code == 422  # only agents own customers
+
+
+def test_times_follow_the_agents_time_zone_with_the_exact_time_on_hover(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(hours=1))
+    client = client_as(agent)
+    client.cookies["tz"] = "America/Sao_Paulo"
+    html = client.get(reverse("inbox:thread", args=[customer.pk])).text
+    assert ">08:00</time>" in html  # 11:00 UTC in São Paulo
+    assert 'title="Mon 2 Mar 2026, 08:00:00 -03"' in html
