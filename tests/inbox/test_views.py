@@ -433,10 +433,8 @@ def test_side_panel_lists_open_conversations_with_countdowns(client_as, agent):
     services.send_text(customer=customer, body="hi", agent=agent)
     html = client_as(agent).get(reverse("inbox:side", args=[customer.pk])).text
     assert "Service</span>" in html
-    assert (
-        f'datetime="{(NOW + timedelta(hours=24)).isoformat()}" data-warn-within="0" data-event="conversation-expired"'
-        in html
-    )
+    ends = (NOW + timedelta(hours=24)).isoformat()
+    assert f'datetime="{ends}" data-warn-within="0" data-event="conversation-expired"' in html
 
 
 def test_assign_to_me_to_another_agent_and_back(client_as, agent):
