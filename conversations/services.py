@@ -352,7 +352,11 @@ def record_accepted(*, message: Message, wamid: str, now: datetime | None = None
     now = selectors.resolve_now(now)
     Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT, status_changed_at=now, next_attempt_at=None
+        status=Message.Status.SENT,
+        status_changed_at=now,
+        next_attempt_at=None,
+        error_code=None,
+        error_text="",
     )
     return Message.objects.get(pk=message.pk)
 
@@ -418,7 +422,9 @@ def record_status(
             message.status = moved_to
             message.status_changed_at = now
             message.next_attempt_at = None
-            fields |= {"status", "status_changed_at", "next_attempt_at"}
+            # A retry note or "outcome unknown" is answered now: the platform has the message.
+            message.error_code, message.error_text = None, ""
+            fields |= {"status", "status_changed_at", "next_attempt_at", "error_code", "error_text"}
         if fields:
             message.save(update_fields=fields)
         if moved_to == policy.FAILED:

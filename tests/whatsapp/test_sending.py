@@ -117,6 +117,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(platform):
     assert channel.deliver_message(message.pk).result == "sent"
     message.refresh_from_db()
     assert (message.status, message.send_attempts, len(platform.requests)) == ("sent", 2, 2)
+    assert (message.error_code, message.error_text) == (None, "")  # the retry note is answered
 
 
 def test_server_errors_back_off_exponentially_and_finally_fail(platform):
