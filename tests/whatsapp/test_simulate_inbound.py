@@ -1,0 +1,38 @@
+"""`manage.py simulate_inbound` plays the customer against a running app, exactly as the platform would."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from conversations import selectors
+from conversations.models import Customer, Message
+from whatsapp.models import WebhookDelivery
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posts_a_signed_delivery_that_the_running_app_accepts(live_server, capsys):
+    url = f"{live_server.url}/webhooks/whatsapp/"
+    call_command(
+        "simulate_inbound", "+4915112345678", "Hallo, ich brauche Hilfe 🙏", "--name", "Lukas", "--url", url
+    )
+    assert "Delivered wamid.SANDBOX" in capsys.readouterr().out
+    message = Message.objects.get()
+    assert (message.body, message.customer.name, message.customer.country) == (
+        "Hallo, ich brauche Hilfe 🙏",
+        "Lukas",
+        "DE",
+    )
+    assert WebhookDelivery.objects.get().status == "processed"
+    assert selectors.service_window(message.customer).is_open
+
+    call_command("simulate_inbound", "15557654321", "I saw your ad", "--ad", "--url", url)
+    lead = Customer.objects.get(wa_id="15557654321")
+    assert selectors.fep_eligibility(lead).is_eligible  # R6
+
+
+def test_explains_what_went_wrong():
+    with pytest.raises(CommandError, match="not a WhatsApp id"):
+        call_command("simulate_inbound", "not-a-number", "hi")
+    with pytest.raises(CommandError, match="Is the app running"):
+        call_command(
+            "simulate_inbound", "15557654321", "hi", "--url", "http://127.0.0.1:9/webhooks/whatsapp/"
+        )
