@@ -2,6 +2,7 @@
 until it has, the business time zone (BUSINESS_TIME_ZONE) is used."""
 
 import zoneinfo
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.utils import timezone
@@ -14,7 +15,9 @@ class AgentTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        timezone.activate(_zone(request.COOKIES.get(TIMEZONE_COOKIE)) or _zone(settings.BUSINESS_TIME_ZONE))
+        # The script writes the zone percent-encoded ("Europe%2FBerlin"); Django does not decode cookies.
+        cookie = unquote(request.COOKIES.get(TIMEZONE_COOKIE, ""))
+        timezone.activate(_zone(cookie) or _zone(settings.BUSINESS_TIME_ZONE))
         try:
             return self.get_response(request)
         finally:

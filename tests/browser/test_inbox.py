@@ -1,0 +1,345 @@
+"""An agent's shift in a real browser: Chromium against the live server, on the demo data (seed_demo).
+
+What only a browser can prove: the countdown ticking and flipping the compose area at zero without a
+reload (R1, R2), htmx swapping the server's refusals into place, polls bringing new messages in, the
+keyboard and a narrow screen, and a strict Content-Security-Policy holding on every page (conftest.py
+fails a test on any violation or console error). The server decides every send: each test checks the
+database too.
+
+Screenshots for the README are taken here; they are written only with UPDATE_SCREENSHOTS=1.
+"""
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from conversations import services
+from conversations.models import Customer, Message
+from tests.whatsapp import deliveries as d
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),  # the live server reads what the test writes
+    pytest.mark.usefixtures("demo"),
+]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+POLL = 15_000  # ms: the list polls every 5 s, the thread every 4 s
+FOCUS_RING = "rgb(37, 99, 235)"  # --focus in static/inbox/inbox.css
+
+SHEENA = "16505551234"  # window open, waiting for a reply
+
+
+@pytest.fixture
+def agent(log_in) -> Page:
+    return log_in("agent", "agent-demo")
+
+
+def save_screenshot(target, name: str) -> None:
+    """A page or an element, to docs/screenshots/<name>.png, only when UPDATE_SCREENSHOTS=1 (so test runs
+    never dirty the tree)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # caret="initial": hiding the caret leaves style="" on text fields, which htmx copies when it swaps
+    # them, and the strict CSP then (rightly) refuses.
+    target.screenshot(path=SCREENSHOTS / f"{name}.png", animations="disabled", caret="initial")
+
+
+def open_customer(page: Page, name: str) -> None:
+    page.locator("#customer-list a", has_text=name).click()
+    expect(page.locator("#customer-title")).to_have_text(name)
+
+
+def compose(page: Page):
+    return page.locator("#compose")
+
+
+def no_horizontal_overflow(page: Page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+# --- Replying ---------------------------------------------------------------------------------------
+
+
+def test_reply_inside_the_window_with_ctrl_enter_and_a_double_clicked_send(agent):
+    page = agent
+    response = page.goto("/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe" not in csp
+    open_customer(page, "Sheena Nelson")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
+    # The agent's zone came from the browser (tz cookie): times are Berlin times, exact on hover.
+    expect(page.locator("#thread .msg time").first).to_have_attribute("title", re.compile(r" CES?T$"))
+    expect(page.get_by_label("Message to Sheena Nelson")).to_be_visible()
+    save_screenshot(page, "inbox")
+    save_screenshot(compose(page), "compose-free-form")
+
+    # R2: inside the window a free-form reply goes out; Ctrl+Enter sends.
+    first = "The premium plan for a team of 5 is 40 € a month."
+    page.fill("#compose-body", first)
+    page.press("#compose-body", "Control+Enter")
+    bubble = page.locator("#thread .msg-outbound", has_text=first)
+    expect(bubble).to_be_visible()
+    expect(bubble.locator(".ticks")).to_have_class(re.compile(r"ticks-(queued|sending|sent)"))
+    expect(compose(page).get_by_role("status")).to_contain_text("Queued for WhatsApp: service conversation")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
+    expect(page.locator("#compose-body")).to_have_value("")
+    expect(page.locator("#compose-body")).to_be_focused()
+
+    # A double click on Send sends once.
+    second = "Shall I send you the order form?"
+    page.fill("#compose-body", second)
+    page.locator("#compose").get_by_role("button", name="Send", exact=True).dblclick()
+    expect(page.locator("#thread .msg-outbound", has_text=second)).to_have_count(1)
+    expect(page.locator("#compose-body")).to_have_value("")
+    assert Message.objects.filter(body=first).count() == 1
+    assert Message.objects.filter(body=second).count() == 1
+    assert Message.objects.get(body=second).agent.username == "agent"
+
+
+def test_a_window_closing_on_screen_turns_the_compose_area_to_templates_without_a_reload(agent):
+    page = agent
+    now = timezone.now()
+    customer = services.receive_message(
+        wa_id="447700900123",
+        name="Closing Soon",
+        body="Are you still there?",
+        wamid="wamid.browser.closing",
+        timestamp=now - timedelta(hours=24) + timedelta(seconds=6),  # R1: the window ends in 6 s
+    ).customer
+    page.goto(f"/customers/{customer.pk}/")
+    page.evaluate("() => { window.__marker = 1; }")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
+    countdown = compose(page).locator("time[data-window-countdown]")
+    shown = countdown.inner_text()
+    expect(countdown).not_to_have_text(shown)  # it ticks
+
+    # At zero the page asks the server for the compose area: R2, templates only.
+    expect(compose(page)).to_have_attribute("data-compose-mode", "template-only", timeout=20_000)
+    expect(compose(page).get_by_text("only approved templates can be sent")).to_be_visible()
+    expect(page.locator("#template-choice")).to_be_visible()
+    expect(page.locator("#compose-body")).to_have_count(0)
+    assert page.evaluate("() => window.__marker") == 1  # the same document: no reload
+    row = page.locator("#customer-list li.row", has_text="Closing Soon")
+    expect(row.locator(".badge")).to_have_text("Window closed")
+
+
+def test_a_stale_tab_is_refused_and_keeps_the_typed_text(agent, page_issues):
+    page = agent
+    page.goto("/")
+    open_customer(page, "Sheena Nelson")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
+    # The window closes on the server; the page still shows a free-form composer.
+    Customer.objects.filter(wa_id=SHEENA).update(last_inbound_at=timezone.now() - timedelta(hours=25))
+
+    page_issues.allow(r"status of 409 \(Conflict\)")  # the refusal, as the browser logs it
+    text = "Sorry for the wait, here is the price list."
+    page.fill("#compose-body", text)
+    page.locator("#compose").get_by_role("button", name="Send", exact=True).click()
+    expect(compose(page)).to_have_attribute("data-compose-mode", "template-only")
+    expect(compose(page).get_by_role("alert")).to_contain_text("The customer service window closed at")
+    expect(compose(page).get_by_role("alert")).to_contain_text("only approved templates can be sent")
+    expect(page.locator("#draft-text")).to_have_value(text)
+    expect(page.locator("#template-choice")).to_be_visible()
+    assert not Message.objects.filter(body=text).exists()
+
+
+def test_send_a_template_with_parameters_and_a_live_preview(agent):
+    page = agent
+    page.goto("/")
+    open_customer(page, "Lukas Weber")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "template-only")
+    expect(compose(page).get_by_text("only approved templates can be sent")).to_be_visible()
+
+    option = page.locator("#template-choice option", has_text="order_update")
+    page.select_option("#template-choice", value=option.get_attribute("value"))
+    first_name = page.get_by_label("{{first_name}}", exact=True)
+    expect(first_name).to_have_value("Lukas")  # the customer's name, filled in where it fits
+    preview = page.locator("#template-preview")
+    expect(preview).to_contain_text("{{order_number}}")  # missing parameters stay visible
+    page.get_by_label("{{order_number}}", exact=True).fill("860199")
+    page.get_by_label("{{days}}", exact=True).fill("3")
+    final = (
+        "Hi Lukas, your order 860199 has shipped and should arrive within 3 days. "
+        "Reply here with any questions."
+    )
+    expect(preview.locator(".preview-text")).to_have_text(final)
+    expect(preview.locator(".effect")).to_have_text("Sending it opens a new utility conversation.")  # R3
+    save_screenshot(compose(page), "compose-template-only")
+
+    compose(page).get_by_role("button", name="Send template").click()
+    bubble = page.locator("#thread .msg-outbound", has_text=final)
+    expect(bubble).to_be_visible()
+    expect(bubble.locator(".tag")).to_have_text("Template · order_update · utility")
+    expect(compose(page).get_by_role("status").first).to_contain_text("utility conversation")
+    message = Message.objects.get(body=final)
+    assert message.kind == Message.Kind.TEMPLATE
+    assert message.conversation.category == "utility"
+
+
+# --- The list ---------------------------------------------------------------------------------------
+
+
+def test_a_new_customer_message_appears_in_the_list_without_a_reload(agent, live_server):
+    page = agent
+    page.goto("/?view=all")
+    page.evaluate("() => { window.__marker = 1; }")
+    expect(page.locator("#customer-list li.row")).to_have_count(7)
+
+    text = "Hi, is this the right number for support?"
+    body, signature = d.signed(
+        d.inbound_delivery("33612345678", text, timestamp=timezone.now(), name="Camille Durand"),
+        settings.WHATSAPP_APP_SECRET,
+    )
+    response = httpx.post(
+        f"{live_server.url}/webhooks/whatsapp/",
+        content=body,
+        headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+
+    row = page.locator("#customer-list li.row", has_text="Camille Durand")
+    expect(row).to_be_visible(timeout=POLL)
+    expect(row.locator(".preview")).to_have_text(text)
+    expect(row.locator(".unread-count")).to_contain_text("1")
+    expect(page.locator("#count-all")).to_have_text("8")
+    assert page.evaluate("() => window.__marker") == 1
+
+
+def test_filters_search_and_the_keyboard(agent):
+    page = agent
+    page.goto("/")
+    names = page.locator("#customer-list .name")
+
+    page.fill("#search", "Grace")
+    expect(names).to_have_text(["Grace Okafor"])
+    page.fill("#search", "")
+    expect(names).to_have_count(7)
+
+    page.locator("label.chip", has_text="Needs reply").click()
+    expect(names).to_have_count(3)
+    for name in ("Sheena Nelson", "Aisha Khan", "Omar Haddad"):
+        expect(names.filter(has_text=name)).to_have_count(1)
+    expect(names.filter(has_text="Lukas Weber")).to_have_count(0)
+
+    # Keyboard: from the search field, Tab reaches the filter chips and then the customers, and every
+    # stop on the way shows where the focus is.
+    page.goto("/")
+    page.focus("#search")
+    stops = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(
+            """(ring) => {
+                const el = document.activeElement;
+                const shown = el.closest('.chip') || el;
+                const box = shown.getBoundingClientRect();
+                return {
+                    what: el.closest('.chip') ? 'chip'
+                        : el.closest('#customer-list') ? 'customer' : el.tagName,
+                    text: (shown.innerText || '').trim(),
+                    focusVisible: el.matches(':focus-visible'),
+                    ring: getComputedStyle(shown).boxShadow.includes(ring),
+                    onScreen: box.width > 4 && box.height > 4,
+                };
+            }""",
+            FOCUS_RING,
+        )
+        stops.append(stop)
+        if stop["what"] == "customer":
+            break
+    assert stops[0]["what"] == "chip", stops
+    assert stops[-1]["what"] == "customer", stops
+    assert names.first.inner_text() in stops[-1]["text"]
+    hidden = [s for s in stops if not (s["focusVisible"] and s["ring"] and s["onScreen"])]
+    assert not hidden, f"focus not visible at {hidden}"
+
+    # The selected customer's row shows the focus too.
+    open_customer(page, "Sheena Nelson")
+    page.locator("#customer-list a", has_text="Sheena Nelson").focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    selected = page.evaluate("() => getComputedStyle(document.activeElement).boxShadow")
+    assert FOCUS_RING in selected, selected
+
+    # Every visible control of the compose area has a label.
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('#compose textarea, #compose select, #compose input')]
+            .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+            .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
+            .map(el => el.outerHTML.slice(0, 80))"""
+    )
+    assert unlabelled == []
+    expect(page.get_by_label("Message to Sheena Nelson")).to_be_visible()
+
+
+# --- Small screens and roles ------------------------------------------------------------------------
+
+
+def test_a_narrow_window_shows_one_pane_at_a_time_without_overflow(agent):
+    page = agent
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/")
+    expect(page.locator("#customer-list")).to_be_visible()
+    assert no_horizontal_overflow(page)
+
+    open_customer(page, "Sheena Nelson")
+    expect(page.locator("#thread")).to_be_visible()
+    expect(page.locator("#customer-list")).to_be_hidden()
+    back = page.get_by_role("link", name="← Customers")
+    expect(back).to_be_visible()
+    expect(page.locator("#compose-body")).to_be_visible()
+    assert no_horizontal_overflow(page)
+    save_screenshot(page, "narrow")
+
+    back.click()
+    expect(page.locator("#customer-list")).to_be_visible()
+    assert no_horizontal_overflow(page)
+
+
+def test_roles_a_supervisor_reads_and_a_user_without_a_role_is_told_what_is_missing(log_in, page_issues):
+    page = log_in("supervisor", "supervisor-demo")
+    page.goto("/")
+    open_customer(page, "Sheena Nelson")
+    expect(page.locator("#thread .msg").first).to_be_visible()
+    expect(compose(page)).to_contain_text("Your role can read conversations but not send messages.")
+    expect(page.locator("#compose form")).to_have_count(0)
+    expect(page.locator("#side form.assign")).to_have_count(0)
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/")
+    User.objects.create_user("visitor", password="visitor-pass")
+    page_issues.allow(r"status of 403 \(Forbidden\)")
+    log_in("visitor", "visitor-pass")
+    expect(page.get_by_role("heading", name="You can't do that with your account")).to_be_visible()
+    expect(page.locator(".notice-card")).to_contain_text(
+        "This needs permission to see the inbox (agents, supervisors and admins)."
+    )
+    expect(page.locator(".notice-card")).to_contain_text("Your roles: none.")
+    expect(page.locator("#customer-list")).to_have_count(0)
+
+
+# --- The watch itself -------------------------------------------------------------------------------
+
+
+def test_the_page_watch_catches_a_content_security_policy_violation(page, page_issues):
+    page.goto("/login/")
+    page.wait_for_function("() => performance.getEntriesByType('navigation')[0].type === 'reload'")
+    with page.expect_console_message(lambda message: "Content Security Policy" in message.text):
+        page.evaluate(
+            """() => { const style = document.createElement('style');
+                       style.textContent = 'body { color: red }'; document.head.appendChild(style); }"""
+        )
+    assert page_issues.unexpected()
+    page_issues.allow(".*")
+    assert page_issues.unexpected(), "allowing never covers a CSP violation"
+    page_issues.seen.clear()
