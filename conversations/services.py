@@ -217,8 +217,10 @@ def _window_closed_message(window: policy.ServiceWindow, now: datetime) -> str:
             "The customer has never written to us, so there is no customer service window: "
             "only approved templates can be sent until they reply."
         )
+    # In the active time zone: the agent's own when a request is being served (inbox.middleware).
+    closed = timezone.localtime(window.closes_at)
     return (
-        f"The customer service window closed at {window.closes_at:%Y-%m-%d %H:%M:%S %Z} "
+        f"The customer service window closed at {closed:%Y-%m-%d %H:%M:%S %Z} "
         "(24 hours after the customer last wrote): only approved templates can be sent until they reply."
     )
 

@@ -459,3 +459,7 @@ def test_times_follow_the_agents_time_zone_with_the_exact_time_on_hover(client_a
     html = client.get(reverse("inbox:thread", args=[customer.pk])).text
     assert ">08:00</time>" in html  # 11:00 UTC in São Paulo
     assert 'title="Mon 2 Mar 2026, 08:00:00 -03"' in html
+    client.cookies["tz"] = "Asia%2FTokyo"  # as the browser script writes it: percent-encoded
+    assert ">20:00</time>" in client.get(reverse("inbox:thread", args=[customer.pk])).text
+    client.cookies["tz"] = "Not/A_Zone"  # nonsense falls back to the business time zone (UTC here)
+    assert ">11:00</time>" in client.get(reverse("inbox:thread", args=[customer.pk])).text
