@@ -303,6 +303,12 @@ class ConversationAdmin(ViewOnlyAdmin):
     ]
     readonly_fields = ("open_now", "messages_link")
 
+    # The template page links here for "the conversations this template opened".
+    EXTRA_LOOKUPS = {"opening_message__template__id__exact"}
+
+    def lookup_allowed(self, lookup, value, request):
+        return lookup in self.EXTRA_LOOKUPS or super().lookup_allowed(lookup, value, request)
+
     def get_list_display(self, request):
         now = request_now(request)
 

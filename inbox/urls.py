@@ -18,4 +18,5 @@ urlpatterns = [
     path("customers/<int:customer_id>/send-template/", views.send_template, name="send-template"),
     path("customers/<int:customer_id>/template/", views.template_form, name="template-form"),
     path("customers/<int:customer_id>/assign/", views.assign, name="assign"),
+    path("templates/", views.template_catalogue, name="templates"),
 ]

@@ -21,9 +21,12 @@ from inbox import selectors
 from inbox import services as inbox_services
 from inbox.access import requires
 from inbox.forms import TemplateSendForm, TextSendForm
+from templates_app import selectors as template_selectors
 from templates_app.models import MessageTemplate
+from templates_app.statuses import known_statuses
 
 VIEW = "conversations.view_customer"
+VIEW_TEMPLATES = "templates_app.view_messagetemplate"
 SEND = "conversations.send_message"
 ASSIGN = "conversations.assign_customer"
 
@@ -274,3 +277,11 @@ def assign(request, customer_id):
     )
     response["HX-Trigger"] = "assignment-changed"
     return response
+
+
+@requires(VIEW_TEMPLATES)
+@require_GET
+def template_catalogue(request):
+    """The template catalogue, read-only: what agents can send, and why the others cannot be sent."""
+    catalogue = template_selectors.catalogue(search=request.GET.get("q", "").strip()[:100])
+    return render(request, "inbox/templates.html", {"catalogue": catalogue, "statuses": known_statuses()})

@@ -6,7 +6,8 @@ from django.db import models
 from django.utils import timezone
 
 from conversations import policy
-from templates_app import placeholders
+from templates_app import components as components_
+from templates_app import placeholders, statuses, validation
 
 
 class MessageTemplate(models.Model):
@@ -50,6 +51,14 @@ class MessageTemplate(models.Model):
     )
     platform_id = models.CharField("platform template id", max_length=64, blank=True)
     rejected_reason = models.CharField(max_length=256, blank=True)
+    # A copy of the BODY's text, so the admin searches a plain column on every database (searching the
+    # JSON would match keys and escapes too). Derived from `components` in save(); never edited. Not
+    # indexed: a "contains" search cannot use a B-tree, and an account holds hundreds to a few thousand
+    # templates, a scan of which is cheap (a trigram index would be PostgreSQL-only).
+    body_text = models.TextField(blank=True, editable=False)
+    last_synced_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a sync last found it at the platform."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,27 +80,31 @@ class MessageTemplate(models.Model):
     def __str__(self):
         return f"{self.name} ({self.language})"
 
+    def save(self, *args, **kwargs):
+        # Keep the search copy in step with the components: a derived column, not a rule.
+        self.body_text = components_.body_text(self.components)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "components" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_text"}
+        super().save(*args, **kwargs)
+
     # --- components --------------------------------------------------------------------------------
 
     def component(self, kind: str) -> dict | None:
-        for component in self.components or []:
-            if isinstance(component, dict) and str(component.get("type", "")).upper() == kind:
-                return component
-        return None
-
-    @property
-    def body_text(self) -> str:
-        body = self.component("BODY")
-        return (body or {}).get("text", "") or ""
+        return components_.find(self.components, kind)
 
     @property
     def parameter_names(self) -> list[str]:
         """What a send must supply for the body: ["1", "2"] or ["first_name", …]."""
-        return placeholders.parameter_names(self.body_text, self.parameter_format)
+        return placeholders.parameter_names(components_.body_text(self.components), self.parameter_format)
 
     @property
     def is_sendable(self) -> bool:
         return policy.is_template_sendable(self.status)
+
+    @property
+    def status_info(self) -> statuses.StatusInfo:
+        return statuses.describe(self.status, self.rejected_reason)
 
     @property
     def conversation_category(self) -> policy.Category:
@@ -99,41 +112,65 @@ class MessageTemplate(models.Model):
 
     def render(self, params) -> str:
         """The body with `params` filled in; raises TemplateParamsInvalid when they do not fit."""
-        return placeholders.render(self.body_text, self.parameter_format, params)
+        return placeholders.render(components_.body_text(self.components), self.parameter_format, params)
 
     # --- validation ----------------------------------------------------------------------------------
 
+    def full_clean(self, exclude=None, validate_unique=True, validate_constraints=True):
+        # clean() judges only the fields being validated: a form excludes the fields it does not show
+        # and those that already failed (invalid JSON must not also read "needs a BODY").
+        self._excluded_from_clean = set(exclude or ())
+        try:
+            super().full_clean(exclude, validate_unique, validate_constraints)
+        finally:
+            del self._excluded_from_clean
+
     def clean(self):
-        errors = {}
-        if not isinstance(self.components, list):
-            errors["components"] = ["components must be a list of the platform's component objects"]
-        elif self.component("BODY") is None:
-            errors["components"] = ["a template needs a BODY component with text"]
-        else:
-            problems = []
-            for component in self.components:
-                text = component.get("text") if isinstance(component, dict) else None
-                if isinstance(text, str):
-                    kind = str(component.get("type", "")).upper()
-                    problems += [
-                        f"{kind}: {e}" for e in placeholders.placeholder_errors(text, self.parameter_format)
-                    ]
-            edge = placeholders.edge_placeholder_error(self.body_text)
-            if edge:
-                problems.append(f"BODY: {edge}")
-            if problems:
-                errors["components"] = problems
+        """The platform's rules (templates_app.validation), each error on the field it belongs to; and
+        the two that need the database: one template per (name, language), and no renaming a template
+        the platform knows."""
+        excluded = getattr(self, "_excluded_from_clean", set())
+        draft = validation.Draft(
+            name=self.name,
+            language=self.language,
+            category=self.category,
+            parameter_format=self.parameter_format,
+            components=self.components,
+        )
+        errors = {
+            field: messages
+            for field, messages in validation.template_errors(draft).items()
+            if field not in excluded
+        }
+        checked = not {"name", "language"} & (excluded | errors.keys())
+        if checked and self.pk and self.platform_id:
+            stored = MessageTemplate.objects.filter(pk=self.pk).values("name", "language").first() or {}
+            renamed = validation.identity_change_error(
+                known_to_platform=bool(self.platform_id),
+                old=(stored.get("name", self.name), stored.get("language", self.language)),
+                new=(self.name, self.language),
+            )
+            if renamed:
+                errors["name" if stored.get("name") != self.name else "language"] = [renamed]
+        if checked and "name" not in errors:
+            duplicate = MessageTemplate.objects.filter(name=self.name, language=self.language)
+            if self.pk:
+                duplicate = duplicate.exclude(pk=self.pk)
+            if duplicate.exists():
+                errors["name"] = [validation.duplicate_error(self.name, self.language)]
         if errors:
             raise ValidationError(errors)
 
 
 class TemplateEvent(models.Model):
-    """What happened to a template: the platform's status and category changes, local edits. Messages
-    keep the category they were sent under (Message.template_category); this keeps the history."""
+    """What happened to a template: the platform's status and category changes, local edits (source
+    "local"), what a sync changed (source "sync"). Messages keep the category they were sent under
+    (Message.template_category); this keeps the history. An "edit" event names the fields that changed."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status"
         CATEGORY = "category", "Category"
+        EDIT = "edit", "Content"
 
     template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -1,10 +1,17 @@
-"""Writes to the template catalogue. The platform is the authority on a template's status and category."""
+"""Writes to the template catalogue. The platform is the authority on a template's status and category:
+webhooks (apply_platform_status / apply_platform_category) and syncs (sync_templates) bring its word;
+local edits (save_template, import_templates) make a template PENDING until the platform approves it."""
 
+import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from templates_app import platform, statuses, validation
 from templates_app.models import MessageTemplate, TemplateEvent
 
 logger = logging.getLogger(__name__)
@@ -75,3 +82,383 @@ def apply_platform_category(
         template.category = category
         template.save(update_fields=["category", "updated_at"])
     return template
+
+
+# --- Local edits: the admin and imports -------------------------------------------------------------------
+
+LOCAL = "local"
+IMPORT = "import"
+SYNC = "sync"
+
+
+def _who(actor) -> str:
+    return getattr(actor, "username", "") or "someone"
+
+
+def _reviewed(template: MessageTemplate) -> dict:
+    return {field: getattr(template, field) for field in statuses.REVIEWED_FIELDS}
+
+
+def _edit(stored: MessageTemplate, values: dict, *, now, reason: str, source: str) -> list[str]:
+    """Apply a local change of the reviewed fields to a locked, stored template. What WhatsApp approved
+    (or refused) is no longer this content, so the status goes back to PENDING (recorded), and a category
+    change is recorded as such: messages already sent keep theirs (Message.template_category)."""
+    changed = statuses.changed_fields(_reviewed(stored), values)
+    if not changed:
+        return []
+    events = []
+    if "category" in changed:
+        events.append(
+            TemplateEvent(kind=TemplateEvent.Kind.CATEGORY, old=stored.category, new=values["category"])
+        )
+    events.append(TemplateEvent(kind=TemplateEvent.Kind.EDIT, new=", ".join(changed)[:64]))
+    reset = statuses.status_after_local_edit(stored.status, changed)
+    if reset:
+        events.append(TemplateEvent(kind=TemplateEvent.Kind.STATUS, old=stored.status, new=reset))
+        stored.status, stored.rejected_reason = reset, ""
+    for field in changed:
+        setattr(stored, field, values[field])
+    stored.save(update_fields=[*changed, "status", "rejected_reason", "updated_at"])
+    for event in events:
+        event.template, event.at, event.source, event.reason = stored, now, source, reason[:256]
+    TemplateEvent.objects.bulk_create(events)
+    return changed
+
+
+def _create(template: MessageTemplate, *, now, reason: str, source: str) -> MessageTemplate:
+    """A template made here starts PENDING and unknown to the platform: only the platform approves."""
+    template.status, template.rejected_reason, template.platform_id = statuses.PENDING, "", ""
+    template.last_synced_at = None
+    template.save()
+    TemplateEvent.objects.create(
+        template=template,
+        kind=TemplateEvent.Kind.EDIT,
+        new="created",
+        reason=reason[:256],
+        source=source,
+        at=now,
+    )
+    return template
+
+
+def save_template(*, template: MessageTemplate, actor=None) -> MessageTemplate:
+    """The admin's add or change of an already validated template (MessageTemplate.clean). Status,
+    rejection reason, platform id and last sync are the platform's: never taken from the form."""
+    now = timezone.now()
+    with transaction.atomic():
+        if template.pk is None:
+            return _create(template, now=now, reason=f"added in the admin by {_who(actor)}", source=LOCAL)
+        stored = MessageTemplate.objects.select_for_update().get(pk=template.pk)
+        reason = f"edited in the admin by {_who(actor)}"
+        if stored.status != statuses.PENDING:
+            reason += ": WhatsApp must approve the new version before it can be sent"
+        _edit(stored, _reviewed(template), now=now, reason=reason, source=LOCAL)
+    template.status, template.rejected_reason = stored.status, stored.rejected_reason
+    return stored
+
+
+# --- Sync with the platform ------------------------------------------------------------------------------
+
+DELETED = "DELETED"
+
+# progress(stage, done, total): stage "fetch" (total unknown: the platform does not say how many pages
+# follow) then "apply" (total known).
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """Templates by what the sync did, each as "name (language)"."""
+
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed_at_platform: tuple[str, ...] = ()  # here with a platform id, no longer listed: marked DELETED
+    skipped: tuple[str, ...] = ()  # listed items we could not take, with the reason
+
+    @property
+    def summary(self) -> str:
+        text = (
+            f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed_at_platform)} removed at the platform"
+        )
+        return f"{text}, {len(self.skipped)} skipped" if self.skipped else text
+
+
+def sync_templates(*, client, waba_id: str, progress: Progress | None = None) -> SyncReport:
+    """Make the local catalogue what the platform lists: fetch every page (`client.list_templates`
+    follows paging.next), then create or update each template by platform id, else by (name, language),
+    recording status, category and content changes as TemplateEvents (source "sync"). A template we hold
+    with a platform id that is no longer listed is marked DELETED (never removed: sent messages keep
+    pointing at it). Templates made here and never seen by the platform are left alone.
+
+    Every page is fetched before anything is written (no network call inside the transaction, and a
+    failed fetch changes nothing: removals are only decided on a complete listing)."""
+    items = []
+    for item in client.list_templates(waba_id):
+        items.append(item)
+        if progress:
+            progress("fetch", len(items), None)
+    return _apply_listing(items, now=timezone.now(), progress=progress)
+
+
+def _apply_listing(items: list, *, now, progress: Progress | None) -> SyncReport:
+    created, updated, unchanged, removed, skipped = [], [], [], [], []
+    unchanged_pks = []
+    with transaction.atomic():
+        local = list(MessageTemplate.objects.select_for_update().order_by("pk"))
+        by_id = {t.platform_id: t for t in local if t.platform_id}
+        by_key = {(t.name, t.language): t for t in local}
+        seen: set[int] = set()
+        for index, item in enumerate(items, start=1):
+            if progress:
+                progress("apply", index, len(items))
+            try:
+                remote = platform.parse(item)
+            except platform.ShapeError as error:
+                skipped.append(f"item {index}: {error}")
+                continue
+            template = by_id.get(remote.platform_id) or by_key.get(remote.key)
+            holder = by_key.get(remote.key)
+            problem = _unusable(remote)
+            if template is not None and template.pk in seen:
+                problem = "listed twice by the platform"
+            elif template is not None and holder is not None and holder.pk != template.pk:
+                problem = "that name and language belong to another template here"
+            if problem:
+                skipped.append(f"{remote.label}: {problem}")
+                if template is not None:
+                    seen.add(template.pk)  # listed by the platform, so not removed there
+                continue
+            if template is None:
+                template = _create_from_platform(remote, now=now)
+                by_key[remote.key] = template
+                created.append(remote.label)
+            elif _update_from_platform(template, remote, now=now):
+                updated.append(remote.label)
+            else:
+                unchanged.append(remote.label)
+                unchanged_pks.append(template.pk)
+            seen.add(template.pk)
+        for template in local:
+            if template.platform_id and template.pk not in seen:
+                removed.append(str(template))
+                _mark_removed(template, now=now)
+        MessageTemplate.objects.filter(pk__in=unchanged_pks).update(last_synced_at=now)
+    return SyncReport(*(tuple(x) for x in (created, updated, unchanged, removed, skipped)))
+
+
+def _unusable(remote: platform.PlatformTemplate) -> str | None:
+    if remote.category not in MessageTemplate.Category.values:
+        return f"category {remote.category!r} is not one this inbox knows"
+    if remote.parameter_format not in MessageTemplate.ParameterFormat.values:
+        return f"parameter format {remote.parameter_format!r} is not one this inbox knows"
+    if not remote.name or not remote.language or len(remote.name) > 512 or len(remote.language) > 15:
+        return "no usable name or language"
+    return None
+
+
+def _create_from_platform(remote: platform.PlatformTemplate, *, now) -> MessageTemplate:
+    template = MessageTemplate.objects.create(
+        name=remote.name,
+        language=remote.language,
+        category=remote.category,
+        status=remote.status,
+        parameter_format=remote.parameter_format,
+        components=remote.components,
+        platform_id=remote.platform_id,
+        rejected_reason=remote.rejected_reason[:256],
+        last_synced_at=now,
+    )
+    TemplateEvent.objects.create(
+        template=template,
+        kind=TemplateEvent.Kind.EDIT,
+        new="created",
+        reason=f"found at the platform, {remote.status}",
+        source=SYNC,
+        at=now,
+    )
+    return template
+
+
+def _update_from_platform(template: MessageTemplate, remote: platform.PlatformTemplate, *, now) -> bool:
+    """The platform's version wins: a local edit not made at the platform is replaced (and recorded)."""
+    events = []
+    if template.status != remote.status:
+        events.append(
+            TemplateEvent(
+                kind=TemplateEvent.Kind.STATUS,
+                old=template.status,
+                new=remote.status,
+                reason=remote.rejected_reason,
+            )
+        )
+    if template.category != remote.category:
+        events.append(
+            TemplateEvent(kind=TemplateEvent.Kind.CATEGORY, old=template.category, new=remote.category)
+        )
+    content = [
+        f
+        for f in ("name", "language", "parameter_format", "components")
+        if getattr(template, f) != getattr(remote, f)
+    ]
+    if content:
+        events.append(
+            TemplateEvent(
+                kind=TemplateEvent.Kind.EDIT,
+                new=", ".join(content),
+                reason="replaced by the platform's version",
+            )
+        )
+    linked = template.platform_id != remote.platform_id
+    if linked and not content:
+        events.append(
+            TemplateEvent(
+                kind=TemplateEvent.Kind.EDIT, new="platform id", reason=f"linked to {remote.platform_id}"
+            )
+        )
+    if not events and template.rejected_reason == remote.rejected_reason[:256]:
+        return False
+    for field in ("name", "language", "category", "status", "parameter_format", "components", "platform_id"):
+        setattr(template, field, getattr(remote, field))
+    template.rejected_reason = remote.rejected_reason[:256]
+    template.last_synced_at = now
+    template.save()
+    for event in events:
+        event.template, event.at, event.source = template, now, SYNC
+    TemplateEvent.objects.bulk_create(events)
+    return True
+
+
+def _mark_removed(template: MessageTemplate, *, now) -> None:
+    if template.status == DELETED:
+        return
+    TemplateEvent.objects.create(
+        template=template,
+        kind=TemplateEvent.Kind.STATUS,
+        old=template.status,
+        new=DELETED,
+        reason="no longer listed by the platform",
+        source=SYNC,
+        at=now,
+    )
+    template.status, template.rejected_reason = DELETED, ""
+    template.save(update_fields=["status", "rejected_reason", "updated_at"])
+
+
+# --- Import and export: the platform's own JSON shape -----------------------------------------------------
+
+
+def export_templates(queryset=None) -> list[dict]:
+    """The catalogue (or `queryset`) as the platform's objects, in a stable order for diffs and reviews."""
+    queryset = MessageTemplate.objects.all() if queryset is None else queryset
+    return [
+        platform.export_entry(
+            name=t.name,
+            language=t.language,
+            category=t.category,
+            status=t.status,
+            parameter_format=t.parameter_format,
+            components=t.components,
+        )
+        for t in queryset.order_by("name", "language")
+    ]
+
+
+def export_json(queryset=None) -> str:
+    return json.dumps(export_templates(queryset), indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did (or, refused or dry run, would have done). All or nothing: when any entry is
+    refused, nothing is written, and `refused` says why for each, by field."""
+
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    refused: tuple[tuple[str, dict[str, list[str]]], ...] = ()
+    applied: bool = False
+
+    @property
+    def summary(self) -> str:
+        counts = f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+        if self.refused:
+            return f"nothing imported: {len(self.refused)} refused (would have been {counts})"
+        return counts if self.applied else f"check only, nothing imported: would be {counts}"
+
+
+def import_templates(document: object, *, actor=None, dry_run: bool = False) -> ImportReport:
+    """Import templates in the platform's shape (a list, or a listing page `{"data": [...]}`), matched
+    by (name, language). Every entry is checked with the platform's rules (templates_app.validation)
+    and duplicates in the file are refused.
+
+    All or nothing, so an environment never holds half a catalogue. An import is a local edit: a new
+    template starts PENDING and a changed one goes back to PENDING, whatever `status` the file says (a
+    file cannot approve a template; sync to learn what the platform decided). Unchanged ones keep
+    their status. Recorded as TemplateEvents with source "import"."""
+    try:
+        items = platform.entries(document)
+    except platform.ShapeError as error:
+        return ImportReport(refused=(("the file", {"file": [str(error)]}),))
+    refused, accepted, first_seen = [], [], {}
+    for index, item in enumerate(items, start=1):
+        try:
+            entry = platform.parse(item)
+        except platform.ShapeError as error:
+            refused.append((f"item {index}", {"file": [str(error)]}))
+            continue
+        label = f"item {index} ({entry.label})"
+        errors = validation.template_errors(
+            validation.Draft(
+                entry.name, entry.language, entry.category, entry.parameter_format, entry.components
+            )
+        )
+        if entry.key in first_seen:
+            errors.setdefault("name", []).append(
+                f"also in the file as item {first_seen[entry.key]}: keep one"
+            )
+        first_seen.setdefault(entry.key, index)
+        if errors:
+            refused.append((label, errors))
+        else:
+            accepted.append(entry)
+    now = timezone.now()
+    created, updated, unchanged = [], [], []
+    with transaction.atomic():
+        keys = Q()
+        for entry in accepted:
+            keys |= Q(name=entry.name, language=entry.language)
+        existing = (
+            {(t.name, t.language): t for t in MessageTemplate.objects.select_for_update().filter(keys)}
+            if accepted
+            else {}
+        )
+        write = not refused and not dry_run
+        reason = f"imported from a file by {_who(actor)}"
+        for entry in accepted:
+            values = {
+                "name": entry.name,
+                "language": entry.language,
+                "category": entry.category,
+                "parameter_format": entry.parameter_format,
+                "components": entry.components,
+            }
+            stored = existing.get(entry.key)
+            if stored is None:
+                created.append(entry.label)
+                if write:
+                    _create(MessageTemplate(**values), now=now, reason=reason, source=IMPORT)
+            elif statuses.changed_fields(_reviewed(stored), values):
+                updated.append(entry.label)
+                if write:
+                    _edit(stored, values, now=now, reason=reason, source=IMPORT)
+            else:
+                unchanged.append(entry.label)
+    return ImportReport(
+        created=tuple(created),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+        refused=tuple(refused),
+        applied=not refused and not dry_run,
+    )

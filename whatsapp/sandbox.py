@@ -5,7 +5,8 @@ then feeds `sent`, `delivered` and `read` status webhooks back through the same 
 ones (signed, stored, parsed); and it refuses a free-form message outside the customer service window
 with error 131047, a template that is not approved with 132001, a number that is not a customer with
 131026. Deliveries are built in the platform's documented shapes (whatsapp-cloud-api.md), so
-`simulate_inbound` can play the customer against a running app.
+`simulate_inbound` can play the customer against a running app. It lists the demo catalogue
+(inbox.demo) as the account's templates, in pages, so "Sync with WhatsApp" works locally.
 """
 
 from __future__ import annotations
@@ -139,8 +140,26 @@ def emit_status(*, message_id: int, wamid: str, status: str) -> None:
     deliver_locally(status_delivery(message, wamid=wamid, status=status, timestamp=timezone.now()))
 
 
+SANDBOX_TEMPLATE_PAGE_SIZE = 4  # small pages, so a sync of the demo catalogue follows paging.next
+
+
+def template_listing_page(*, after: str | None = None, limit: int = 100) -> dict:
+    """One page of `GET /{WABA_ID}/message_templates` over the demo catalogue (inbox.demo), in the
+    platform's shape: `{"data": [...], "paging": {"cursors": {...}, "next": ...}}`."""
+    from inbox.demo import platform_templates
+
+    items = platform_templates()
+    size = max(1, min(limit, SANDBOX_TEMPLATE_PAGE_SIZE))
+    start = int(after) if after and after.isdigit() else 0
+    page = items[start : start + size]
+    paging: dict = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+    if start + size < len(items):
+        paging["next"] = f"sandbox://message_templates?limit={size}&after={start + size}"
+    return {"data": page, "paging": paging}
+
+
 class SandboxClient:
-    """Same interface as GraphClient.send, answered locally."""
+    """Same interface as GraphClient (send, list_templates), answered locally."""
 
     def __enter__(self):
         return self
@@ -150,6 +169,16 @@ class SandboxClient:
 
     def close(self) -> None:
         pass
+
+    def list_templates(self, waba_id: str, *, limit: int = 100):
+        """The demo catalogue as the platform lists it, page after page (paging.next followed)."""
+        after = None
+        while True:
+            page = template_listing_page(after=after, limit=limit)
+            yield from page["data"]
+            if "next" not in page["paging"]:
+                return
+            after = page["paging"]["cursors"]["after"]
 
     def send(self, payload: dict) -> SendResult:
         wa_id = str(payload.get("to", "")).removeprefix("+")

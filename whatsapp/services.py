@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -226,6 +227,27 @@ def client():
         access_token=settings.WHATSAPP_ACCESS_TOKEN,
         timeout=settings.WHATSAPP_HTTP_TIMEOUT,
     )
+
+
+def business_account_id() -> str:
+    """The WhatsApp Business Account whose templates we list; the sandbox has its own."""
+    if settings.WHATSAPP_BUSINESS_ACCOUNT_ID:
+        return settings.WHATSAPP_BUSINESS_ACCOUNT_ID
+    if settings.WHATSAPP_SANDBOX:
+        from whatsapp.sandbox import SANDBOX_WABA_ID
+
+        return SANDBOX_WABA_ID
+    raise ImproperlyConfigured(
+        "WHATSAPP_BUSINESS_ACCOUNT_ID is not set: templates are listed per WhatsApp Business Account."
+    )
+
+
+def sync_template_catalogue(*, progress=None) -> template_services.SyncReport:
+    """Sync the local templates with the platform (or the sandbox's demo catalogue). Raises PlatformError
+    when the platform cannot be read; nothing changes then."""
+    waba_id = business_account_id()
+    with client() as platform:
+        return template_services.sync_templates(client=platform, waba_id=waba_id, progress=progress)
 
 
 def outbound_payload(message: Message) -> dict:

@@ -19,6 +19,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = {
     "conversations.policy": REPO_ROOT / "conversations" / "policy.py",
     "templates_app.placeholders": REPO_ROOT / "templates_app" / "placeholders.py",
+    "templates_app.validation": REPO_ROOT / "templates_app" / "validation.py",
+    "templates_app.components": REPO_ROOT / "templates_app" / "components.py",
+    "templates_app.statuses": REPO_ROOT / "templates_app" / "statuses.py",
+    "templates_app.platform": REPO_ROOT / "templates_app" / "platform.py",
     "conversations.exceptions": REPO_ROOT / "conversations" / "exceptions.py",
 }
 # Importing a submodule runs its package's __init__ first: those must be pure too.
