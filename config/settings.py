@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "templates_app",
     "whatsapp",
     "inbox",
+    "reports",
 ]
 
 MIDDLEWARE = [

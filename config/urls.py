@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", inbox_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("webhooks/", include("whatsapp.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("inbox.urls")),
 ]
 

@@ -153,6 +153,8 @@ class Conversation(models.Model):
             # The sweep: open rows by expiry.
             models.Index(fields=["expires_at"], condition=Q(status="open"), name="conversation_due_idx"),
             models.Index(fields=["-opened_at", "-id"], name="conversation_opened_idx"),
+            # Reports: conversations opened in a period, grouped by day and category.
+            models.Index(fields=["opened_at", "category"], name="conversation_opened_cat_idx"),
         ]
 
     def __str__(self):
@@ -291,6 +293,15 @@ class Message(models.Model):
                 condition=Q(status__in=["queued", "sending"]),
                 name="message_outbox_idx",
             ),
+            # Reports: customer messages of a period (service windows), templates of a period (cost,
+            # templates after the window closed), and what each agent sent.
+            models.Index(
+                fields=["occurred_at", "customer"],
+                condition=Q(direction="inbound"),
+                name="message_inbound_idx",
+            ),
+            models.Index(fields=["occurred_at"], condition=Q(kind="template"), name="message_template_idx"),
+            models.Index(fields=["agent", "occurred_at"], name="message_agent_idx"),
         ]
 
     def __str__(self):

@@ -2,6 +2,7 @@
 every interesting state relative to *now*. Everything goes through the services, so the demo shows
 exactly what the rules do. Re-running resets the demo customers, so their windows are fresh again."""
 
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from conversations import services
 from conversations.models import Customer
 from inbox import roles
+from reports.demo import load_sample_rates
 from templates_app.models import MessageTemplate
 
 # Local-only credentials, documented in the README. seed_demo refuses to run with DEBUG off.
@@ -34,82 +36,137 @@ AD_REFERRAL = {
     "ctwa_clid": "demo-ctwa-clid",
 }
 
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A template of the demo catalogue: what `seed_demo` creates and what the sandbox's platform lists."""
+
+    name: str
+    category: str
+    status: str
+    parameter_format: str
+    body: str
+    examples: tuple[str, ...] | dict[str, str] = ()  # the body's example values, as the platform keeps them
+    header: str = ""  # a TEXT header without placeholders
+    footer: str = ""
+    buttons: tuple[dict, ...] = ()  # buttons that need no parameters when sending
+    rejected_reason: str = ""
+
+    def components(self) -> list[dict]:
+        body: dict = {"type": "BODY", "text": self.body}
+        if isinstance(self.examples, dict):
+            body["example"] = {
+                "body_text_named_params": [{"param_name": k, "example": v} for k, v in self.examples.items()]
+            }
+        elif self.examples:
+            body["example"] = {"body_text": [list(self.examples)]}
+        components = [{"type": "HEADER", "format": "TEXT", "text": self.header}] if self.header else []
+        components.append(body)
+        if self.footer:
+            components.append({"type": "FOOTER", "text": self.footer})
+        if self.buttons:
+            components.append({"type": "BUTTONS", "buttons": [dict(b) for b in self.buttons]})
+        return components
+
+
 DEMO_TEMPLATES = [
-    # name, category, status, parameter_format, body, extra
-    (
+    DemoTemplate(
         "order_update",
         "UTILITY",
         "APPROVED",
         "NAMED",
         "Hi {{first_name}}, your order {{order_number}} has shipped and should arrive within {{days}} days. "
         "Reply here with any questions.",
-        {},
+        examples={"first_name": "Pablo", "order_number": "860198", "days": "3"},
+        header="Your order is on its way",
+        buttons=({"type": "URL", "text": "Track your order", "url": "https://shop.example.com/orders"},),
     ),
-    (
+    DemoTemplate(
         "appointment_reminder",
         "UTILITY",
         "APPROVED",
         "POSITIONAL",
         "Hello {{1}}, this is a reminder of your appointment on {{2}}. Reply YES to confirm.",
-        {},
+        examples=("Sheena", "Tuesday 10:30"),
+        buttons=({"type": "QUICK_REPLY", "text": "YES"}, {"type": "QUICK_REPLY", "text": "Reschedule"}),
     ),
-    (
+    DemoTemplate(
         "follow_up",
         "UTILITY",
         "APPROVED",
         "POSITIONAL",
         "Hi, we are following up on your recent request. Reply to this message to continue.",
-        {},
     ),
-    (
+    DemoTemplate(
         "summer_sale",
         "MARKETING",
         "APPROVED",
         "POSITIONAL",
         "Hi {{1}}! Our summer sale is on: {{2}} off everything until Sunday. Reply STOP to opt out.",
-        {},
+        examples=("Mei", "20%"),
+        header="Summer sale",
+        footer="You get this because you opted in.",
     ),
-    (
+    DemoTemplate(
         "back_in_stock",
         "MARKETING",
         "APPROVED",
         "NAMED",
         "Good news {{first_name}}: {{product}} is back in stock. Reply BUY to reserve one.",
-        {},
+        examples={"first_name": "Omar", "product": "the trail backpack"},
     ),
-    (
+    DemoTemplate(
         "login_code",
         "AUTHENTICATION",
         "APPROVED",
         "POSITIONAL",
         "Your verification code is {{1}}. For your security, do not share this code.",
-        {},
+        examples=("482913",),
     ),
-    (
+    DemoTemplate(
         "winter_promo",
         "MARKETING",
         "PAUSED",
         "POSITIONAL",
         "Hi {{1}}, winter deals are here. Reply STOP to opt out.",
-        {},
+        examples=("Lukas",),
     ),
-    (
+    DemoTemplate(
         "free_gift",
         "MARKETING",
         "REJECTED",
         "POSITIONAL",
         "Hi {{1}}, claim your free gift now!",
-        {"rejected_reason": "PROMOTIONAL"},
+        examples=("Grace",),
+        rejected_reason="PROMOTIONAL",
     ),
-    (
+    DemoTemplate(
         "new_feature",
         "UTILITY",
         "PENDING",
         "POSITIONAL",
         "Hi {{1}}, your account now supports {{2}}. Reply HELP for details.",
-        {},
+        examples=("Aisha", "shared inboxes"),
     ),
 ]
+
+
+def platform_templates() -> list[dict]:
+    """The demo catalogue as the platform lists it (GET /{WABA_ID}/message_templates items), with
+    stable ids: what the sandbox serves to a sync."""
+    return [
+        {
+            "id": str(900_000_000_000 + zlib.crc32(f"{t.name}:en_US".encode())),
+            "name": t.name,
+            "language": "en_US",
+            "status": t.status,
+            "category": t.category,
+            "parameter_format": t.parameter_format,
+            "components": t.components(),
+            **({"rejected_reason": t.rejected_reason} if t.rejected_reason else {}),
+        }
+        for t in DEMO_TEMPLATES
+    ]
 
 
 @dataclass(frozen=True)
@@ -184,6 +241,7 @@ def seed_demo() -> dict[str, int]:
     with transaction.atomic():
         users = _seed_users()
         templates = _seed_templates()
+        load_sample_rates()  # the cost report's example rate card, unless an admin has made one
         Customer.objects.filter(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS]).delete()
     agent = users["agent"]
     now = timezone.now()
@@ -225,18 +283,18 @@ def _seed_users():
 
 def _seed_templates():
     templates = {}
-    for name, category, status, parameter_format, body, extra in DEMO_TEMPLATES:
+    for demo in DEMO_TEMPLATES:
         template, _ = MessageTemplate.objects.update_or_create(
-            name=name,
+            name=demo.name,
             language="en_US",
             defaults={
-                "category": category,
-                "status": status,
-                "parameter_format": parameter_format,
-                "components": [{"type": "BODY", "text": body}],
-                **extra,
+                "category": demo.category,
+                "status": demo.status,
+                "parameter_format": demo.parameter_format,
+                "components": demo.components(),
+                "rejected_reason": demo.rejected_reason,
             },
         )
         template.full_clean()
-        templates[name] = template
+        templates[demo.name] = template
     return templates

@@ -7,6 +7,8 @@ PERMISSION_NAMES = {
     "conversations.view_customer": "see the inbox (agents, supervisors and admins)",
     "conversations.send_message": "send messages to customers (agents)",
     "conversations.assign_customer": "assign customers (agents)",
+    "templates_app.view_messagetemplate": "see the message templates (agents, supervisors and admins)",
+    "reports.view_reports": "see reports (agents their own figures, supervisors and admins everyone's)",
 }
 
 

@@ -27,12 +27,19 @@ _ANSWER = [
     ("conversations", "assign_customer"),
 ]
 
+# Reports: agents see their own figures; supervisors and admins see the whole team's.
+_OWN_REPORTS = [("reports", "view_reports")]
+_TEAM_REPORTS = [*_OWN_REPORTS, ("reports", "view_team_reports")]
+_MANAGE_RATES = [("reports", f"{action}_rate") for action in ("view", "add", "change", "delete")]
+
 ROLE_PERMISSIONS = {
-    AGENTS: [*_READ_CONVERSATIONS, *_ANSWER],
-    SUPERVISORS: _READ_CONVERSATIONS,
+    AGENTS: [*_READ_CONVERSATIONS, *_ANSWER, *_OWN_REPORTS],
+    SUPERVISORS: [*_READ_CONVERSATIONS, *_TEAM_REPORTS],
     ADMINS: [
         *_READ_CONVERSATIONS,
         *_INSPECT_CHANNEL,
+        *_TEAM_REPORTS,
+        *_MANAGE_RATES,
         ("templates_app", "add_messagetemplate"),
         ("templates_app", "change_messagetemplate"),
         ("templates_app", "delete_messagetemplate"),
@@ -57,5 +64,14 @@ def sync_roles(apps):
         wanted = [
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
             for app_label, codename in perms
+            # An app migrated later in the plan grants its permissions in its own re-sync migration.
+            if _migrated(apps, app_label)
         ]
         group.permissions.set(wanted)
+
+
+def _migrated(apps, app_label) -> bool:
+    try:
+        return any(True for _ in apps.get_app_config(app_label).get_models())
+    except LookupError:
+        return False
