@@ -154,6 +154,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 30.0},
     },
+    # Report days old enough go into the daily rollup (idempotent; a run that finds one working skips).
+    "refresh-report-rollup": {
+        "task": "reports.refresh_rollup",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
 }
 
 # --- WhatsApp Cloud API --------------------------------------------------------------------------

@@ -128,10 +128,20 @@ def _already_sent(agent, client_token) -> Message | None:
     return Message.objects.filter(agent=agent, client_token=client_token).first()
 
 
-def send_text(*, customer: Customer, body: str, agent=None, client_token=None) -> Message:
+def send_text(
+    *,
+    customer: Customer,
+    body: str,
+    agent=None,
+    client_token=None,
+    now: datetime | None = None,
+    dispatch: bool = True,
+) -> Message:
     """Queue a free-form message. R2: refused with WindowClosed outside the customer service window,
     creating nothing. R4/R6: opens or joins a conversation. `client_token` makes a repeat of the same
-    compose form return the first message instead of sending twice."""
+    compose form return the first message instead of sending twice. `now`: the instant of the send
+    (default: the clock). `dispatch=False` records a message that went out elsewhere (history: the
+    demo's) without handing it to the platform."""
     body = body or ""
     if not body.strip():
         raise InvalidMessage("The message is empty: write something to send.")
@@ -143,7 +153,7 @@ def send_text(*, customer: Customer, body: str, agent=None, client_token=None) -
         customer = _lock_customer(customer)
         if sent := _already_sent(agent, client_token):
             return sent
-        now = timezone.now()
+        now = selectors.resolve_now(now)
         state, rows = selectors.customer_state(customer, now)
         decision = policy.decide_send(state, policy.Outbound.free_form(), now)
         if not decision.allowed:
@@ -153,6 +163,7 @@ def send_text(*, customer: Customer, body: str, agent=None, client_token=None) -
             decision,
             rows,
             now=now,
+            dispatch=dispatch,
             agent=agent,
             kind=Message.Kind.FREE_FORM,
             body=body,
@@ -167,10 +178,12 @@ def send_template(
     params: Sequence | Mapping | None,
     agent=None,
     client_token=None,
+    now: datetime | None = None,
+    dispatch: bool = True,
 ) -> Message:
     """Queue a template message. R2: only APPROVED templates (TemplateNotSendable otherwise), with
     parameters that fit its placeholders (TemplateParamsInvalid otherwise). R3/R6: opens or joins a
-    conversation of the template's category."""
+    conversation of the template's category. `now` and `dispatch` as for send_text."""
     with transaction.atomic():
         customer = _lock_customer(customer)
         if sent := _already_sent(agent, client_token):
@@ -183,7 +196,7 @@ def send_template(
                 "not approved, so it cannot be sent. Choose an approved template."
             )
         body = template.render(params)
-        now = timezone.now()
+        now = selectors.resolve_now(now)
         state, rows = selectors.customer_state(customer, now)
         decision = policy.decide_send(
             state, policy.Outbound.template(template.category, template.status), now
@@ -193,6 +206,7 @@ def send_template(
             decision,
             rows,
             now=now,
+            dispatch=dispatch,
             agent=agent,
             kind=Message.Kind.TEMPLATE,
             body=body,
@@ -232,6 +246,7 @@ def _record_outbound(
     *,
     now: datetime,
     agent,
+    dispatch: bool = True,
     **message_fields,
 ) -> Message:
     """Write what the policy decided: open (closing others for a free-entry point) or join, then the
@@ -273,7 +288,8 @@ def _record_outbound(
     customer.save(update_fields=["last_activity_at"])
     # Hand it to the platform once the decision is durable. `robust`: a broker that is down must not
     # undo or fail the send; the message stays queued and the outbox job picks it up.
-    transaction.on_commit(partial(_dispatch_outbound, message.pk), robust=True)
+    if dispatch:
+        transaction.on_commit(partial(_dispatch_outbound, message.pk), robust=True)
     logger.info(
         "queued %s message %s for customer %s: %s (%s)",
         message.kind,

@@ -4,7 +4,7 @@ exactly what the rules do. Re-running resets the demo customers, so their window
 
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -14,7 +14,9 @@ from django.utils import timezone
 from conversations import services
 from conversations.models import Customer
 from inbox import roles
+from inbox.demo_history import seed_history
 from reports.demo import load_sample_rates
+from reports.services import refresh_rollup
 from templates_app.models import MessageTemplate
 
 # Local-only credentials, documented in the README. seed_demo refuses to run with DEBUG off.
@@ -236,8 +238,9 @@ DEMO_CUSTOMERS = [
 ]
 
 
-def seed_demo() -> dict[str, int]:
-    """Create or refresh the demo. Returns counts for the command's summary."""
+def seed_demo(*, history_days: int = 0) -> dict[str, int]:
+    """Create or refresh the demo, with `history_days` of history for the reports (inbox.demo_history).
+    Returns counts for the command's summary."""
     with transaction.atomic():
         users = _seed_users()
         templates = _seed_templates()
@@ -245,6 +248,11 @@ def seed_demo() -> dict[str, int]:
         Customer.objects.filter(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS]).delete()
     agent = users["agent"]
     now = timezone.now()
+    history = {}
+    if history_days:
+        history = seed_history(
+            now=now, days=history_days, users=users, templates=templates, referral=AD_REFERRAL
+        )
     for demo in DEMO_CUSTOMERS:
         for index, (ago, text) in enumerate(demo.inbound, start=1):
             last = index == len(demo.inbound)
@@ -262,7 +270,16 @@ def seed_demo() -> dict[str, int]:
         if demo.template:
             name, params = demo.template
             services.send_template(customer=customer, template=templates[name], params=params, agent=agent)
-    return {"users": len(users), "templates": len(templates), "customers": len(DEMO_CUSTOMERS)}
+    if history:
+        # The reports' daily rollup, computed again over the new history.
+        refresh_rollup(now=now, recompute=(date.min, date.max), wait=True)
+    return {
+        "users": len(users),
+        "templates": len(templates),
+        "customers": len(DEMO_CUSTOMERS),
+        "history_customers": history.get("customers", 0),
+        "history_messages": history.get("inbound", 0) + history.get("sent", 0) + history.get("failed", 0),
+    }
 
 
 def _seed_users():

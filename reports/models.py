@@ -1,10 +1,15 @@
-"""The rate card the cost estimate prices conversations and messages with. Admins manage it in the admin;
-the sample rows in fixtures/sample_rates.json are examples, never the platform's prices.
+"""The rate card the cost estimate prices conversations and messages with, and the daily rollup.
 
-Reports themselves store nothing: every figure is an aggregate over conversations and messages, computed
-when the page is asked for (reports/selectors.py).
+Admins manage the rate card in the admin; the sample rows in fixtures/sample_rates.json are examples,
+never the platform's prices.
+
+The rollup holds, per business day, the aggregates the report pages read (reports/facts.py defines each
+one once, as SQL; reports/services.refresh_rollup fills them): figures of past days come from here,
+today's and the last few days' are counted live (reports/selectors.py). Nothing here is a source of
+truth; every row can be recomputed from conversations and messages (`manage.py rollup_reports`).
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -70,7 +75,7 @@ class Rate(models.Model):
             models.CheckConstraint(condition=Q(price__gte=0), name="rate_price_not_negative"),
         ]
         indexes = [models.Index(fields=["pricing_model", "category", "country"], name="rate_lookup_idx")]
-        # Reports have no table of their own; their permissions live here, next to the prices.
+        # The reports' permissions live here, next to the prices.
         permissions = [
             ("view_reports", "Can see reports (their own figures)"),
             ("view_team_reports", "Can see every agent's figures in reports"),
@@ -103,3 +108,183 @@ class Rate(models.Model):
                 "Another rate for this category and country covers some of these days: "
                 "end it (effective until) before this one starts."
             )
+
+
+# --- The daily rollup ------------------------------------------------------------------------------
+
+
+class RollupDay(models.Model):
+    """A business day whose figures are in the rollup tables, final (reports.services.refresh_rollup).
+
+    Rolled-up days run without a gap from the first day with data; the pages count every later day
+    live. A day is rolled up once it ended ROLLUP_HORIZON ago with nothing opened on it still undecided
+    (a conversation still open, a window still open and unanswered), or once it ended PENDING_LIMIT ago.
+    """
+
+    day = models.DateField(primary_key=True)
+    time_zone = models.CharField(max_length=64, help_text="BUSINESS_TIME_ZONE when it was rolled up.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day} ({self.time_zone}), rolled up at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+def _agent(help_text: str):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=help_text,
+    )
+
+
+class ConversationDay(models.Model):
+    """Conversations opened on a day, per category, customer country and the agent who opened them."""
+
+    day = models.DateField()
+    category = models.CharField(max_length=24, choices=Conversation.Category.choices)
+    country = models.CharField(max_length=2, blank=True)
+    agent = _agent("Who sent the opening message (none: sent by the system).")
+    opened = models.PositiveIntegerField(help_text="Not voided.")
+    voided = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "category", "country", "agent"], name="rollup_conversation_day_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.category} {self.country or '-'} agent {self.agent_id}: {self.opened} opened"
+
+
+class ConversationLengthDay(models.Model):
+    """Lengths of the conversations opened on a day that have ended, bucketed (reports.distribution)."""
+
+    day = models.DateField()
+    category = models.CharField(max_length=24, choices=Conversation.Category.choices)
+    agent = _agent("Who sent the opening message.")
+    bucket_ms = models.BigIntegerField()
+    conversations = models.PositiveIntegerField()
+    total_ms = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "category", "agent", "bucket_ms"], name="rollup_length_day_key"
+            )
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.day} {self.category} agent {self.agent_id}: {self.conversations} from {self.bucket_ms} ms"
+        )
+
+
+class ClosedEarlyDay(models.Model):
+    """Conversations closed early by a free-entry point that opened on `day` (R6), per the closed
+    conversation's category and the agent who opened the free-entry point."""
+
+    day = models.DateField(help_text="The day the free-entry point opened.")
+    category = models.CharField(max_length=24, choices=Conversation.Category.choices)
+    agent = _agent("Who opened the free-entry point.")
+    conversations = models.PositiveIntegerField()
+    total_ms = models.BigIntegerField(help_text="Summed time left until their expiry when they closed.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "category", "agent"], name="rollup_closed_early_day_key")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.category} agent {self.agent_id}: {self.conversations} closed early"
+
+
+class FirstResponseDay(models.Model):
+    """Customer service windows opened on a day and answered in time, per agent who answered first,
+    with their first-response times bucketed (reports.distribution)."""
+
+    day = models.DateField()
+    agent = _agent("Who sent the first reply inside the window.")
+    bucket_ms = models.BigIntegerField()
+    windows = models.PositiveIntegerField()
+    total_ms = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "agent", "bucket_ms"], name="rollup_first_response_key")
+        ]
+
+    def __str__(self):
+        return f"{self.day} agent {self.agent_id}: {self.windows} answered from {self.bucket_ms} ms"
+
+
+class UnansweredWindow(models.Model):
+    """A customer service window opened on a day that nobody answered in time, one row each: reports
+    attribute it to the customer's assignee *now*, so the customer is kept, not the assignee."""
+
+    class Outcome(models.TextChoices):
+        LOST = "lost", "Lost (closed unanswered)"
+        WAITING = "waiting", "Still open, unanswered (when it was rolled up)"
+
+    day = models.DateField()
+    customer = models.ForeignKey("conversations.Customer", on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="rollup_unanswered_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} customer {self.customer_id}: {self.outcome}"
+
+
+class MessageDay(models.Model):
+    """Our messages sent on a day that did not fail, per agent, template category, customer country,
+    how per-message pricing treats them, and whether a template went out after the window closed."""
+
+    class Charge(models.TextChoices):
+        CHARGED = "charged", "Charged"
+        FREE_FORM = "free-form", "Free-form (free)"
+        UTILITY_IN_WINDOW = "utility in window", "Utility inside the window (free)"
+        FREE_ENTRY_POINT = "free-entry point", "Inside a free-entry point (free)"
+
+    day = models.DateField()
+    agent = _agent("Who sent them (none: the system).")
+    category = models.CharField(max_length=24, blank=True, help_text="The template's; blank: free-form.")
+    country = models.CharField(max_length=2, blank=True)
+    charge = models.CharField(max_length=24, choices=Charge.choices)
+    after_closed_window = models.BooleanField(
+        help_text="Templates to a customer who had written before, while their window was closed."
+    )
+    messages = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "agent", "category", "country", "charge", "after_closed_window"],
+                name="rollup_message_day_key",
+            )
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.day} agent {self.agent_id} {self.category or 'free-form'} {self.charge}: {self.messages}"
+        )
+
+
+ROLLUP_TABLES = [
+    ConversationDay,
+    ConversationLengthDay,
+    ClosedEarlyDay,
+    FirstResponseDay,
+    UnansweredWindow,
+    MessageDay,
+]

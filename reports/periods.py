@@ -19,8 +19,10 @@ MAX_DAYS = 731  # two years: the longest range a custom period may cover
 class Preset(StrEnum):
     TODAY = "today"
     LAST_7_DAYS = "7d"
+    LAST_WEEK = "lastweek"
     LAST_30_DAYS = "30d"
     THIS_MONTH = "month"
+    LAST_MONTH = "lastmonth"
     CUSTOM = "custom"
 
     @property
@@ -28,8 +30,10 @@ class Preset(StrEnum):
         return {
             "today": "Today",
             "7d": "Last 7 days",
+            "lastweek": "Last week (Mon–Sun)",
             "30d": "Last 30 days",
             "month": "This month",
+            "lastmonth": "Last month",
             "custom": "Custom",
         }[self.value]
 
@@ -86,8 +90,15 @@ def today_in(tz: ZoneInfo, now: datetime) -> date:
 
 
 def preset_period(preset: Preset, *, tz: ZoneInfo, now: datetime) -> Period:
-    """The days a preset covers, up to and including today (business time zone)."""
+    """The days a preset covers, up to and including today (business time zone); last week and last
+    month are the whole calendar week (Monday to Sunday) and month before the current one."""
     today = today_in(tz, now)
+    if preset is Preset.LAST_WEEK:
+        monday = today - timedelta(days=today.weekday())
+        return Period(monday - timedelta(days=7), monday - timedelta(days=1), tz, preset)
+    if preset is Preset.LAST_MONTH:
+        last = today.replace(day=1) - timedelta(days=1)
+        return Period(last.replace(day=1), last, tz, preset)
     first = {
         Preset.TODAY: today,
         Preset.LAST_7_DAYS: today - timedelta(days=6),

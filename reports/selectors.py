@@ -1,7 +1,13 @@
-"""Reads for the reports. Every figure is an aggregate computed by the database (COUNT with FILTER,
-GROUP BY the business day, window functions for the customer service windows); Python only arranges the
-grouped rows, which are bounded by days x categories x countries x agents, never one per conversation or
-message. Each report runs a fixed number of queries whatever the volume.
+# ruff: noqa: S608 — only our own SQL fragments are interpolated; values are parameters
+"""Reads for the reports. Every figure is an aggregate computed by the database (SUM and COUNT grouped by
+business day, category, country, agent); Python only arranges the grouped rows, which are bounded by
+days x categories x countries x agents (and duration buckets), never one per conversation or message.
+Each report runs a fixed number of queries whatever the volume.
+
+Where the days come from: the aggregates are facts per business day (reports/facts.py). Days up to the
+last rolled-up one (reports.services.refresh_rollup) are read from the rollup tables, later days are
+counted live by the same SQL, and every query reads both as one UNION ALL; a page is the same whichever
+way its days were read. "Open now" and the list of voided conversations are always live.
 
 Shared definitions (README "Reports" states them for supervisors):
 - A period is whole days in settings.BUSINESS_TIME_ZONE (reports.periods); a conversation or window
@@ -9,7 +15,8 @@ Shared definitions (README "Reports" states them for supervisors):
 - Voided conversations (R9: every message failed) are listed separately and counted nowhere else.
 - "Open now" is R8 (timestamps), never the status column.
 - A conversation's length is min(expires_at, closed_at) - opened_at, for those that have ended; those
-  still open are left out of the average and median (their length is not known yet).
+  still open are left out of the average and median (their length is not known yet). Medians and
+  percentiles come from bucketed distributions (reports.distribution states the precision).
 - Scope: agents see their own figures (conversations they opened, windows they answered or that were
   lost on customers assigned to them, messages they sent); supervisors and admins see everyone's.
 """
@@ -17,25 +24,24 @@ Shared definitions (README "Reports" states them for supervisors):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Avg, Case, CharField, Count, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Coalesce, Lower, TruncDate
+from django.db.models import Count, Max
 from django.utils.dateparse import parse_datetime
 
-from conversations import policy
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Customer
 from conversations.selectors import open_at
-from reports import charts
-from reports.models import Rate
+from reports import charts, facts
+from reports.distribution import Distribution
+from reports.models import Rate, RollupDay
 from reports.periods import Period
 from reports.pricing import Amounts, RateCard
-from reports.sql import DAY_MS, EpochMs, epoch_ms, local_date, percentiles
 from reports.tables import Change, Percent, Table, duration
 
 Category = Conversation.Category
@@ -90,14 +96,11 @@ class Report:
     charts: list[tuple[str, str]] = field(default_factory=list)  # (svg, slug of the table with its numbers)
     tables: dict[str, Table] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    rolled_up_through: date | None = None  # days up to it were read from the rollup
 
     def add(self, table: Table) -> Table:
         self.tables[table.slug] = table
         return table
-
-
-def _tzname() -> str:
-    return settings.BUSINESS_TIME_ZONE
 
 
 def _agent_names(ids) -> dict[int, str]:
@@ -114,63 +117,119 @@ def _category_label(value: str) -> str:
     return Category(value).label
 
 
+def rolled_up_through(tz: ZoneInfo) -> date | None:
+    """The last day the rollup holds (reports.services): every day up to it is final there; days
+    before the first rolled-up one had no data when the rollup last ran."""
+    return RollupDay.objects.filter(time_zone=tz.key).aggregate(last=Max("day"))["last"]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the days [first, last] of a report are read: the rollup for `rolled_up` days, live over
+    `live` (an empty span when every day is rolled up)."""
+
+    rolled_up: tuple[date, date] | None
+    live: facts.Span
+
+    @classmethod
+    def of(cls, first: date, last: date, *, tz: ZoneInfo, now: datetime) -> Sources:
+        through = rolled_up_through(tz)
+        if through is None or through < first:
+            return cls(None, facts.Span(first, last, tz, now))
+        return cls((first, min(last, through)), facts.Span(through + timedelta(days=1), last, tz, now))
+
+    @property
+    def last_rolled_up(self) -> date | None:
+        return self.rolled_up[1] if self.rolled_up else None
+
+    def rows(self, fact: facts.Fact) -> tuple[str, list]:
+        return fact.rows_sql(rolled_up=self.rolled_up, span=self.live)
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return cursor.fetchall()
+
+
+def _only(scope: Scope, column: str = "agent_id", *, where: str = "WHERE") -> tuple[str, list]:
+    """The condition that keeps one agent's rows (nothing for the team)."""
+    if scope.is_team:
+        return "", []
+    return f" {where} {column} = %s", [scope.agent_id]
+
+
+def _distributions(rows: Iterable[tuple]) -> dict[object, Distribution]:
+    """(key, bucket_ms, count, total_ms) rows -> a distribution per key."""
+    result: dict[object, Distribution] = defaultdict(Distribution)
+    for key, bucket, count, total in rows:
+        result[key].add(bucket, count, total)
+    return result
+
+
+def _pivot(rows, names) -> list[tuple[object, dict[str, int], int]]:
+    """(key, category, n) rows -> (key, n per category, total), biggest first, ties by name."""
+    per_key: dict[object, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, category, n in rows:
+        per_key[key][category] += int(n)
+    pivoted = [(key, counts, sum(counts.values())) for key, counts in per_key.items()]
+    return sorted([row for row in pivoted if row[2]], key=lambda row: (-row[2], names(row[0])))
+
+
 # --- Conversations ----------------------------------------------------------------------------------
 
 
-def _conversations(scope: Scope, *, voided: bool = False):
-    """Every conversation the reports count: voided ones never (R9), unless asked for."""
-    rows = (
-        Conversation.objects.all()
-        if voided
-        else Conversation.objects.exclude(status=Conversation.Status.VOIDED)
-    )
+def _conversations(scope: Scope):
+    """Every conversation the reports count: voided ones never (R9)."""
+    rows = Conversation.objects.exclude(status=Conversation.Status.VOIDED)
     if not scope.is_team:
         rows = rows.filter(opening_message__agent_id=scope.agent_id)
     return rows
-
-
-def _by_category(prefix: str = "") -> dict[str, Count]:
-    return {c.value: Count("id", filter=Q(**{f"{prefix}category": c.value})) for c in CATEGORIES}
 
 
 def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     previous = period.previous()
     report = Report(period=period, previous=previous, now=now, scope=scope)
     tz = period.tz
-    in_period = Q(opened_at__gte=period.start, opened_at__lt=period.end)
-    in_previous = Q(opened_at__gte=previous.start, opened_at__lt=previous.end)
-    base = _conversations(scope)
+    sources = Sources.of(previous.first, period.last, tz=tz, now=now)
+    report.rolled_up_through = sources.last_rolled_up
+    first = facts.db_date(period.first)
+    agent, agent_params = _only(scope, where="AND")
+    rows_sql, rows_params = sources.rows(facts.CONVERSATIONS)
 
-    # 1. Opened per business day and category (the chart and the per-day table).
+    # 1. Opened (and voided) per business day and category, this period and the previous one: the chart,
+    # the per-day table, the totals per category and the cards.
     per_day = defaultdict(lambda: defaultdict(int))
-    for row in (
-        base.filter(in_period)
-        .annotate(day=TruncDate("opened_at", tzinfo=tz))
-        .values("day", "category")
-        .annotate(n=Count("id"))
+    totals = defaultdict(lambda: {"current": 0, "previous": 0, "voided": 0})
+    for day, category, opened, voided in _fetch(
+        f"""SELECT day, category, SUM(opened), SUM(voided) FROM ({rows_sql}) AS f
+            WHERE 1 = 1{agent} GROUP BY day, category""",
+        [*rows_params, *agent_params],
     ):
-        per_day[row["day"]][row["category"]] = row["n"]
-
-    # 2. Totals per category, this period and the previous one, and the voided ones, in one pass.
-    is_voided = Q(status=Conversation.Status.VOIDED)
-    totals = {
-        row["category"]: row
-        for row in _conversations(scope, voided=True)
-        .filter(in_period | in_previous)
-        .values("category")
-        .annotate(
-            current=Count("id", filter=in_period & ~is_voided),
-            previous=Count("id", filter=in_previous & ~is_voided),
-            voided=Count("id", filter=in_period & is_voided),
-        )
-    }
-    # 3. Open right now (R8: from timestamps), per category.
+        day = _as_date(day)
+        if day >= period.first:
+            per_day[day][category] += int(opened)
+            totals[category]["current"] += int(opened)
+            totals[category]["voided"] += int(voided)
+        else:
+            totals[category]["previous"] += int(opened)
+    # 2. Open right now (R8: from timestamps), per category: always live.
     open_now = {
         row["category"]: row["n"]
-        for row in base.filter(open_at(now)).values("category").annotate(n=Count("id"))
+        for row in _conversations(scope).filter(open_at(now)).values("category").annotate(n=Count("id"))
     }
-    # 4. Length of the conversations that have ended: average and median, per category and overall.
-    lengths = _lengths(base.filter(in_period), now)
+    # 3. Length of the conversations that have ended: average and median, per category and overall.
+    lengths_sql, lengths_params = sources.rows(facts.LENGTHS)
+    lengths = _distributions(
+        _fetch(
+            f"""SELECT category, bucket_ms, SUM(conversations), SUM(total_ms) FROM ({lengths_sql}) AS f
+                WHERE day >= %s{agent} GROUP BY category, bucket_ms""",
+            [*lengths_params, first, *agent_params],
+        )
+    )
+    overall = Distribution()
+    for distribution in lengths.values():
+        overall.merge(distribution)
 
     dates = period.dates()
     report.add(
@@ -210,7 +269,7 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
 
     category_rows = []
     for c in CATEGORIES:
-        row = totals.get(c.value, {"current": 0, "previous": 0})
+        row = totals[c.value]
         stats = lengths.get(c.value)
         category_rows.append(
             [
@@ -220,10 +279,9 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
                 Change(row["current"], row["previous"]),
                 open_now.get(c.value, 0),
                 duration(stats.average_ms) if stats else None,
-                duration(stats.values_ms[0.5]) if stats else None,
+                duration(stats.median_ms) if stats else None,
             ]
         )
-    overall = lengths.get("*")
     report.add(
         Table(
             "categories",
@@ -244,45 +302,40 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
                 total("previous"),
                 Change(total("current"), total("previous")),
                 sum(open_now.values()),
-                duration(overall.average_ms) if overall else None,
-                duration(overall.values_ms[0.5]) if overall else None,
+                duration(overall.average_ms),
+                duration(overall.median_ms),
             ],
             note="Length = until expiry or until a free-entry point closed it (H:MM:SS), "
-            "for conversations that have ended; those still open are not in the average or median.",
+            "for conversations that have ended; those still open are not in the average or median. "
+            "Medians are exact to within a minute below 24 h (README).",
         )
     )
 
     # 5. By the agent who opened them (the opening message's agent).
-    agents = list(
-        base.filter(in_period)
-        .values("opening_message__agent")
-        .annotate(**_by_category(), total=Count("id"))
-        .order_by("-total")
+    agents_rows = _fetch(
+        f"""SELECT agent_id, category, SUM(opened) FROM ({rows_sql}) AS f
+            WHERE day >= %s{agent} GROUP BY agent_id, category""",
+        [*rows_params, first, *agent_params],
     )
-    names = _agent_names(row["opening_message__agent"] for row in agents)
+    names = _agent_names(row[0] for row in agents_rows)
     report.add(
         Table(
             "agents",
             "Opened by agent",
             ["agent", *[c.label for c in CATEGORIES], "total"],
             rows=[
-                [
-                    names.get(row["opening_message__agent"], NO_AGENT),
-                    *[row[c.value] for c in CATEGORIES],
-                    row["total"],
-                ]
-                for row in agents
+                [names.get(agent_id, NO_AGENT), *[counts[c.value] for c in CATEGORIES], total]
+                for agent_id, counts, total in _pivot(agents_rows, lambda a: names.get(a, NO_AGENT))
             ],
             note="The agent whose message opened the conversation.",
         )
     )
 
     # 6. By the customer's country (from their phone number).
-    countries = list(
-        base.filter(in_period)
-        .values("customer__country")
-        .annotate(**_by_category(), total=Count("id"))
-        .order_by("-total", "customer__country")
+    countries_rows = _fetch(
+        f"""SELECT country, category, SUM(opened) FROM ({rows_sql}) AS f
+            WHERE day >= %s{agent} GROUP BY country, category""",
+        [*rows_params, first, *agent_params],
     )
     report.add(
         Table(
@@ -290,42 +343,43 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
             "By customer country",
             ["country", *[c.label for c in CATEGORIES], "total"],
             rows=[
-                [row["customer__country"] or "unknown", *[row[c.value] for c in CATEGORIES], row["total"]]
-                for row in countries
+                [country or "unknown", *[counts[c.value] for c in CATEGORIES], total]
+                for country, counts, total in _pivot(countries_rows, str)
             ],
         )
     )
 
-    # 7. Free-entry points and what they closed early (R6).
-    closer = Q(closed_by__opened_at__gte=period.start, closed_by__opened_at__lt=period.end)
-    closed = Conversation.objects.exclude(status=Conversation.Status.VOIDED).filter(closer)
-    if not scope.is_team:
-        closed = closed.filter(closed_by__opening_message__agent_id=scope.agent_id)
+    # 7. Free-entry points and what they closed early (R6), on the free-entry point's day.
+    closed_sql, closed_params = sources.rows(facts.CLOSED_EARLY)
     closed_rows = {
-        row["category"]: row
-        for row in closed.values("category").annotate(
-            n=Count("id"), cut_ms=Avg(EpochMs("expires_at") - EpochMs("closed_at"))
+        category: (int(n), int(total) / int(n))
+        for category, n, total in _fetch(
+            f"""SELECT category, SUM(conversations), SUM(total_ms) FROM ({closed_sql}) AS f
+                WHERE day >= %s{agent} GROUP BY category""",
+            [*closed_params, first, *agent_params],
         )
     }
-    fep_opened = totals.get(Category.FREE_ENTRY_POINT.value, {"current": 0})["current"]
+    fep_opened = totals[Category.FREE_ENTRY_POINT.value]["current"]
     report.add(
         Table(
             "closed-early",
             "Conversations closed early by a free-entry point",
             ["category", "closed early", "average time left when closed"],
             rows=[
-                [c.label, closed_rows[c.value]["n"], duration(closed_rows[c.value]["cut_ms"])]
+                [c.label, closed_rows[c.value][0], duration(closed_rows[c.value][1])]
                 for c in CATEGORIES
                 if c.value in closed_rows
             ],
-            totals=["total", sum(r["n"] for r in closed_rows.values()), None],
+            totals=["total", sum(n for n, _ in closed_rows.values()), None],
             note=f"{fep_opened} free-entry-point conversation(s) opened in this period; opening one closes "
             "every other open conversation with the customer (R6).",
         )
     )
 
-    # 8. Voided conversations (R9), listed apart and counted nowhere else.
-    voided_rows = Conversation.objects.filter(in_period, status=Conversation.Status.VOIDED)
+    # 8. Voided conversations (R9), listed apart and counted nowhere else: always live.
+    voided_rows = Conversation.objects.filter(
+        opened_at__gte=period.start, opened_at__lt=period.end, status=Conversation.Status.VOIDED
+    )
     if not scope.is_team:
         voided_rows = voided_rows.filter(opening_message__agent_id=scope.agent_id)
     voided = list(
@@ -360,16 +414,16 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
         *[
             Card(
                 c.label,
-                totals.get(c.value, {}).get("current", 0),
-                totals.get(c.value, {}).get("previous", 0),
-                Change(totals.get(c.value, {}).get("current", 0), totals.get(c.value, {}).get("previous", 0)),
+                totals[c.value]["current"],
+                totals[c.value]["previous"],
+                Change(totals[c.value]["current"], totals[c.value]["previous"]),
             )
             for c in CATEGORIES
         ],
         Card("Open right now", sum(open_now.values()), hint="all categories, at this instant"),
         Card(
             "Median length",
-            duration(overall.values_ms[0.5]) if overall else None,
+            duration(overall.median_ms),
             hint="ended conversations, H:MM:SS",
         ),
         Card("Voided", total("voided"), hint="listed below, not counted anywhere else"),
@@ -383,121 +437,7 @@ def _user_name(user) -> str | None:
     return f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username
 
 
-def _lengths(conversations, now: datetime):
-    """Average and median length of the conversations that had ended by `now`, per category and over
-    all ('*'), in one query."""
-    ended = conversations.annotate(ends_at=Coalesce("closed_at", "expires_at")).filter(ends_at__lte=now)
-    value = EpochMs(Coalesce("closed_at", "expires_at")) - EpochMs("opened_at")
-    per_category = ended.annotate(grp=F("category"), value=value).values("grp", "value").order_by()
-    overall = (
-        ended.annotate(grp=Value("*", output_field=CharField()), value=value)
-        .values("grp", "value")
-        .order_by()
-    )
-    sql_a, params_a = per_category.query.sql_with_params()
-    sql_b, params_b = overall.query.sql_with_params()
-    return percentiles(f"{sql_a} UNION ALL {sql_b}", (*params_a, *params_b))
-
-
 # --- Customer service windows -----------------------------------------------------------------------
-
-
-WINDOWS_TABLE = "report_service_windows"
-
-
-def _windows_sql(*, period: Period, previous: Period, now: datetime, scope: Scope) -> tuple[str, list]:
-    """SELECT one row per customer service window opened in the previous or the current period, with its
-    outcome. This is policy.service_windows (R1) as SQL ("gaps and islands"), in one ordered pass over
-    the messages with window functions, no per-window lookups:
-
-    - events: customer messages (they open and extend windows) and agents' replies that did not fail;
-    - a customer message 24 h or more after the customer's previous one starts a new window (island);
-      a running count of starts numbers the windows, and a reply belongs to the window of the latest
-      customer message before it;
-    - a window ends 24 h after its last customer message, or when the platform closed it (131047);
-    - its first reply is the earliest reply in the island: answered in time if before the end.
-
-    Only messages from 24 h before the previous period on are read: an earlier message cannot change
-    whether a later one opens a window (the gap is already 24 h or more).
-    """
-    ms = epoch_ms
-    now_ms = int(now.timestamp() * 1000)
-    scope_sql, scope_params = "", []
-    if not scope.is_team:
-        scope_sql = "WHERE responder_id = %s OR (responder_id IS NULL AND assignee_id = %s)"
-        scope_params = [scope.agent_id, scope.agent_id]
-    not_from_customer = ", ".join(["%s"] * len(policy.NOT_FROM_THE_CUSTOMER))
-    sql = f"""
-    WITH events AS (
-        SELECT customer_id, occurred_at, {ms("occurred_at")} AS t, agent_id,
-               CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END AS inbound
-        FROM conversations_message
-        WHERE occurred_at >= %s AND occurred_at <= %s
-          AND ((direction = 'inbound' AND wa_type NOT IN ({not_from_customer}))
-               OR (direction = 'outbound' AND agent_id IS NOT NULL AND status <> 'failed'))
-    ),
-    marked AS (
-        SELECT customer_id, occurred_at, t, agent_id, inbound,
-               CASE WHEN inbound = 0 THEN 0
-                    WHEN t - LAG(t) OVER (PARTITION BY customer_id, inbound ORDER BY t) < {DAY_MS} THEN 0
-                    ELSE 1 END AS starts
-        FROM events
-    ),
-    islands AS (
-        SELECT customer_id, occurred_at, t, agent_id, inbound,
-               SUM(starts) OVER (PARTITION BY customer_id ORDER BY t, inbound DESC
-                                 ROWS UNBOUNDED PRECEDING) AS island
-        FROM marked
-    ),
-    ranked AS (
-        SELECT customer_id, occurred_at, t, agent_id, inbound, island,
-               ROW_NUMBER() OVER (PARTITION BY customer_id, island, inbound ORDER BY t) AS rn
-        FROM islands
-        WHERE island > 0
-    ),
-    windows AS (
-        SELECT customer_id,
-               MIN(CASE WHEN inbound = 1 THEN occurred_at END) AS opened_at,
-               MIN(CASE WHEN inbound = 1 THEN t END) AS start_t,
-               MAX(CASE WHEN inbound = 1 THEN t END) + {DAY_MS} AS natural_end_t,
-               MIN(CASE WHEN inbound = 0 THEN t END) AS reply_t,
-               MAX(CASE WHEN inbound = 0 AND rn = 1 THEN agent_id END) AS replier_id
-        FROM ranked
-        GROUP BY customer_id, island
-        HAVING MIN(CASE WHEN inbound = 1 THEN occurred_at END) >= %s
-           AND MIN(CASE WHEN inbound = 1 THEN occurred_at END) < %s
-    ),
-    bounded AS (
-        SELECT w.customer_id, w.opened_at, w.start_t, w.reply_t, w.replier_id,
-               c.assigned_to_id AS assignee_id,
-               CASE WHEN c.platform_window_closed_at IS NOT NULL
-                         AND {ms("c.platform_window_closed_at")} >= w.start_t
-                         AND {ms("c.platform_window_closed_at")} < w.natural_end_t
-                    THEN {ms("c.platform_window_closed_at")} ELSE w.natural_end_t END AS end_t
-        FROM windows w JOIN conversations_customer c ON c.id = w.customer_id
-    ),
-    classified AS (
-        SELECT customer_id, opened_at, start_t, end_t, assignee_id,
-               CASE WHEN reply_t < end_t THEN replier_id END AS responder_id,
-               CASE WHEN reply_t < end_t THEN reply_t - start_t END AS response_ms,
-               CASE WHEN reply_t < end_t THEN 'answered' WHEN end_t <= %s THEN 'lost' ELSE 'waiting' END
-                   AS outcome,
-               CASE WHEN opened_at >= %s THEN 'current' ELSE 'previous' END AS period
-        FROM bounded
-    )
-    SELECT * FROM classified {scope_sql}
-    """  # noqa: S608 — only our own SQL fragments are interpolated; values are parameters
-    params = [
-        _db_datetime(previous.start - policy.SERVICE_WINDOW),
-        _db_datetime(now),
-        *sorted(policy.NOT_FROM_THE_CUSTOMER),
-        _db_datetime(previous.start),
-        _db_datetime(period.end),
-        now_ms,
-        _db_datetime(period.start),
-        *scope_params,
-    ]
-    return sql, params
 
 
 OUTCOMES = [
@@ -511,61 +451,85 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     previous = period.previous()
     report = Report(period=period, previous=previous, now=now, scope=scope)
     tz = period.tz
-    windows_sql, params = _windows_sql(period=period, previous=previous, now=now, scope=scope)
-    day_sql, day_params = local_date("opened_at", tz.key)
-    table = connection.ops.quote_name(WINDOWS_TABLE)
+    sources = Sources.of(previous.first, period.last, tz=tz, now=now)
+    report.rolled_up_through = sources.last_rolled_up
+    first = facts.db_date(period.first)
+    responder, responder_params = _only(scope, where="AND")
+    assignee, assignee_params = _only(scope, "cu.assigned_to_id", where="AND")
+    answered_sql, answered_params = sources.rows(facts.FIRST_RESPONSES)
+    unanswered_sql, unanswered_params = sources.rows(facts.UNANSWERED)
+    customers = connection.ops.quote_name(Customer._meta.db_table)
 
-    # The windows are computed once per page into a temporary table (private to this connection), then
-    # read three ways.
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {windows_sql}", params)
-        try:
-            # 1. The cube: windows per period, day, outcome and owner (who answered; for the others,
-            # the customer's assigned agent).
-            cursor.execute(
-                f"""SELECT period, {day_sql} AS day, outcome,
-                       CASE WHEN outcome = 'answered' THEN responder_id ELSE assignee_id END AS owner_id,
-                       COUNT(*)
-                FROM {table} GROUP BY 1, 2, 3, 4""",  # noqa: S608
-                day_params,
-            )
-            cube = cursor.fetchall()
-            # 2. First-response times: per agent and overall ('-1') this period; overall ('-2') before.
-            response_times = percentiles(
-                f"""SELECT CAST(responder_id AS VARCHAR(20)) AS grp, response_ms AS value FROM {table}
-                     WHERE period = 'current' AND outcome = 'answered'
-                    UNION ALL
-                    SELECT CASE WHEN period = 'current' THEN '-1' ELSE '-2' END AS grp, response_ms AS value
-                      FROM {table} WHERE outcome = 'answered'""",  # noqa: S608
-                [],
-                cursor=cursor,
-            ).get
-            # 3. The lost windows themselves, newest first (whose were they).
-            cursor.execute(
-                f"""SELECT k.opened_at, k.end_t, cu.name, cu.wa_id, cu.country, k.assignee_id
-                FROM {table} k JOIN conversations_customer cu ON cu.id = k.customer_id
-                WHERE k.period = 'current' AND k.outcome = 'lost'
-                ORDER BY k.opened_at DESC LIMIT {LIST_LIMIT + 1}""",  # noqa: S608
-            )
-            lost = cursor.fetchall()
-        finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    # The windows of the days counted live are computed once per page into a temporary table (private
+    # to this connection), which the window facts read their live rows from.
+    with connection.cursor() as cursor, facts.service_windows(cursor, sources.live):
+        # 1. The cube: windows per day, outcome and owner (who answered; for the others, the customer's
+        # assigned agent now).
+        cursor.execute(
+            f"""SELECT day, 'answered' AS outcome, agent_id AS owner_id, SUM(windows)
+                  FROM ({answered_sql}) AS a WHERE 1 = 1{responder} GROUP BY day, agent_id
+                UNION ALL
+                SELECT u.day, u.outcome, cu.assigned_to_id, COUNT(*)
+                  FROM ({unanswered_sql}) AS u JOIN {customers} cu ON cu.id = u.customer_id
+                 WHERE 1 = 1{assignee} GROUP BY u.day, u.outcome, cu.assigned_to_id""",
+            [*answered_params, *responder_params, *unanswered_params, *assignee_params],
+        )
+        cube = cursor.fetchall()
+        # 2. First-response times: bucketed, per period and agent who answered.
+        cursor.execute(
+            f"""SELECT CASE WHEN day >= %s THEN 1 ELSE 0 END, agent_id, bucket_ms, SUM(windows), SUM(total_ms)
+                  FROM ({answered_sql}) AS a WHERE 1 = 1{responder} GROUP BY 1, 2, 3""",
+            [first, *answered_params, *responder_params],
+        )
+        response_rows = cursor.fetchall()
+        # 3. The lost windows themselves, newest first (whose were they): the newest picked first, then
+        # their customers joined.
+        mine, mine_params = "", []
+        if not scope.is_team:
+            mine = f" AND customer_id IN (SELECT id FROM {customers} WHERE assigned_to_id = %s)"
+            mine_params = [scope.agent_id]
+        cursor.execute(
+            f"""SELECT u.opened_at, u.closed_at, cu.name, cu.wa_id, cu.country, cu.assigned_to_id
+                  FROM (SELECT opened_at, closed_at, customer_id FROM ({unanswered_sql}) AS u
+                         WHERE outcome = 'lost' AND day >= %s{mine}
+                         ORDER BY opened_at DESC, customer_id DESC LIMIT {LIST_LIMIT + 1}) AS u
+                  JOIN {customers} cu ON cu.id = u.customer_id
+                 ORDER BY u.opened_at DESC, u.customer_id DESC""",
+            [*unanswered_params, first, *mine_params],
+        )
+        lost = cursor.fetchall()
     # 4. Templates sent to customers who had written before, outside their window (R2: a template was
     # the only way to reply).
-    templates = _templates_after_window(period, previous, scope)
+    messages_sql, messages_params = sources.rows(facts.MESSAGES)
+    templates = {
+        ("current" if is_current else "previous", agent_id): int(n)
+        for is_current, agent_id, n in _fetch(
+            f"""SELECT CASE WHEN day >= %s THEN 1 ELSE 0 END, agent_id, SUM(messages)
+                  FROM ({messages_sql}) AS m WHERE after_closed_window{responder} GROUP BY 1, 2""",
+            [first, *messages_params, *responder_params],
+        )
+    }
 
     counts = defaultdict(int)  # (period, outcome) -> n
     per_day = defaultdict(lambda: defaultdict(int))  # day -> outcome -> n
     per_owner = defaultdict(lambda: defaultdict(int))  # owner -> outcome -> n (this period)
-    for window_period, day, outcome, owner, n in cube:
+    for day, outcome, owner, n in cube:
+        day, n = _as_date(day), int(n)
+        window_period = "current" if day >= period.first else "previous"
         counts[(window_period, outcome)] += n
         if window_period == "current":
-            per_day[_as_date(day)][outcome] += n
+            per_day[day][outcome] += n
             per_owner[owner][outcome] += n
     for (template_period, agent_id), n in templates.items():
         if template_period == "current":
             per_owner[agent_id]["templates"] += n
+    response_times = _distributions(
+        ((agent_id if is_current else "previous"), bucket, n, total)
+        for is_current, agent_id, bucket, n, total in response_rows
+    )
+    overall, overall_before = Distribution(), response_times.pop("previous", Distribution())
+    for distribution in response_times.values():
+        overall.merge(distribution)
 
     dates = period.dates()
     report.add(
@@ -604,20 +568,19 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     owners = sorted(per_owner, key=lambda owner: (owner is None, names.get(owner, "")))
     agent_rows = []
     for owner in owners:
-        stats = response_times(str(owner)) if owner is not None else None
+        stats = response_times.get(owner) if owner is not None else None
         figures = per_owner[owner]
         agent_rows.append(
             [
                 names.get(owner, UNASSIGNED if owner is None else f"user #{owner}"),
                 figures["answered"],
-                duration(stats.values_ms[0.5]) if stats else None,
-                duration(stats.values_ms[0.9]) if stats else None,
+                duration(stats.median_ms) if stats else None,
+                duration(stats.p90_ms) if stats else None,
                 figures["lost"],
                 figures["waiting"],
                 figures["templates"],
             ]
         )
-    overall, overall_before = response_times("-1"), response_times("-2")
     report.add(
         Table(
             "agents",
@@ -635,15 +598,16 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             totals=[
                 "total",
                 counts[("current", "answered")],
-                duration(overall.values_ms[0.5]) if overall else None,
-                duration(overall.values_ms[0.9]) if overall else None,
+                duration(overall.median_ms),
+                duration(overall.p90_ms),
                 counts[("current", "lost")],
                 counts[("current", "waiting")],
                 sum(n for (p, _), n in templates.items() if p == "current"),
             ],
             note="Answered: the agent who sent the first reply inside the window. Lost and waiting: the "
             "agent the customer is assigned to now (unassigned if nobody). First response: from the "
-            "customer's message that opened the window to the first reply (H:MM:SS).",
+            "customer's message that opened the window to the first reply (H:MM:SS); medians and "
+            "percentiles are exact to within a second below 10 minutes (README).",
         )
     )
     report.add(
@@ -654,12 +618,12 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             rows=[
                 [
                     _as_datetime(opened_at).astimezone(tz),
-                    _from_ms(end_t).astimezone(tz),
+                    _as_datetime(closed_at).astimezone(tz),
                     f"{name or wa_id} ({wa_id})",
                     country or "unknown",
                     names.get(assignee, UNASSIGNED if assignee is None else f"user #{assignee}"),
                 ]
-                for opened_at, end_t, name, wa_id, country, assignee in lost[:LIST_LIMIT]
+                for opened_at, closed_at, name, wa_id, country, assignee in lost[:LIST_LIMIT]
             ],
             note=f"Newest first, at most {LIST_LIMIT}." if len(lost) > LIST_LIMIT else "",
             numeric_from=99,
@@ -685,14 +649,14 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
         card("Still open, not answered", "waiting"),
         Card(
             "Median first response",
-            duration(overall.values_ms[0.5]) if overall else None,
-            duration(overall_before.values_ms[0.5]) if overall_before else None,
+            duration(overall.median_ms),
+            duration(overall_before.median_ms),
             hint="H:MM:SS",
         ),
         Card(
             "90th percentile first response",
-            duration(overall.values_ms[0.9]) if overall else None,
-            duration(overall_before.values_ms[0.9]) if overall_before else None,
+            duration(overall.p90_ms),
+            duration(overall_before.p90_ms),
             hint="H:MM:SS",
         ),
         Card(
@@ -706,50 +670,6 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     return report
 
 
-def _templates_after_window(
-    period: Period, previous: Period, scope: Scope
-) -> dict[tuple[str, int | None], int]:
-    """Templates sent to customers who had written before but whose window was closed at that moment,
-    per period and agent."""
-    inbound = Message.objects.filter(
-        customer_id=OuterRef("customer_id"), direction=Message.Direction.INBOUND
-    ).exclude(wa_type__in=policy.NOT_FROM_THE_CUSTOMER)
-    rows = (
-        _sent(scope)
-        .filter(kind=Message.Kind.TEMPLATE, occurred_at__gte=previous.start, occurred_at__lt=period.end)
-        .filter(Exists(inbound.filter(occurred_at__lt=OuterRef("occurred_at"))))
-        .exclude(Exists(_window_open_at_send(inbound)))
-        .annotate(period=_period_case(period))
-        .values("period", "agent_id")
-        .annotate(n=Count("id"))
-    )
-    return {(row["period"], row["agent_id"]): row["n"] for row in rows}
-
-
-def _window_open_at_send(inbound):
-    """R1: the window is open at t iff the customer wrote in (t - 24 h, t]."""
-    return inbound.filter(
-        occurred_at__lte=OuterRef("occurred_at"),
-        occurred_at__gt=OuterRef("occurred_at") - policy.SERVICE_WINDOW,
-    )
-
-
-def _sent(scope: Scope):
-    """Our outbound messages that reached (or may still reach) the customer: failed ones cost nothing."""
-    rows = Message.objects.filter(direction=Message.Direction.OUTBOUND).exclude(status=Message.Status.FAILED)
-    if not scope.is_team:
-        rows = rows.filter(agent_id=scope.agent_id)
-    return rows
-
-
-def _period_case(period: Period, field_name: str = "occurred_at"):
-    return Case(
-        When(**{f"{field_name}__gte": period.start}, then=Value("current")),
-        default=Value("previous"),
-        output_field=CharField(),
-    )
-
-
 def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -758,15 +678,6 @@ def _as_datetime(value) -> datetime:
     """A datetime from raw SQL: PostgreSQL returns it aware, SQLite as UTC text."""
     parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _from_ms(value) -> datetime:
-    return datetime.fromtimestamp(float(value) / 1000, tz=UTC)
-
-
-def _db_datetime(value: datetime):
-    """A datetime parameter for raw SQL, as the backend stores it (SQLite: UTC text without offset)."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 # --- Cost estimate ----------------------------------------------------------------------------------
@@ -786,37 +697,23 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     tz = period.tz
     card = RateCard.load()
 
+    sources = Sources.of(previous.first, period.last, tz=tz, now=now)
+    report.rolled_up_through = sources.last_rolled_up
+    agent, agent_params = _only(scope)
+
     # 1. Conversations per day, category and country (conversation-based pricing).
-    conversation_groups = (
-        _conversations(scope)
-        .filter(opened_at__gte=previous.start, opened_at__lt=period.end)
-        .annotate(day=TruncDate("opened_at", tzinfo=tz))
-        .values("day", "category", "customer__country")
-        .annotate(n=Count("id"))
+    conversations_sql, conversations_params = sources.rows(facts.CONVERSATIONS)
+    conversation_groups = _fetch(
+        f"""SELECT day, category, country, SUM(opened) FROM ({conversations_sql}) AS f{agent}
+            GROUP BY day, category, country HAVING SUM(opened) > 0""",
+        [*conversations_params, *agent_params],
     )
     # 2. Messages per day, template category, country and why they would be free (per-message pricing).
-    inbound = Message.objects.filter(
-        customer_id=OuterRef("customer_id"), direction=Message.Direction.INBOUND
-    ).exclude(wa_type__in=policy.NOT_FROM_THE_CUSTOMER)
-    message_groups = (
-        _sent(scope)
-        .filter(occurred_at__gte=previous.start, occurred_at__lt=period.end)
-        .annotate(
-            day=TruncDate("occurred_at", tzinfo=tz),
-            category=Lower("template_category"),
-            charge=Case(
-                When(kind=Message.Kind.FREE_FORM, then=Value("free-form")),
-                When(conversation__category=Category.FREE_ENTRY_POINT, then=Value("free-entry point")),
-                When(
-                    Q(template_category__iexact=Category.UTILITY) & Exists(_window_open_at_send(inbound)),
-                    then=Value("utility in window"),
-                ),
-                default=Value("charged"),
-                output_field=CharField(),
-            ),
-        )
-        .values("day", "category", "customer__country", "charge")
-        .annotate(n=Count("id"))
+    messages_sql, messages_params = sources.rows(facts.MESSAGES)
+    message_groups = _fetch(
+        f"""SELECT day, category, country, charge, SUM(messages) FROM ({messages_sql}) AS m{agent}
+            GROUP BY day, category, country, charge""",
+        [*messages_params, *agent_params],
     )
 
     by = {
@@ -824,8 +721,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
         for name in ("conv-category", "conv-country", "conv-day", "msg-category", "msg-country", "msg-day")
     }
     free_messages = defaultdict(int)  # reason -> n (this period)
-    for row in conversation_groups:
-        day, category, country, n = row["day"], row["category"], row["customer__country"], row["n"]
+    for day, category, country, n in conversation_groups:
+        day, n = _as_date(day), int(n)
         which = "current" if day >= period.first else "previous"
         rate = None
         if category != Category.FREE_ENTRY_POINT:
@@ -840,14 +737,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             else:
                 priced.charged += n
                 priced.amounts.add(rate.currency, rate.price * n)
-    for row in message_groups:
-        day, category, country, charge, n = (
-            row["day"],
-            row["category"],
-            row["customer__country"],
-            row["charge"],
-            row["n"],
-        )
+    for day, category, country, charge, n in message_groups:
+        day, n = _as_date(day), int(n)
         which = "current" if day >= period.first else "previous"
         if charge != "charged":
             if which == "current":

@@ -1,18 +1,18 @@
 """The few SQL pieces the ORM does not spell the same way on PostgreSQL and SQLite.
 
 Time arithmetic in the report queries is done on epoch milliseconds (integers on SQLite, doubles with
-microseconds on PostgreSQL), so one query text serves both databases; only `epoch_ms` differs. Percentiles
-are computed with window functions (ROW_NUMBER, COUNT OVER), which both databases have, instead of
-PostgreSQL's percentile_cont, so SQLite (the demo's database) answers the same figures.
+microseconds on PostgreSQL), so one query text serves both databases; only `epoch_ms` differs. Durations
+that are summed or bucketed are rounded to whole milliseconds first (`whole_ms`), so totals are exact
+integers on both. Medians and percentiles come from bucketed distributions (reports.distribution), whose
+buckets `bucket_ms` writes in SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from django.db import connection
-from django.db.models import FloatField, Func
+from django.db.models import BigIntegerField, FloatField, Func
+
+from reports.distribution import BUCKET_WIDTHS
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -27,6 +27,29 @@ def epoch_ms(column_sql: str) -> str:
     return f"CAST(ROUND((julianday({column_sql}) - 2440587.5) * 86400000.0) AS INTEGER)"
 
 
+def from_epoch_ms(value_sql: str) -> str:
+    """SQL for the datetime at `value_sql` epoch milliseconds, as the backend stores a DateTimeField.
+    For a query run with parameters (its % signs are doubled)."""
+    if connection.vendor == "postgresql":
+        return f"to_timestamp(({value_sql}) / 1000.0)"
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', ({value_sql}) / 1000.0, 'unixepoch')"
+
+
+def whole_ms(value_sql: str) -> str:
+    """A duration in milliseconds rounded to an integer (the same text works on both databases)."""
+    return f"CAST(ROUND({value_sql}) AS BIGINT)"
+
+
+def bucket_ms(value_sql: str) -> str:
+    """SQL for reports.distribution.bucket_of(value): the first millisecond of the value's bucket.
+    `value_sql` must be a non-negative integer (whole_ms)."""
+    cases = []
+    for below, width in BUCKET_WIDTHS:
+        bucket = f"({value_sql} / {width}) * {width}"  # integer division on both databases
+        cases.append(f"ELSE {bucket}" if below is None else f"WHEN {value_sql} < {below} THEN {bucket}")
+    return f"(CASE {' '.join(cases)} END)"
+
+
 class EpochMs(Func):
     """epoch_ms() as an ORM expression: differences of two are durations in milliseconds."""
 
@@ -37,68 +60,16 @@ class EpochMs(Func):
         return epoch_ms(sql), params
 
 
+class WholeMs(Func):
+    """whole_ms() as an ORM expression."""
+
+    output_field = BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return whole_ms(sql), params
+
+
 def local_date(column_sql: str, tzname: str) -> tuple[str, tuple]:
     """SQL for the calendar date of a datetime column in `tzname` (what TruncDate(tzinfo=) does)."""
     return connection.ops.datetime_cast_date_sql(column_sql, (), tzname)
-
-
-@dataclass(frozen=True)
-class Percentiles:
-    count: int
-    average_ms: float | None
-    values_ms: dict[float, float | None]  # fraction -> value (linear interpolation, as percentile_cont)
-
-
-# (numerator, denominator): percentile positions are computed with integer arithmetic, identical on
-# both databases.
-MEDIAN = (1, 2)
-P90 = (9, 10)
-
-
-def percentiles(
-    inner_sql: str,
-    params: Sequence,
-    *,
-    fractions: Sequence[tuple[int, int]] = (MEDIAN, P90),
-    cursor=None,
-) -> dict[object, Percentiles]:
-    """Count, average and percentiles of `value` per `grp` over the rows of `inner_sql`, a query whose
-    columns are named `grp` and `value` (milliseconds). One row per group comes back from SQL; the last
-    step of the linear interpolation between the two neighbouring values is done here."""
-    picks = []
-    for numerator, denominator in fractions:
-        low = f"(({numerator} * (n - 1)) / {denominator} + 1)"
-        picks.append(f"MAX(CASE WHEN rn = {low} THEN value END)")
-        picks.append(f"MAX(CASE WHEN rn = {low} + 1 THEN value END)")
-    sql = f"""
-        SELECT grp, MAX(n), AVG(value), {", ".join(picks)}
-        FROM (
-            SELECT grp, value,
-                   ROW_NUMBER() OVER (PARTITION BY grp ORDER BY value) AS rn,
-                   COUNT(*) OVER (PARTITION BY grp) AS n
-            FROM ({inner_sql}) AS rows_
-            WHERE value IS NOT NULL
-        ) AS ranked
-        GROUP BY grp
-    """  # noqa: S608 — only our own SQL fragments are interpolated; values are parameters
-    if cursor is None:
-        with connection.cursor() as own_cursor:
-            own_cursor.execute(sql, params)
-            rows = own_cursor.fetchall()
-    else:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    result = {}
-    for grp, n, average, *picked in rows:
-        values = {}
-        for index, (numerator, denominator) in enumerate(fractions):
-            low, high = picked[2 * index], picked[2 * index + 1]
-            fraction = (numerator * (n - 1) % denominator) / denominator
-            if low is None:
-                values[numerator / denominator] = None
-            elif high is None or fraction == 0:
-                values[numerator / denominator] = float(low)
-            else:
-                values[numerator / denominator] = float(low) + fraction * (float(high) - float(low))
-        result[grp] = Percentiles(int(n), float(average) if average is not None else None, values)
-    return result

@@ -3,13 +3,20 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reports_benchmark \\
         .venv/bin/python scripts/benchmark_reports.py [--conversations 1000000] [--reuse]
+        [--rebuild-rollup | --live | --compare]
 
 Creates (or, with --reuse, keeps) a year of data in the database DATABASE_URL names, which must be a
 PostgreSQL database of its own: its customers, messages and conversations are replaced. Rows are made by
 INSERT ... SELECT over generate_series in one transaction, respecting every constraint (no overlapping
-conversations, consistent directions and voided rows). Then each report page is rendered through the
-Django test client as a supervisor and as an agent, for the last 30 days and for the whole year, and
-the timings are printed. Not a test: the figures go in the README.
+conversations, consistent directions and voided rows). Then the daily rollup is brought up to date as
+`manage.py rollup_reports` does (after new data: a backfill of the whole year, timed), and each report
+page is rendered through the Django test client as a supervisor and as an agent, for the last 30 days
+and for the whole year, and the timings are printed. Not a test: the figures go in the README.
+
+--rebuild-rollup empties the rollup and backfills it again (to time the backfill); --live empties it
+and measures the pages with every day counted live, as they were before the rollup; --compare measures
+nothing: it reads every table of every page with the rollup and then counted live, at the same instant,
+and exits 1 if any differs.
 
 Volume for N conversations: N/5 customers in ten countries, 20 agents, and about 2.6 messages per
 conversation: every conversation's opening message; a customer message before 60 % of them (the
@@ -20,6 +27,7 @@ customer message on 10 % (lost windows); 0.1 % voided.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import statistics
 import sys
@@ -33,13 +41,17 @@ import django
 
 django.setup()
 
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import setup_test_environment
 from django.urls import reverse
+from django.utils import timezone
 
+from reports.models import ROLLUP_TABLES, RollupDay
 from templates_app.models import MessageTemplate
 
 AGENTS = 20
@@ -100,6 +112,7 @@ def generate(conversations: int) -> None:
             "TRUNCATE conversations_conversationdiscrepancy, conversations_message, "
             "conversations_conversation, conversations_customer RESTART IDENTITY CASCADE"
         )
+        empty_rollup(cursor)  # the old history's figures
         cursor.execute(f"""
             INSERT INTO conversations_customer (id, wa_id, name, phone_e164, country, last_activity_at,
                                                 assigned_to_id, created_at)
@@ -184,6 +197,17 @@ def generate(conversations: int) -> None:
     print(f"generated in {time.perf_counter() - started:.1f} s")
 
 
+def empty_rollup(cursor) -> None:
+    tables = ", ".join(model._meta.db_table for model in (*ROLLUP_TABLES, RollupDay))
+    cursor.execute(f"TRUNCATE {tables}")
+
+
+def bring_rollup_up_to_date() -> None:
+    started = time.perf_counter()
+    call_command("rollup_reports", stdout=sys.stdout)
+    print(f"rollup_reports took {time.perf_counter() - started:.1f} s")
+
+
 def counts() -> dict[str, int]:
     with connection.cursor() as cursor:
         result = {}
@@ -203,6 +227,39 @@ def measure(client: Client, url: str, params: dict, runs: int) -> tuple[float, f
     return timings[0], statistics.median(timings)
 
 
+def tables_as_csv(cases) -> dict[tuple[str, str, str], str]:
+    """Every table of every page, as its CSV, per case."""
+    result = {}
+    for who, user, label, params in cases:
+        client = Client()
+        client.force_login(user)
+        for page in ("conversations", "windows", "costs"):
+            response = client.get(reverse(f"reports:{page}"), params, HTTP_HOST="localhost")
+            assert response.status_code == 200, response.status_code
+            for slug, table in response.context["report"].tables.items():
+                result[(f"{who}, {label}", page, slug)] = table.csv()
+    return result
+
+
+def compare_rollup_with_live(cases) -> int:
+    """The pages' tables read with the rollup, then counted live (the rollup emptied inside a
+    transaction that is rolled back): the differences found."""
+    with time_machine.travel(timezone.now(), tick=False):  # both readings at the same instant
+        rolled_up = tables_as_csv(cases)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                empty_rollup(cursor)
+            live = tables_as_csv(cases)
+            transaction.set_rollback(True)
+    differences = [key for key in rolled_up if rolled_up[key] != live.get(key)]
+    for key in differences:
+        print("differs:", *key)
+        diff = difflib.unified_diff(live[key].splitlines(True), rolled_up[key].splitlines(True))
+        sys.stdout.writelines(diff)
+    print(f"compared {len(rolled_up)} tables, rolled up against live: {len(differences)} differ")
+    return len(differences)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -210,6 +267,12 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data already generated")
     parser.add_argument("--runs", type=int, default=3)
+    rollup = parser.add_mutually_exclusive_group()
+    rollup.add_argument("--rebuild-rollup", action="store_true", help="empty the rollup, backfill it again")
+    rollup.add_argument("--live", action="store_true", help="empty the rollup: every day counted live")
+    rollup.add_argument(
+        "--compare", action="store_true", help="check every table reads the same from the rollup and live"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…/a_database_of_its_own")
@@ -219,6 +282,12 @@ def main() -> None:
     if not args.reuse or counts()["conversation"] == 0:
         generate(args.conversations)
     print("rows:", counts())
+    if args.rebuild_rollup or args.live:
+        with transaction.atomic(), connection.cursor() as cursor:
+            empty_rollup(cursor)
+    if not args.live:
+        bring_rollup_up_to_date()
+    print("rollup:", "none, every day counted live" if args.live else f"{RollupDay.objects.count()} days")
 
     supervisor, _ = User.objects.get_or_create(username="bench_supervisor")
     supervisor.groups.set([Group.objects.get(name="supervisors")])
@@ -236,6 +305,9 @@ def main() -> None:
         ("agent", agent, "last 30 days", {"range": "30d"}),
         ("agent", agent, "whole year", year),
     ]
+    if args.compare:
+        setup_test_environment()  # responses carry their context
+        sys.exit(1 if compare_rollup_with_live(cases) else 0)
     print(f"\n{'page':<16}{'who':<12}{'period':<34}{'first (s)':>10}{'median (s)':>12}")
     for page in ("conversations", "windows", "costs"):
         for who, user, label, params in cases:

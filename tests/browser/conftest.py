@@ -126,8 +126,9 @@ def browser():
 
 
 @pytest.fixture
-def demo():
-    """The demo (seed_demo): users of each role, templates, customers in every state, relative to now.
+def demo(request):
+    """The demo (seed_demo): users of each role, templates, customers in every state, relative to now;
+    with `@pytest.mark.demo_history(days)`, that many days of history too (inbox.demo_history).
 
     Live-server tests are transactional: each ends with a flush, which removes the role groups that a
     migration created (permissions come back with the flush). Put the groups back from inbox.roles first.
@@ -142,7 +143,9 @@ def demo():
         group.permissions.set(
             [Permission.objects.get(content_type__app_label=app, codename=code) for app, code in permissions]
         )
-    call_command("seed_demo", "--force", stdout=io.StringIO())
+    marker = request.node.get_closest_marker("demo_history")
+    days = marker.args[0] if marker else 0
+    call_command("seed_demo", "--force", "--history-days", str(days), stdout=io.StringIO())
 
 
 @pytest.fixture

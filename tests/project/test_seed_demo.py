@@ -1,15 +1,22 @@
-"""`manage.py seed_demo`: users of each role, templates of each category, customers in every state."""
+"""`manage.py seed_demo`: users of each role, templates of each category, customers in every state, and
+weeks of history for the reports."""
 
-from datetime import timedelta
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from conversations import selectors
-from conversations.models import Customer
-from inbox.demo import DEMO_USERS
+from conversations import selectors, services
+from conversations.models import Conversation, Customer, Message
+from inbox.demo import DEMO_CUSTOMERS, DEMO_USERS
+from reports.periods import Preset, preset_period
+from reports.selectors import Scope, conversation_report, window_report
 from templates_app.models import MessageTemplate
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +31,7 @@ def window_and_conversations(wa_id):
 
 
 def test_seed_demo_creates_every_interesting_state():
-    call_command("seed_demo", "--force")
+    call_command("seed_demo", "--force", "--history-days", "0")
 
     for username, password, role, _name, is_staff in DEMO_USERS:
         user = authenticate(username=username, password=password)
@@ -55,10 +62,54 @@ def test_seed_demo_creates_every_interesting_state():
 
 
 def test_seed_demo_is_repeatable_and_refreshes_the_windows():
-    call_command("seed_demo", "--force")
-    call_command("seed_demo", "--force")
-    assert Customer.objects.count() == 7
+    call_command("seed_demo", "--force", "--history-days", "3")
+    first = Customer.objects.count()
+    call_command("seed_demo", "--force", "--history-days", "3")
+    assert Customer.objects.count() == first > 7  # the history's customers replaced, not added again
     assert Customer.objects.get(wa_id="16505551234").messages.count() == 2
+
+
+def test_the_demo_history_follows_the_rules_and_gives_the_reports_something_to_show(
+    django_capture_on_commit_callbacks,
+):
+    with time_machine.travel(datetime(2026, 3, 12, 15, 0, tzinfo=UTC), tick=False):
+        with django_capture_on_commit_callbacks() as dispatched:
+            call_command("seed_demo", "--force", "--history-days", "21", stdout=io.StringIO())
+        now = timezone.now()
+        history = Customer.objects.exclude(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS])
+
+        # Ten countries; every kind of conversation (R3-R6), some voided by a refused send (R9).
+        assert history.values("country").distinct().count() == 10
+        conversations = Conversation.objects.filter(customer__in=history)
+        assert set(conversations.values_list("category", flat=True)) == set(Conversation.Category.values)
+        assert conversations.filter(status=Conversation.Status.VOIDED).exists()
+        assert conversations.filter(opened_at__lt=now - timedelta(days=20)).exists()
+        # Replayed at their own instants: R1/R2 hold for every free-form reply, as the services enforce.
+        for reply in Message.objects.filter(customer__in=history, kind=Message.Kind.FREE_FORM,
+                                            direction=Message.Direction.OUTBOUND):  # fmt: skip
+            wrote = Message.objects.filter(
+                customer=reply.customer_id,
+                direction=Message.Direction.INBOUND,
+                occurred_at__lte=reply.occurred_at,
+                occurred_at__gt=reply.occurred_at - timedelta(hours=24),
+            )
+            assert wrote.exists(), reply
+        # The platform's answers recorded, nothing handed to it: only the demo's own 3 sends go out.
+        sent = Message.objects.filter(customer__in=history, direction=Message.Direction.OUTBOUND)
+        assert not sent.filter(status=Message.Status.QUEUED).exists()
+        assert sent.filter(status=Message.Status.READ).exists() and sent.filter(status="failed").exists()
+        assert [callback.func for callback in dispatched] == [services._dispatch_outbound] * 3
+
+        # The reports: marketing conversations, windows answered and lost, from the rollup for past days.
+        period = preset_period(Preset.LAST_7_DAYS, tz=ZoneInfo(settings.BUSINESS_TIME_ZONE), now=now)
+        team = Scope()
+        conversations_page = conversation_report(period=period, scope=team, now=now)
+        cards = {card.label: card.value for card in conversations_page.cards}
+        assert cards["Marketing"] > 0 and cards["Service"] > 0
+        windows_page = window_report(period=period, scope=team, now=now)
+        cards = {card.label: card.value for card in windows_page.cards}
+        assert cards["Answered in time"] > 0 and cards["Lost"] > 0
+        assert windows_page.rolled_up_through == (now - timedelta(days=4)).date()
 
 
 def test_seed_demo_refuses_to_run_without_debug():

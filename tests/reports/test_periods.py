@@ -41,12 +41,35 @@ def test_a_zone_that_skips_midnight_starts_the_day_at_its_first_instant():
         (Preset.LAST_7_DAYS, date(2026, 2, 24), date(2026, 3, 2)),
         (Preset.LAST_30_DAYS, date(2026, 2, 1), date(2026, 3, 2)),
         (Preset.THIS_MONTH, date(2026, 3, 1), date(2026, 3, 2)),
+        # 2 March 2026 is a Monday: last week is Monday 23 Feb to Sunday 1 March.
+        (Preset.LAST_WEEK, date(2026, 2, 23), date(2026, 3, 1)),
+        (Preset.LAST_MONTH, date(2026, 2, 1), date(2026, 2, 28)),
     ],
 )
 def test_presets_end_today_in_the_business_time_zone(preset, first, last):
     # 23:30 UTC on 1 March is already 2 March in Berlin.
     period = preset_period(preset, tz=BERLIN, now=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
     assert (period.first, period.last) == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("now", "first", "last"),
+    [
+        # Sunday 23:59:59 in Berlin is still this week; a second later last week is the one just ended.
+        (datetime(2026, 3, 8, 22, 59, 59, tzinfo=UTC), date(2026, 2, 23), date(2026, 3, 1)),
+        (datetime(2026, 3, 8, 23, 0, 0, tzinfo=UTC), date(2026, 3, 2), date(2026, 3, 8)),
+    ],
+)
+def test_last_week_is_the_calendar_week_before_this_one_in_the_business_time_zone(now, first, last):
+    period = preset_period(Preset.LAST_WEEK, tz=BERLIN, now=now)
+    assert (period.first, period.last, period.days) == (first, last, 7)
+    assert period.previous().last == first - timedelta(days=1)
+
+
+def test_last_month_spans_the_whole_previous_month_across_a_year_boundary():
+    period = preset_period(Preset.LAST_MONTH, tz=BERLIN, now=datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+    assert (period.first, period.last) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert period.previous().first == date(2025, 10, 31)  # as many days (31), right before
 
 
 def test_the_previous_period_has_as_many_days_right_before():
