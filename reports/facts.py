@@ -242,16 +242,7 @@ def _live_messages(span: Span):
                 output_field=models.BooleanField(),
             ),
         )
-        .values(
-            "day",
-            "agent_id",
-            "category",
-            "country",
-            "kind",
-            "conversation_category",
-            "window_open",
-            "wrote_before",
-        )
+        .values(*SENT_COLUMNS)
     )
     sql, params = _sql(rows)
     return (

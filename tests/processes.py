@@ -13,6 +13,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def project_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a project process (worker, beat, web server) using the test database, which
+    must be PostgreSQL (committed data, shared across processes), with its files under `tmp_path`;
+    `settings` add or override variables (CELERY_BROKER_URL=…)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = f"{db['USER']}:{db['PASSWORD'] or ''}"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "VAR_DIR": str(tmp_path),
+        **settings,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

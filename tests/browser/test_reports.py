@@ -97,7 +97,9 @@ def test_a_supervisor_finds_last_weeks_marketing_conversations_and_downloads_the
 
     # The other pages keep the period.
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Windows").click()
-    expect(page.get_by_role("heading", level=2)).to_contain_text(f"Customer service windows: {period.label()}")
+    expect(page.get_by_role("heading", level=2)).to_contain_text(
+        f"Customer service windows: {period.label()}"
+    )
     expect(page.locator("li.card", has_text="Lost")).to_be_visible()
     expect(page.locator(".period-note")).to_contain_text("from the daily rollup, later days counted live")
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Cost").click()

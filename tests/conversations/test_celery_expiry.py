@@ -14,13 +14,12 @@ import pytest
 import redis
 import time_machine
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from conversations import selectors, services
 from conversations.models import Conversation
 from tests import factories
-from tests.processes import started, stop
+from tests.processes import project_env, started, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP_SECONDS = 3
@@ -29,16 +28,7 @@ SWEEP_SECONDS = 3
 @pytest.fixture
 def celery_worker_with_beat(transactional_db, redis_url, tmp_path):
     redis.Redis.from_url(redis_url).flushdb()  # no tasks left over from another run
-    db = connection.settings_dict
-    credentials = f"{db['USER']}:{db['PASSWORD'] or ''}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
-        "CONVERSATION_SWEEP_SECONDS": str(SWEEP_SECONDS),
-        "VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+    env = project_env(tmp_path, CELERY_BROKER_URL=redis_url, CONVERSATION_SWEEP_SECONDS=str(SWEEP_SECONDS))
     log = tmp_path / "worker.log"
     argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--loglevel=INFO"]
     argv += [

@@ -18,7 +18,7 @@ from conversations import services as conversation_services
 from reports import services
 from reports.models import ConversationDay, RollupDay
 from tests import factories
-from tests.processes import started, stop
+from tests.processes import project_env, started, stop
 from tests.reports.conftest import NOW, person, text, utc, wrote
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -91,15 +91,7 @@ def test_two_runs_started_together_write_each_day_once(history):
 @pytest.fixture
 def celery_worker(transactional_db, redis_url, tmp_path):
     redis.Redis.from_url(redis_url).flushdb()  # no tasks left over from another run
-    db = connection.settings_dict
-    credentials = f"{db['USER']}:{db['PASSWORD'] or ''}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
-        "VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+    env = project_env(tmp_path, CELERY_BROKER_URL=redis_url)
     log = tmp_path / "worker.log"
     argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=1"]
     argv.append(f"--hostname=test-rollup-{os.getpid()}@%h")
@@ -120,7 +112,8 @@ def test_a_worker_runs_the_task_by_name_and_rolls_up_the_days_old_enough(celery_
             customer=customer, template=factories.template("UTILITY"), params=["Ann"]
         )
 
-    Celery(broker=redis_url).send_task("reports.refresh_rollup")
+    # An app of its own that does not become the current one (shared tasks would follow it elsewhere).
+    Celery(broker=redis_url, set_as_current=False).send_task("reports.refresh_rollup")
     deadline = time.monotonic() + 60
     while not RollupDay.objects.exists():
         assert process.poll() is None, f"the worker died:\n{log.read_text()}"

@@ -15,14 +15,13 @@ from datetime import timedelta
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
 from conversations import selectors
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
-from tests.processes import wait_until
+from tests.processes import project_env, wait_until
 from tests.whatsapp import deliveries as d
 from tests.whatsapp.fake_graph import graph_error
 from tests.whatsapp.processes_helpers import RedisServer, Worker, deadline, use_broker
@@ -88,18 +87,13 @@ def own_redis(tmp_path, settings):
 @pytest.fixture
 def workers(transactional_db, platform, tmp_path):
     """Start workers with `workers(broker_url, name=...)`; every one is stopped (or killed) at the end."""
-    db = connection.settings_dict
-    credentials = f"{db['USER']}:{db['PASSWORD'] or ''}"
-    base = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
-        "WHATSAPP_API_BASE": platform.url,
-        "WHATSAPP_API_VERSION": API_VERSION,
-        "VAR_DIR": str(tmp_path),
-    }
+    base = project_env(
+        tmp_path,
+        WHATSAPP_ACCESS_TOKEN=ACCESS_TOKEN,
+        WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID,
+        WHATSAPP_API_BASE=platform.url,
+        WHATSAPP_API_VERSION=API_VERSION,
+    )
     running: list[Worker] = []
 
     def start(broker_url: str, *, name: str, **options) -> Worker:
