@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, models
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower, TruncDate
 
 from conversations import policy
@@ -196,6 +196,17 @@ def _customer_messages():
     ).exclude(wa_type__in=policy.NOT_FROM_THE_CUSTOMER)
 
 
+def _our_messages():
+    """Our messages to the customer of the outer row that did not fail."""
+    return Message.objects.filter(
+        customer_id=OuterRef("customer_id"), direction=Message.Direction.OUTBOUND
+    ).exclude(status=Message.Status.FAILED)
+
+
+def _latest(messages):
+    return messages.order_by("-occurred_at").values("occurred_at")[:1]
+
+
 SENT_COLUMNS = (
     "day",
     "agent_id",
@@ -204,13 +215,15 @@ SENT_COLUMNS = (
     "kind",
     "conversation_category",
     "window_open",
-    "wrote_before",
+    "customer_wrote_at",
+    "we_wrote_at",
 )
 
 
 def _live_messages(span: Span):
     """Our messages that reached (or may still reach) the customer: failed ones cost nothing. How the
-    per-message pricing treats each, and whether a template was the only way to reply (R2)."""
+    per-message pricing treats each, and whether a template was the only way to reply (R2): it answered
+    the customer's last message (nothing of ours reached them in between) after their window closed."""
     is_template = Q(kind=Message.Kind.TEMPLATE)
     at = OuterRef("occurred_at")
     rows = (
@@ -236,10 +249,18 @@ def _live_messages(span: Span):
                 default=Value(False),
                 output_field=models.BooleanField(),
             ),
-            wrote_before=Case(
-                When(is_template, then=Exists(_customer_messages().filter(occurred_at__lt=at))),
-                default=Value(False),
-                output_field=models.BooleanField(),
+            # For templates: the customer's last message before it, and ours (not failed) before it. A
+            # template after the customer's last message, with nothing of ours in between and the window
+            # closed, is a reply that had to be a template (R2).
+            customer_wrote_at=Case(
+                When(is_template, then=Subquery(_latest(_customer_messages().filter(occurred_at__lt=at)))),
+                default=None,
+                output_field=models.DateTimeField(),
+            ),
+            we_wrote_at=Case(
+                When(is_template, then=Subquery(_latest(_our_messages().filter(occurred_at__lt=at)))),
+                default=None,
+                output_field=models.DateTimeField(),
             ),
         )
         .values(*SENT_COLUMNS)
@@ -249,7 +270,8 @@ def _live_messages(span: Span):
         f"""SELECT day, agent_id, category, country,
                    CASE WHEN kind = %s THEN %s WHEN conversation_category = %s THEN %s
                         WHEN category = %s AND window_open THEN %s ELSE %s END AS charge,
-                   (kind = %s AND wrote_before AND NOT window_open) AS after_closed_window,
+                   (kind = %s AND NOT window_open AND customer_wrote_at IS NOT NULL
+                    AND (we_wrote_at IS NULL OR we_wrote_at < customer_wrote_at)) AS after_closed_window,
                    COUNT(*) AS messages
             FROM ({sql}) AS sent GROUP BY 1, 2, 3, 4, 5, 6""",
         [

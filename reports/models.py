@@ -262,7 +262,8 @@ class MessageDay(models.Model):
     country = models.CharField(max_length=2, blank=True)
     charge = models.CharField(max_length=24, choices=Charge.choices)
     after_closed_window = models.BooleanField(
-        help_text="Templates to a customer who had written before, while their window was closed."
+        help_text="Templates answering the customer's last message (nothing of ours in between) after "
+        "their window had closed: replies that had to be templates."
     )
     messages = models.PositiveIntegerField()
 

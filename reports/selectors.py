@@ -498,8 +498,8 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             [*unanswered_params, first, *mine_params],
         )
         lost = cursor.fetchall()
-    # 4. Templates sent to customers who had written before, outside their window (R2: a template was
-    # the only way to reply).
+    # 4. Templates that answered a customer's last message after their window had closed (R2: a
+    # template was the only way to reply).
     messages_sql, messages_params = sources.rows(facts.MESSAGES)
     templates = {
         ("current" if is_current else "previous", agent_id): int(n)
@@ -664,7 +664,7 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             templates_now,
             templates_before,
             Change(templates_now, templates_before),
-            "to customers who had written before",
+            "replies to a customer's last message after their window closed",
         ),
     ]
     return report

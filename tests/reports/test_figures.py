@@ -5,10 +5,13 @@ The same assertions run on PostgreSQL and on SQLite (the demo's database): the S
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 
+from conversations import services
 from reports.periods import Period
 from reports.selectors import Scope, conversation_report, cost_report, window_report
-from tests.reports.conftest import BERLIN, NOW
+from tests import factories
+from tests.reports.conftest import BERLIN, NOW, person, template, text, utc, wrote
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +140,38 @@ def test_first_response_times_and_what_each_agent_did(week):
     cards = {card.label: card for card in report.cards}
     assert cards["Median first response"].previous == timedelta(minutes=5)  # F last week
     assert cards["Templates after the window closed"].value == 1
+
+
+def test_a_template_counts_as_a_reply_after_the_window_closed_only_when_it_answered_the_customer(
+    business_time_zone,
+):
+    """R2: the customer's last message was not answered by anything that reached them, and the window
+    had closed: a template was the only way to reply. Campaigns to answered customers are not such
+    replies."""
+    alex, sam = person("alex", "agents"), person("sam", "agents")
+    marketing, utility = factories.template("MARKETING"), factories.template("UTILITY")
+    # P: answered in 5 minutes, then a campaign two days later: not a reply.
+    p = wrote("4915112345678", utc(5, "10:00"), name="Paula")
+    text(p, utc(5, "10:05"), alex)
+    template(p, utc(7, "12:00"), alex, marketing)
+    # Q: nobody answered; Sam follows up after the window closed (a reply), then again (not one).
+    q = wrote("5511987654321", utc(5, "10:00"), name="Quinn")
+    template(q, utc(6, "09:59"), sam, utility)  # 23:59 after: the window is still open
+    assert q.messages.count() == 2
+    q2 = wrote("447400123456", utc(5, "11:00"), name="Quentin")
+    template(q2, utc(6, "11:00"), sam, utility)  # 24:00:00 after: closed (R1), a reply by template
+    template(q2, utc(6, "12:00"), sam, utility)  # ours already reached them
+    # R: Alex's reply failed, so it never reached the customer; his later template is a reply.
+    r = wrote("14155550123", utc(5, "10:00"), name="Rita")
+    failed = text(r, utc(5, "10:05"), alex)
+    with time_machine.travel(utc(5, "10:06"), tick=False):
+        services.mark_message_failed(message=failed, error_code=131026, error_text="undeliverable")
+    template(r, utc(8, "09:00"), alex, utility)
+
+    report = window_report(period=WEEK, scope=Scope(), now=NOW)
+    assert {card.label: card.value for card in report.cards}["Templates after the window closed"] == 2
+    templates_after_closed = {name: cells[-1] for name, cells in rows(report, "agents").items()}
+    assert templates_after_closed["Alex (alex)"] == "1" and templates_after_closed["Sam (sam)"] == "1"
 
 
 def test_lost_windows_say_whose_they_were(week):
