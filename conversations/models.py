@@ -211,6 +211,8 @@ class Message(models.Model):
         related_name="messages",
     )
     template_params = models.JSONField(null=True, blank=True)
+    # What the template took beyond its body: a header's value, URL buttons' (templates_app.sending).
+    template_extras = models.JSONField(null=True, blank=True)
     # The template's category when it was sent: a later re-categorisation never rewrites history.
     template_category = models.CharField(max_length=16, blank=True)
     wamid = models.CharField("platform message id", max_length=128, null=True, blank=True, unique=True)

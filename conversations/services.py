@@ -176,14 +176,16 @@ def send_template(
     customer: Customer,
     template: MessageTemplate,
     params: Sequence | Mapping | None,
+    extras: Mapping | None = None,
     agent=None,
     client_token=None,
     now: datetime | None = None,
     dispatch: bool = True,
 ) -> Message:
     """Queue a template message. R2: only APPROVED templates (TemplateNotSendable otherwise), with
-    parameters that fit its placeholders (TemplateParamsInvalid otherwise). R3/R6: opens or joins a
-    conversation of the template's category. `now` and `dispatch` as for send_text."""
+    parameters that fit its placeholders and, where it has them, a header's value and URL buttons'
+    (`extras`: {"header": value, "buttons": {index: value}}; TemplateParamsInvalid otherwise). R3/R6:
+    opens or joins a conversation of the template's category. `now` and `dispatch` as for send_text."""
     with transaction.atomic():
         customer = _lock_customer(customer)
         if sent := _already_sent(agent, client_token):
@@ -195,7 +197,7 @@ def send_template(
                 f"The template “{template.name}” ({template.language}) is {template.status.lower()}, "
                 "not approved, so it cannot be sent. Choose an approved template."
             )
-        body = template.render(params)
+        body, prepared_extras = template.prepare_send(params, extras)
         now = selectors.resolve_now(now)
         state, rows = selectors.customer_state(customer, now)
         decision = policy.decide_send(
@@ -212,6 +214,7 @@ def send_template(
             body=body,
             template=template,
             template_params=_stored_params(params),
+            template_extras=prepared_extras,
             template_category=template.category,
             client_token=client_token,
         )

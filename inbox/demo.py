@@ -49,7 +49,8 @@ class DemoTemplate:
     parameter_format: str
     body: str
     examples: tuple[str, ...] | dict[str, str] = ()  # the body's example values, as the platform keeps them
-    header: str = ""  # a TEXT header without placeholders
+    header: str = ""  # a TEXT header's text (at most one placeholder)
+    header_format: str = "TEXT"  # or IMAGE / VIDEO / DOCUMENT: the media is chosen when sending
     footer: str = ""
     buttons: tuple[dict, ...] = ()  # buttons that need no parameters when sending
     rejected_reason: str = ""
@@ -62,7 +63,10 @@ class DemoTemplate:
             }
         elif self.examples:
             body["example"] = {"body_text": [list(self.examples)]}
-        components = [{"type": "HEADER", "format": "TEXT", "text": self.header}] if self.header else []
+        if self.header_format != "TEXT":
+            components = [{"type": "HEADER", "format": self.header_format}]
+        else:
+            components = [{"type": "HEADER", "format": "TEXT", "text": self.header}] if self.header else []
         components.append(body)
         if self.footer:
             components.append({"type": "FOOTER", "text": self.footer})
@@ -116,6 +120,25 @@ DEMO_TEMPLATES = [
         "NAMED",
         "Good news {{first_name}}: {{product}} is back in stock. Reply BUY to reserve one.",
         examples={"first_name": "Omar", "product": "the trail backpack"},
+    ),
+    DemoTemplate(
+        "ticket_update",
+        "UTILITY",
+        "APPROVED",
+        "NAMED",
+        "Hi {{first_name}}, there is news on your support request. Tap below to read it and reply.",
+        examples={"first_name": "Sheena"},
+        header="Ticket {{ticket_id}}",
+        buttons=({"type": "URL", "text": "Open the ticket", "url": "https://support.example.com/t/{{1}}"},),
+    ),
+    DemoTemplate(
+        "new_arrivals",
+        "MARKETING",
+        "APPROVED",
+        "POSITIONAL",
+        "Hi {{1}}, the new season has arrived: have a look at this week's picks. Reply STOP to opt out.",
+        examples=("Mei",),
+        header_format="IMAGE",
     ),
     DemoTemplate(
         "login_code",

@@ -65,6 +65,14 @@ class TemplateSendForm(ErrorText, forms.Form):
                 strip=False,
                 widget=forms.TextInput(attrs={"autocomplete": "off"}),
             )
+        # Beyond the body (templates_app.sending): a header's value and URL buttons' link ends.
+        inputs = template.send_inputs
+        if inputs.header is not None and inputs.header.format != "LOCATION":
+            self.fields["header"] = forms.CharField(label=inputs.header.label, required=False, strip=False)
+        for button in inputs.asked:
+            self.fields[f"button_{button.index}"] = forms.CharField(
+                label=button.label, required=False, strip=False
+            )
 
     def values(self) -> dict[str, str]:
         source = self.data if self.is_bound else {f"p_{n}": self.fields[f"p_{n}"].initial for n in self.names}
@@ -80,14 +88,39 @@ class TemplateSendForm(ErrorText, forms.Form):
             return [values[name] for name in self.names]
         return values
 
+    def extras(self) -> dict:
+        """The header's value and the URL buttons' link ends, as services.send_template takes them."""
+        source = self.data if self.is_bound else {}
+        inputs = self.template.send_inputs
+        extras: dict = {}
+        if "header" in self.fields:
+            extras["header"] = source.get("header", "")
+        buttons = {str(b.index): source.get(f"button_{b.index}", "") for b in inputs.asked}
+        if buttons:
+            extras["buttons"] = buttons
+        return extras
+
     def preview(self) -> tuple[str, list[str]]:
-        """The final text as the customer will read it, and what is missing (placeholders stay visible)."""
+        """The final text as the customer will read it, and what is missing (placeholders stay visible):
+        the header above the body, the buttons' links below."""
         values = {name: value for name, value in self.values().items() if value.strip()}
         text = self.template.body_text
         for name, value in values.items():
             text = text.replace(f"{{{{{name}}}}}", value)
+        extras = self.extras()
+        header = self.template.send_inputs.header
+        if header is not None:
+            given = str(extras.get("header", "")).strip()
+            if header.format == "TEXT":
+                shown = header.text.replace(f"{{{{{header.name}}}}}", given) if given else header.text
+            else:
+                shown = f"[{header.format.lower()}: {given or 'link needed'}]"
+            text = f"{shown}\n{text}"
+        for button in self.template.send_inputs.asked:
+            end = str(extras["buttons"].get(str(button.index), "")).strip()
+            text += f"\n[{button.text}: {button.url.replace('{{1}}', end) if end else button.url}]"
         try:
-            self.template.render(self.params())
+            self.template.prepare_send(self.params(), extras)
         except TemplateParamsInvalid as error:
             return text, error.errors
         return text, []

@@ -214,6 +214,7 @@ def send_template(request, customer_id):
             customer=customer,
             template=template,
             params=form.params(),
+            extras=form.extras(),
             agent=request.user,
             client_token=form.cleaned_data["client_token"],
         )

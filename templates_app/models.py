@@ -6,8 +6,9 @@ from django.db import models
 from django.utils import timezone
 
 from conversations import policy
+from conversations.exceptions import TemplateParamsInvalid
 from templates_app import components as components_
-from templates_app import placeholders, statuses, validation
+from templates_app import placeholders, sending, statuses, validation
 
 
 class MessageTemplate(models.Model):
@@ -113,6 +114,30 @@ class MessageTemplate(models.Model):
     def render(self, params) -> str:
         """The body with `params` filled in; raises TemplateParamsInvalid when they do not fit."""
         return placeholders.render(components_.body_text(self.components), self.parameter_format, params)
+
+    @property
+    def send_inputs(self) -> sending.SendInputs:
+        """What a send needs beyond the body's parameters (templates_app.sending)."""
+        return sending.send_inputs(self.components, self.parameter_format, self.category)
+
+    def prepare_send(self, params, extras=None) -> tuple[str, dict | None]:
+        """The body with `params` filled in, and the header and button values checked and ready for the
+        platform (`extras`: {"header": value, "buttons": {index: value}}). Raises TemplateParamsInvalid
+        with every problem of both at once."""
+        errors, body, values = [], "", {}
+        text = components_.body_text(self.components)
+        try:
+            values = placeholders.normalise_params(text, self.parameter_format, params)
+            body = placeholders.render(text, self.parameter_format, params)
+        except TemplateParamsInvalid as error:
+            errors += error.errors
+        try:
+            prepared = sending.prepare(self.send_inputs, extras, values)
+        except TemplateParamsInvalid as error:
+            errors += error.errors
+        if errors:
+            raise TemplateParamsInvalid(errors)
+        return body, prepared
 
     # --- validation ----------------------------------------------------------------------------------
 

@@ -406,11 +406,13 @@ def template_payload(
     parameter_format: str,
     params: list | dict | None,
     callback_data: str | None = None,
+    extras: dict | None = None,
 ) -> dict:
-    """A template message with body parameters.
+    """A template message with body parameters, and a header's and URL buttons' where it has them.
 
     NAMED templates take a dict {parameter_name: value}; POSITIONAL ones a list in order (or a dict
-    keyed 1..n). No parameters → no `components` key.
+    keyed 1..n). `extras` is what templates_app.sending.prepare returned: {"header": {"format", "name",
+    "value"}, "buttons": [{"index", "value"}]}. No parameters at all → no `components` key.
     """
     fmt = parameter_format.upper()
     if fmt == "NAMED":
@@ -420,12 +422,39 @@ def template_payload(
     else:
         raise ValueError(f"parameter_format must be NAMED or POSITIONAL, not {parameter_format!r}.")
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    extras = extras or {}
+    components = []
+    if header := extras.get("header"):
+        components.append({"type": "header", "parameters": [_header_parameter(header, fmt)]})
     if parameters:
-        template["components"] = [{"type": "body", "parameters": parameters}]
+        components.append({"type": "body", "parameters": parameters})
+    for button in extras.get("buttons") or []:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": str(button["index"]),
+                "parameters": [{"type": "text", "text": str(button["value"])}],
+            }
+        )
+    if components:
+        template["components"] = components
     payload: dict[str, Any] = {"messaging_product": "whatsapp", "to": _recipient(to), "type": "template"}
     payload = _with_callback_data(payload, callback_data)
     payload["template"] = template
     return payload
+
+
+def _header_parameter(header: dict, parameter_format: str) -> dict:
+    """A TEXT header's value (named like the body's in a NAMED template), or a media header's link."""
+    header_format = str(header["format"]).upper()
+    if header_format == "TEXT":
+        parameter = {"type": "text", "text": str(header["value"])}
+        if parameter_format == "NAMED":
+            parameter = {"type": "text", "parameter_name": header["name"], "text": str(header["value"])}
+        return parameter
+    media = header_format.lower()  # image, video, document
+    return {"type": media, media: {"link": str(header["value"])}}
 
 
 def _recipient(to: str) -> str:

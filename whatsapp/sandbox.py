@@ -187,13 +187,15 @@ class SandboxClient:
             raise _refusal(131026, "Message undeliverable")
         if payload.get("type") == "template":
             template = payload.get("template", {})
-            exists = MessageTemplate.objects.filter(
+            known = MessageTemplate.objects.filter(
                 name=template.get("name"),
                 language=template.get("language", {}).get("code"),
                 status="APPROVED",
-            ).exists()
-            if not exists:
+            ).first()
+            if known is None:
                 raise _refusal(132001, "Template name does not exist in the translation")
+            if not _components_fit(known, template.get("components") or []):
+                raise _refusal(132000, "Number of parameters does not match the expected number of params")
         elif not selectors.service_window(customer).is_open:
             raise _refusal(131047, "Re-engagement message")
         wamid = f"wamid.SANDBOX{uuid.uuid4().hex.upper()}"
@@ -209,6 +211,21 @@ class SandboxClient:
                 "messages": [{"id": wamid}],
             },
         )
+
+
+def _components_fit(template: MessageTemplate, components: list) -> bool:
+    """As the platform checks: a header parameter exactly when the template's header needs one, and one
+    for each URL button with a variable, at its index."""
+    kinds = [str(c.get("type", "")).lower() for c in components if isinstance(c, dict)]
+    inputs = template.send_inputs
+    if (inputs.header is not None) != ("header" in kinds):
+        return False
+    indexes = {
+        str(c.get("index"))
+        for c in components
+        if isinstance(c, dict) and str(c.get("type", "")).lower() == "button" and c.get("parameters")
+    }
+    return indexes == {str(button.index) for button in inputs.buttons}
 
 
 def _schedule_statuses(message_id: int, wamid: str) -> None:

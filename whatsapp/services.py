@@ -262,6 +262,7 @@ def outbound_payload(message: Message) -> dict:
             parameter_format=template.parameter_format,
             params=message.template_params,
             callback_data=callback,
+            extras=message.template_extras,
         )
     return text_payload(to=to, body=message.body, callback_data=callback)
 

@@ -406,6 +406,56 @@ def test_sending_a_template_with_parameters(client_as, agent):
     )
 
 
+def test_a_template_with_a_header_and_a_url_button_asks_for_both_previews_and_sends_them(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3), name="Sheena Nelson")
+    template = factories.template(
+        name="ticket_update", category="UTILITY", parameter_format="NAMED", body="Hi {{first_name}}, news."
+    )
+    template.components = [
+        {"type": "HEADER", "format": "TEXT", "text": "Ticket {{ticket_id}}"},
+        *template.components,
+        {
+            "type": "BUTTONS",
+            "buttons": [{"type": "URL", "text": "Open", "url": "https://s.example.com/t/{{1}}"}],
+        },
+    ]
+    template.save()
+    client = client_as(agent)
+    url = reverse("inbox:template-form", args=[customer.pk])
+    fields = client.get(url, {"template": template.pk}).text
+    assert "Header {{ticket_id}}" in fields and 'name="header"' in fields
+    assert "Button “Open”: end of its link" in fields and 'name="button_0"' in fields
+    preview = client.post(
+        url, {"template": template.pk, "p_first_name": "Sheena", "header": "T-7", "button_0": "7"}
+    ).text
+    assert "Ticket T-7<br>Hi Sheena, news.<br>[Open: https://s.example.com/t/7]" in preview
+    assert "problems" not in preview
+
+    send = reverse("inbox:send-template", args=[customer.pk])
+    missing = client.post(
+        send, {"template": template.pk, "p_first_name": "Sheena", "client_token": uuid.uuid4()}
+    )
+    assert missing.status_code == 422
+    assert "header {{ticket_id}} is empty" in missing.text and "needs the end of its link" in missing.text
+    assert not Message.objects.filter(direction="outbound").exists()
+    sent = client.post(
+        send,
+        {
+            "template": template.pk,
+            "p_first_name": "Sheena",
+            "header": "T-7",
+            "button_0": "7",
+            "client_token": uuid.uuid4(),
+        },
+    )
+    assert sent.status_code == 200
+    message = Message.objects.get(direction="outbound")
+    assert message.template_extras == {
+        "header": {"format": "TEXT", "name": "ticket_id", "value": "T-7"},
+        "buttons": [{"index": 0, "value": "7"}],
+    }
+
+
 def test_a_template_paused_since_the_page_loaded_is_refused(client_as, agent):
     customer = wrote("16505551234", ago=timedelta(days=3))
     template = factories.template()

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from conversations import selectors, services
+from conversations.exceptions import TemplateParamsInvalid
 from conversations.models import Conversation, Message
 from tests import factories
 from tests.whatsapp.fake_graph import graph_error
@@ -224,3 +225,136 @@ def test_sandbox_refuses_a_template_that_is_no_longer_approved(settings):
     assert channel.deliver_message(message.pk).result == "failed"
     message.refresh_from_db()
     assert message.error_code == 132001
+
+
+# --- Headers and buttons -------------------------------------------------------------------------------
+
+
+def ticket_template(**fields):
+    """NAMED, a text header with a placeholder and a URL button with a variable: as in the demo."""
+    template = factories.template(
+        category="UTILITY",
+        parameter_format="NAMED",
+        body="Hi {{first_name}}, there is news on your request.",
+        **fields,
+    )
+    template.components = [
+        {"type": "HEADER", "format": "TEXT", "text": "Ticket {{ticket_id}}"},
+        *template.components,
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {"type": "QUICK_REPLY", "text": "Thanks"},
+                {"type": "URL", "text": "Open the ticket", "url": "https://support.example.com/t/{{1}}"},
+            ],
+        },
+    ]
+    template.save()
+    return template
+
+
+def test_a_header_parameter_and_a_url_button_are_posted_in_the_documented_shape(platform):
+    message = services.send_template(
+        customer=factories.customer(wa_id="5511987654321"),
+        template=ticket_template(name="ticket_update"),
+        params={"first_name": "Pablo"},
+        extras={"header": "T-4821", "buttons": {"1": "4821"}},
+    )
+    assert message.template_extras == {
+        "header": {"format": "TEXT", "name": "ticket_id", "value": "T-4821"},
+        "buttons": [{"index": 1, "value": "4821"}],
+    }
+    channel.deliver_message(message.pk)
+    assert platform.requests[0].json["template"] == {
+        "name": "ticket_update",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "header",
+                "parameters": [{"type": "text", "parameter_name": "ticket_id", "text": "T-4821"}],
+            },
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "parameter_name": "first_name", "text": "Pablo"}],
+            },
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "1",
+                "parameters": [{"type": "text", "text": "4821"}],
+            },
+        ],
+    }
+
+
+def test_a_media_header_and_an_authentication_code_button_are_posted(platform):
+    photo = factories.template(category="MARKETING", body="Hi {{1}}, the new season is here.")
+    photo.components = [{"type": "HEADER", "format": "IMAGE"}, *photo.components]
+    photo.save()
+    code = factories.template(
+        category="AUTHENTICATION", body="{{1}} is your verification code.", name="login_code"
+    )
+    code.components = [
+        *code.components,
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]},
+    ]
+    code.save()
+    customer = factories.customer(wa_id="5511987654321")
+    link = "https://cdn.example.com/picks.jpg"
+    first = services.send_template(customer=customer, template=photo, params=["Mei"], extras={"header": link})
+    second = services.send_template(customer=customer, template=code, params=["482913"])
+    channel.deliver_message(first.pk)
+    channel.deliver_message(second.pk)
+    assert platform.requests[0].json["template"]["components"][0] == {
+        "type": "header",
+        "parameters": [{"type": "image", "image": {"link": link}}],
+    }
+    assert platform.requests[1].json["template"]["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": "0",
+            "parameters": [{"type": "text", "text": "482913"}],
+        },
+    ]
+
+
+def test_a_send_missing_its_header_or_button_value_creates_nothing():
+    customer = factories.customer()
+    with pytest.raises(TemplateParamsInvalid) as refused:
+        services.send_template(customer=customer, template=ticket_template(), params={"first_name": "Ann"})
+    assert refused.value.errors == [
+        "header {{ticket_id}} is empty",
+        "the button “Open the ticket” needs the end of its link (https://support.example.com/t/{{1}})",
+    ]
+    assert not Message.objects.exists() and not Conversation.objects.exists()
+
+
+def test_sandbox_checks_header_and_button_parameters_like_the_platform(settings):
+    settings.WHATSAPP_SANDBOX = True
+    template = ticket_template()
+    good = services.send_template(
+        customer=factories.customer(),
+        template=template,
+        params={"first_name": "Ann"},
+        extras={"header": "T-1", "buttons": {"1": "1"}},
+    )
+    assert channel.deliver_message(good.pk).result == "sent"
+    # A message queued before the template gained its header: the platform would refuse it (132000).
+    stale = Message.objects.create(
+        customer=good.customer,
+        direction="outbound",
+        kind="template",
+        template=template,
+        template_params={"first_name": "Ann"},
+        body="Hi Ann",
+        occurred_at=good.occurred_at,
+        created_at=good.created_at,
+        status="queued",
+        status_changed_at=good.created_at,
+        conversation=good.conversation,
+    )
+    assert channel.deliver_message(stale.pk).result == "failed"
+    stale.refresh_from_db()
+    assert stale.error_code == 132000

@@ -1,0 +1,153 @@
+"""What a send must supply beyond the body's parameters, and the checks on it. Pure Python (no Django).
+
+The platform takes, besides the body's parameters (templates_app.placeholders):
+- a HEADER's one parameter: the value of a TEXT header's placeholder, or the link of the IMAGE, VIDEO or
+  DOCUMENT it shows (a LOCATION header needs coordinates, which the inbox does not ask for);
+- each URL button's variable: the end of its link (`https://shop.example.com/orders/{{1}}`);
+- an authentication template's one-time-password button: the code, the same as the body's {{1}}, filled
+  in here, never asked for.
+
+`prepare` checks what the agent gave and returns it ready for the platform and for storage on the message
+(`Message.template_extras`): {"header": {"format", "name", "value"}, "buttons": [{"index", "value"}]}.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from conversations.exceptions import TemplateParamsInvalid
+from templates_app import placeholders
+from templates_app.components import BUTTONS, HEADER, find, text_of
+
+MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
+HEADER_TEXT_MAX = 60
+URL_MAX = 2000
+LINK = re.compile(r"https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?")
+
+
+@dataclass(frozen=True)
+class HeaderInput:
+    format: str  # TEXT, IMAGE, VIDEO, DOCUMENT or LOCATION
+    name: str = ""  # TEXT: its placeholder ("1" or a name)
+    text: str = ""  # TEXT: the header as written, placeholder included
+
+    @property
+    def label(self) -> str:
+        if self.format == "TEXT":
+            return f"Header {{{{{self.name}}}}}"
+        return f"Header {self.format.lower()}: link (https://…)"
+
+    def errors(self, value: str) -> list[str]:
+        if self.format == "LOCATION":
+            return ["this template's header is a location, which the inbox cannot send yet: choose another"]
+        if not value.strip():
+            return [f"{self.label.lower()} is empty" if self.format == "TEXT" else self._media_missing()]
+        if self.format == "TEXT":
+            if placeholders.BAD_VALUE.search(value):
+                return ["the header's parameter may not contain new lines, tabs or more than four spaces"]
+            length = len(self.text.replace(f"{{{{{self.name}}}}}", value))
+            if length > HEADER_TEXT_MAX:
+                return [f"the header would be {length} characters long; WhatsApp allows {HEADER_TEXT_MAX}"]
+            return []
+        if len(value) > URL_MAX or not LINK.fullmatch(value.strip()):
+            return [f"the header {self.format.lower()} needs a link starting with https:// to a public file"]
+        return []
+
+    def _media_missing(self) -> str:
+        return f"the header {self.format.lower()} needs a link (https://…): the template shows one"
+
+
+@dataclass(frozen=True)
+class ButtonInput:
+    index: int  # the button's position in BUTTONS: the platform's `index`
+    text: str  # its label
+    url: str  # its link, ending in {{1}}
+    is_code: bool = False  # a one-time-password button: filled with the body's code
+
+    @property
+    def label(self) -> str:
+        return f"Button “{self.text}”: end of its link"
+
+    def errors(self, value: str) -> list[str]:
+        if not value.strip():
+            return [f"the button “{self.text}” needs the end of its link ({self.url})"]
+        if re.search(r"\s", value):
+            return [f"the end of the button “{self.text}” link may not contain spaces"]
+        if len(self.url) - len("{{1}}") + len(value) > URL_MAX:
+            return [f"the button “{self.text}” link would be longer than {URL_MAX} characters"]
+        return []
+
+
+@dataclass(frozen=True)
+class SendInputs:
+    header: HeaderInput | None
+    buttons: tuple[ButtonInput, ...]
+
+    @property
+    def asked(self) -> tuple[ButtonInput, ...]:
+        """The buttons the agent fills in (not the one-time-password one)."""
+        return tuple(button for button in self.buttons if not button.is_code)
+
+
+def send_inputs(components: object, parameter_format: str, category: str) -> SendInputs:
+    """What a send of a template with these components needs beyond its body's parameters."""
+    header = None
+    component = find(components, HEADER)
+    if component is not None:
+        header_format = str(component.get("format") or "TEXT").upper()
+        if header_format == "TEXT":
+            names = placeholders.parameter_names(text_of(component), parameter_format)
+            if names:
+                header = HeaderInput("TEXT", names[0], text_of(component))
+        else:
+            header = HeaderInput(header_format)
+    buttons = []
+    component = find(components, BUTTONS)
+    for index, button in enumerate((component or {}).get("buttons") or []):
+        if not isinstance(button, Mapping):
+            continue
+        type_ = str(button.get("type", "")).upper()
+        url = str(button.get("url") or "")
+        if type_ == "OTP" or (type_ == "URL" and str(category).upper() == "AUTHENTICATION"):
+            # The platform turns an OTP button into a URL one; either way it takes the code.
+            buttons.append(ButtonInput(index, str(button.get("text") or "Copy code"), url, is_code=True))
+        elif type_ == "URL" and placeholders.tokens(url):
+            buttons.append(ButtonInput(index, str(button.get("text") or ""), url))
+    return SendInputs(header, tuple(buttons))
+
+
+def prepare(inputs: SendInputs, extras: Mapping | None, body_values: Mapping[str, str]) -> dict | None:
+    """Check `extras` ({"header": value, "buttons": {index: value}}) against `inputs`; return what the
+    message stores and the platform receives (None when the template needs nothing beyond its body).
+    Raises TemplateParamsInvalid with every problem at once."""
+    extras = extras or {}
+    given_buttons = {str(k): str(v) for k, v in (extras.get("buttons") or {}).items()}
+    errors, prepared = [], {}
+    if inputs.header is not None:
+        value = str(extras.get("header") or "")
+        errors += inputs.header.errors(value)
+        prepared["header"] = {
+            "format": inputs.header.format,
+            "name": inputs.header.name,
+            "value": value.strip(),
+        }
+    elif extras.get("header"):
+        errors.append("this template's header takes no parameter")
+    buttons = []
+    for button in inputs.buttons:
+        if button.is_code:
+            code = next(iter(body_values.values()), "")
+            buttons.append({"index": button.index, "value": code})
+            continue
+        value = given_buttons.pop(str(button.index), "")
+        errors += button.errors(value)
+        buttons.append({"index": button.index, "value": value.strip()})
+    if given_buttons:
+        errors.append(f"no button with a variable at position {', '.join(sorted(given_buttons))}")
+    if errors:
+        raise TemplateParamsInvalid(errors)
+    if buttons:
+        prepared["buttons"] = buttons
+    return prepared or None
