@@ -186,6 +186,39 @@ def test_send_a_template_with_parameters_and_a_live_preview(agent):
     assert message.conversation.category == "utility"
 
 
+def test_send_a_template_with_a_header_and_a_link_button_after_fixing_what_was_missing(agent, page_issues):
+    page = agent
+    page.goto("/")
+    open_customer(page, "Lukas Weber")
+    option = page.locator("#template-choice option", has_text="ticket_update")
+    page.select_option("#template-choice", value=option.get_attribute("value"))
+    expect(page.get_by_label("{{first_name}}", exact=True)).to_have_value("Lukas")
+    preview = page.locator("#template-preview")
+    expect(preview).to_contain_text("The button “Open the ticket” needs the end of its link")
+
+    # Sent with the header filled and the button's link end forgotten: refused, nothing sent, and why.
+    page_issues.allow(r"status of 422")
+    page.get_by_label("Header {{ticket_id}}").fill("T-4821")
+    compose(page).get_by_role("button", name="Send template").click()
+    expect(compose(page).get_by_role("alert")).to_contain_text("needs the end of its link")
+    assert not Message.objects.filter(template__name="ticket_update").exists()
+
+    page.get_by_label("Button “Open the ticket”: end of its link").fill("4821")
+    expect(preview.locator(".preview-text")).to_contain_text(
+        "[Open the ticket: https://support.example.com/t/4821]"
+    )
+    expect(preview.locator(".preview-text")).to_contain_text("Ticket T-4821")
+    compose(page).get_by_role("button", name="Send template").click()
+    expect(
+        page.locator("#thread .msg-outbound", has_text="there is news on your support request")
+    ).to_be_visible()
+    message = Message.objects.get(template__name="ticket_update")
+    assert message.template_extras == {
+        "header": {"format": "TEXT", "name": "ticket_id", "value": "T-4821"},
+        "buttons": [{"index": 0, "value": "4821"}],
+    }
+
+
 # --- The list ---------------------------------------------------------------------------------------
 
 
