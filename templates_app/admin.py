@@ -141,7 +141,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     list_filter = (StatusFilter, "category", "language")
     search_fields = ("name", "body_text")
     search_help_text = "Name or body text."
-    actions = ["export_selected"]
+    actions = ["submit_selected", "export_selected"]
     inlines = [TemplateEventsInline]
     readonly_fields = (
         "status_explained",
@@ -307,6 +307,31 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     # --- Actions and extra pages -------------------------------------------------------------------------
 
+    @admin.action(description="Submit selected templates to WhatsApp for review", permissions=["change"])
+    def submit_selected(self, request, queryset):
+        """New templates are created at WhatsApp, known ones sent as a new version; each is PENDING until
+        WhatsApp's review comes back (a status webhook, or the next sync)."""
+        try:
+            results = whatsapp_services.submit_templates(list(queryset), actor=request.user)
+        except ImproperlyConfigured as error:
+            self.message_user(request, f"Submitting not possible: {error}", messages.ERROR)
+            return
+        sent = [str(template) for template, error in results if error is None]
+        if sent:
+            self.message_user(
+                request,
+                f"Submitted to WhatsApp for review: {', '.join(sent)}. They stay PENDING until WhatsApp "
+                "approves or rejects them; the status updates here by itself.",
+                messages.SUCCESS,
+            )
+        for template, error in results:
+            if isinstance(error, PlatformError):
+                self.message_user(
+                    request, _platform_failure(f"Submitting “{template}”", error), messages.ERROR
+                )
+            elif error is not None:
+                self.message_user(request, str(error), messages.ERROR)
+
     @admin.action(description="Export selected templates as JSON", permissions=["view"])
     def export_selected(self, request, queryset):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
@@ -408,6 +433,10 @@ class ImportForm(forms.Form):
 
 
 def _sync_failure(error: PlatformError) -> str:
+    return _platform_failure("Sync with WhatsApp", error)
+
+
+def _platform_failure(what: str, error: PlatformError) -> str:
     said = error.title or error.message or error.info.reason
     where = (
         f" (error {error.code})"
@@ -416,4 +445,4 @@ def _sync_failure(error: PlatformError) -> str:
         if error.http_status
         else ""
     )
-    return f"Sync with WhatsApp failed, nothing was changed. WhatsApp said{where}: {said}"
+    return f"{what} failed, nothing was changed. WhatsApp said{where}: {said}"

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -154,6 +155,70 @@ def save_template(*, template: MessageTemplate, actor=None) -> MessageTemplate:
             reason += ": WhatsApp must approve the new version before it can be sent"
         _edit(stored, _reviewed(template), now=now, reason=reason, source=LOCAL)
     template.status, template.rejected_reason = stored.status, stored.rejected_reason
+    return stored
+
+
+# --- Submission to the platform -----------------------------------------------------------------------
+
+GONE_AT_PLATFORM = ("DELETED", "PENDING_DELETION", "ARCHIVED")
+
+
+class NotSubmittable(ValueError):
+    """The template cannot go to WhatsApp as it is; the message says why, in plain words."""
+
+
+def submission(template: MessageTemplate) -> dict:
+    """The body of `POST /{WABA_ID}/message_templates` for `template`, in the platform's shape."""
+    return {
+        "name": template.name,
+        "language": template.language,
+        "category": template.category,
+        "parameter_format": template.parameter_format,
+        "components": template.components,
+    }
+
+
+def submit_template(*, template: MessageTemplate, client, waba_id: str, actor=None) -> MessageTemplate:
+    """Send a template to WhatsApp for review: a new one is created there (and gets its platform id), one
+    the platform knows is edited (its new version reviewed again). Either way it is PENDING until the
+    platform's status webhook (or a sync) says APPROVED or REJECTED. Raises NotSubmittable before any
+    request when the template breaks the platform's rules or was deleted there, and PlatformError when
+    the platform refuses it: nothing changes here then. The request is made outside any transaction."""
+    if template.status.upper() in GONE_AT_PLATFORM:
+        raise NotSubmittable(
+            f"“{template}” was deleted at WhatsApp ({template.status}): it cannot be submitted again. "
+            "Create a new template (a new name) instead."
+        )
+    try:
+        template.full_clean()
+    except ValidationError as error:
+        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in error.message_dict.items())
+        raise NotSubmittable(f"“{template}” breaks the platform's rules: {problems}") from None
+    if template.platform_id:
+        changes = {"category": template.category, "components": template.components}
+        client.edit_template(template.platform_id, changes)
+        answer = {"id": template.platform_id, "status": statuses.PENDING}
+    else:
+        answer = client.create_template(waba_id, submission(template))
+    now = timezone.now()
+    reason = f"submitted to WhatsApp by {_who(actor)}"
+    with transaction.atomic():
+        stored = MessageTemplate.objects.select_for_update().get(pk=template.pk)
+        status = str(answer.get("status") or statuses.PENDING).upper()
+        category = str(answer.get("category") or stored.category).upper()
+        events = [TemplateEvent(kind=TemplateEvent.Kind.EDIT, new="submitted to WhatsApp")]
+        if stored.status != status:
+            events.append(TemplateEvent(kind=TemplateEvent.Kind.STATUS, old=stored.status, new=status))
+        if category != stored.category and category in MessageTemplate.Category.values:
+            # The platform may file it under another category than the one asked for.
+            events.append(TemplateEvent(kind=TemplateEvent.Kind.CATEGORY, old=stored.category, new=category))
+            stored.category = category
+        stored.platform_id, stored.status, stored.rejected_reason = str(answer["id"]), status, ""
+        stored.save(update_fields=["platform_id", "status", "rejected_reason", "category", "updated_at"])
+        for event in events:
+            event.template, event.at, event.source, event.reason = stored, now, LOCAL, reason
+        TemplateEvent.objects.bulk_create(events)
+    logger.info("template %s submitted to WhatsApp as %s (%s)", stored, stored.platform_id, stored.status)
     return stored
 
 

@@ -250,6 +250,31 @@ class GraphClient:
                 return
             followed.add(url)
 
+    def create_template(self, waba_id: str, template: dict) -> dict:
+        """POST a new template for review ({name, language, category, parameter_format, components}).
+        Returns the platform's answer, `{"id", "status", "category"}`: usually PENDING."""
+        path = f"/{self.version}/{waba_id}/message_templates"
+        response = self._request("POST", path, write=True, json=template)
+        body = _json_object(response)
+        _raise_for_failure(response, body, write=True)
+        if body is None or not body.get("id"):
+            raise PlatformError(
+                info=OUTCOME_UNKNOWN,
+                title="Unexpected answer",
+                message=_snippet(response),
+                http_status=response.status_code,
+                ambiguous=True,
+            )
+        return body
+
+    def edit_template(self, template_id: str, changes: dict) -> dict:
+        """POST the new version of a template the platform knows ({category, components}): it is
+        reviewed again. Returns the platform's answer (`{"success": true}`)."""
+        response = self._request("POST", f"/{self.version}/{template_id}", write=True, json=changes)
+        body = _json_object(response)
+        _raise_for_failure(response, body, write=True)
+        return body or {}
+
     def _next_page(self, next_url: str) -> str:
         """`paging.next` is absolute: follow it only to our own base, and without the token it embeds."""
         parts = urlsplit(next_url)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+import zlib
 from datetime import datetime
 
 from django.conf import settings
@@ -143,12 +144,35 @@ def emit_status(*, message_id: int, wamid: str, status: str) -> None:
 SANDBOX_TEMPLATE_PAGE_SIZE = 4  # small pages, so a sync of the demo catalogue follows paging.next
 
 
+SANDBOX_TEMPLATE_ID_PREFIX = "sandbox-template-"
+REVIEW_SECONDS = 5  # how long the sandbox's "review" of a submitted template takes
+
+
+def submitted_templates() -> list[dict]:
+    """Templates submitted to the sandbox (their platform ids are its own), as it lists them: what the
+    sandbox created is remembered by the ids it issued."""
+    return [
+        {
+            "id": t.platform_id,
+            "name": t.name,
+            "language": t.language,
+            "status": t.status,
+            "category": t.category,
+            "parameter_format": t.parameter_format,
+            "components": t.components,
+        }
+        for t in MessageTemplate.objects.filter(platform_id__startswith=SANDBOX_TEMPLATE_ID_PREFIX).order_by(
+            "pk"
+        )
+    ]
+
+
 def template_listing_page(*, after: str | None = None, limit: int = 100) -> dict:
-    """One page of `GET /{WABA_ID}/message_templates` over the demo catalogue (inbox.demo), in the
-    platform's shape: `{"data": [...], "paging": {"cursors": {...}, "next": ...}}`."""
+    """One page of `GET /{WABA_ID}/message_templates` over the demo catalogue (inbox.demo) and the
+    templates submitted to the sandbox, in the platform's shape: `{"data": [...], "paging": {...}}`."""
     from inbox.demo import platform_templates
 
-    items = platform_templates()
+    items = platform_templates() + submitted_templates()
     size = max(1, min(limit, SANDBOX_TEMPLATE_PAGE_SIZE))
     start = int(after) if after and after.isdigit() else 0
     page = items[start : start + size]
@@ -179,6 +203,21 @@ class SandboxClient:
             if "next" not in page["paging"]:
                 return
             after = page["paging"]["cursors"]["after"]
+
+    def create_template(self, waba_id: str, template: dict) -> dict:
+        """Accept a template for review, like the platform: PENDING now, APPROVED a few seconds later
+        through a status webhook (the same processing as the platform's)."""
+        key = f"{template.get('name')}:{template.get('language')}".encode()
+        template_id = f"{SANDBOX_TEMPLATE_ID_PREFIX}{zlib.crc32(key)}"
+        _schedule_review(template_id, str(template.get("name")), str(template.get("language")))
+        return {"id": template_id, "status": "PENDING", "category": template.get("category")}
+
+    def edit_template(self, template_id: str, changes: dict) -> dict:
+        template = MessageTemplate.objects.filter(platform_id=template_id).first()
+        if template is None:
+            raise _refusal(100, "Invalid parameter: the template does not exist")
+        _schedule_review(template_id, template.name, template.language)
+        return {"success": True}
 
     def send(self, payload: dict) -> SendResult:
         wa_id = str(payload.get("to", "")).removeprefix("+")
@@ -226,6 +265,47 @@ def _components_fit(template: MessageTemplate, components: list) -> bool:
         if isinstance(c, dict) and str(c.get("type", "")).lower() == "button" and c.get("parameters")
     }
     return indexes == {str(button.index) for button in inputs.buttons}
+
+
+def _schedule_review(template_id: str, name: str, language: str) -> None:
+    from whatsapp.tasks import sandbox_template_review
+
+    try:
+        sandbox_template_review.apply_async((template_id, name, language), countdown=REVIEW_SECONDS)
+    except Exception:  # a broker that is down leaves it PENDING, as a slow review would
+        logger.exception("sandbox: could not schedule the review of template %s", template_id)
+
+
+def template_status_delivery(*, template_id: str, name: str, language: str, event: str) -> dict:
+    """A message_template_status_update webhook in the platform's shape."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID or SANDBOX_WABA_ID,
+                "time": _unix(timezone.now()),
+                "changes": [
+                    {
+                        "field": "message_template_status_update",
+                        "value": {
+                            "event": event,
+                            "message_template_id": template_id,
+                            "message_template_name": name,
+                            "message_template_language": language,
+                            "reason": "NONE",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def review_template(*, template_id: str, name: str, language: str) -> None:
+    """The sandbox's review: every submitted template is approved."""
+    deliver_locally(
+        template_status_delivery(template_id=template_id, name=name, language=language, event="APPROVED")
+    )
 
 
 def _schedule_statuses(message_id: int, wamid: str) -> None:

@@ -250,6 +250,24 @@ def sync_template_catalogue(*, progress=None) -> template_services.SyncReport:
         return template_services.sync_templates(client=platform, waba_id=waba_id, progress=progress)
 
 
+def submit_templates(templates, *, actor=None) -> list[tuple[object, Exception | None]]:
+    """Submit each template to WhatsApp for review (or to the sandbox): (template, None) when it went,
+    (template, the reason) when not: a PlatformError, or template_services.NotSubmittable."""
+    waba_id = business_account_id()
+    results = []
+    with client() as platform:
+        for template in templates:
+            try:
+                submitted = template_services.submit_template(
+                    template=template, client=platform, waba_id=waba_id, actor=actor
+                )
+            except (PlatformError, template_services.NotSubmittable) as error:
+                results.append((template, error))
+            else:
+                results.append((submitted, None))
+    return results
+
+
 def outbound_payload(message: Message) -> dict:
     to = f"+{message.customer.wa_id}"
     callback = conversation_services.callback_data(message)

@@ -35,3 +35,11 @@ def sandbox_status(message_id: int, wamid: str, status: str) -> None:
     from whatsapp import sandbox
 
     sandbox.emit_status(message_id=message_id, wamid=wamid, status=status)
+
+
+@shared_task(name="whatsapp.sandbox_template_review", ignore_result=True)
+def sandbox_template_review(template_id: str, name: str, language: str) -> None:
+    """The local sandbox approves a submitted template, through the platform's status webhook."""
+    from whatsapp import sandbox
+
+    sandbox.review_template(template_id=template_id, name=name, language=language)

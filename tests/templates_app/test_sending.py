@@ -94,12 +94,16 @@ def test_an_authentication_templates_code_button_gets_the_bodys_code_without_ask
     created_here = {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}
     as_listed = {
         "type": "BUTTONS",
-        "buttons": [{"type": "URL", "text": "Copy code", "url": "https://www.whatsapp.com/otp/code/?c={{1}}"}],
+        "buttons": [
+            {"type": "URL", "text": "Copy code", "url": "https://www.whatsapp.com/otp/code/?c={{1}}"}
+        ],
     }
     for buttons in (created_here, as_listed):
         wanted = inputs(buttons, category="AUTHENTICATION")
         assert wanted.asked == () and wanted.buttons[0].is_code
-        assert sending.prepare(wanted, None, {"1": "482913"}) == {"buttons": [{"index": 0, "value": "482913"}]}
+        assert sending.prepare(wanted, None, {"1": "482913"}) == {
+            "buttons": [{"index": 0, "value": "482913"}]
+        }
 
 
 def test_every_problem_of_the_body_and_the_rest_is_reported_at_once(db):
