@@ -118,7 +118,10 @@ class TemplateSendForm(ErrorText, forms.Form):
             text = f"{shown}\n{text}"
         for button in self.template.send_inputs.asked:
             end = str(extras["buttons"].get(str(button.index), "")).strip()
-            text += f"\n[{button.text}: {button.url.replace('{{1}}', end) if end else button.url}]"
+            if button.sub_type == "copy_code":
+                text += f"\n[{button.text}: {end or 'code needed'}]"
+            else:
+                text += f"\n[{button.text}: {button.url.replace('{{1}}', end) if end else button.url}]"
         try:
             self.template.prepare_send(self.params(), extras)
         except TemplateParamsInvalid as error:

@@ -4,11 +4,13 @@ The platform takes, besides the body's parameters (templates_app.placeholders):
 - a HEADER's one parameter: the value of a TEXT header's placeholder, or the link of the IMAGE, VIDEO or
   DOCUMENT it shows (a LOCATION header needs coordinates, which the inbox does not ask for);
 - each URL button's variable: the end of its link (`https://shop.example.com/orders/{{1}}`);
+- a marketing template's copy-code button: the offer code it copies (up to 15 characters);
 - an authentication template's one-time-password button: the code, the same as the body's {{1}}, filled
   in here, never asked for.
 
 `prepare` checks what the agent gave and returns it ready for the platform and for storage on the message
-(`Message.template_extras`): {"header": {"format", "name", "value"}, "buttons": [{"index", "value"}]}.
+(`Message.template_extras`): {"header": {"format", "name", "value"}, "buttons": [{"index", "value"}]}
+(a copy-code button's entry also says `"sub_type": "copy_code"`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from templates_app.components import BUTTONS, HEADER, find, text_of
 MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
 HEADER_TEXT_MAX = 60
 URL_MAX = 2000
+COUPON_CODE_MAX = 15
 LINK = re.compile(r"https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?")
 
 
@@ -65,12 +68,21 @@ class ButtonInput:
     text: str  # its label
     url: str  # its link, ending in {{1}}
     is_code: bool = False  # a one-time-password button: filled with the body's code
+    sub_type: str = "url"  # or "copy_code": an offer code the customer copies
 
     @property
     def label(self) -> str:
+        if self.sub_type == "copy_code":
+            return f"Button “{self.text}”: the offer code"
         return f"Button “{self.text}”: end of its link"
 
     def errors(self, value: str) -> list[str]:
+        if self.sub_type == "copy_code":
+            if not value.strip():
+                return [f"the button “{self.text}” needs the offer code it copies"]
+            if len(value.strip()) > COUPON_CODE_MAX or re.search(r"\s", value.strip()):
+                return [f"the offer code has at most {COUPON_CODE_MAX} characters and no spaces"]
+            return []
         if not value.strip():
             return [f"the button “{self.text}” needs the end of its link ({self.url})"]
         if re.search(r"\s", value):
@@ -115,6 +127,10 @@ def send_inputs(components: object, parameter_format: str, category: str) -> Sen
             buttons.append(ButtonInput(index, str(button.get("text") or "Copy code"), url, is_code=True))
         elif type_ == "URL" and placeholders.tokens(url):
             buttons.append(ButtonInput(index, str(button.get("text") or ""), url))
+        elif type_ == "COPY_CODE":
+            buttons.append(
+                ButtonInput(index, str(button.get("text") or "Copy offer code"), "", sub_type="copy_code")
+            )
     return SendInputs(header, tuple(buttons))
 
 
@@ -143,7 +159,10 @@ def prepare(inputs: SendInputs, extras: Mapping | None, body_values: Mapping[str
             continue
         value = given_buttons.pop(str(button.index), "")
         errors += button.errors(value)
-        buttons.append({"index": button.index, "value": value.strip()})
+        entry = {"index": button.index, "value": value.strip()}
+        if button.sub_type != "url":
+            entry["sub_type"] = button.sub_type
+        buttons.append(entry)
     if given_buttons:
         errors.append(f"no button with a variable at position {', '.join(sorted(given_buttons))}")
     if errors:

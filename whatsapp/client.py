@@ -454,13 +454,13 @@ def template_payload(
     if parameters:
         components.append({"type": "body", "parameters": parameters})
     for button in extras.get("buttons") or []:
+        if button.get("sub_type") == "copy_code":
+            parameter = {"type": "coupon_code", "coupon_code": str(button["value"])}
+        else:
+            parameter = {"type": "text", "text": str(button["value"])}
+        sub_type = button.get("sub_type", "url")
         components.append(
-            {
-                "type": "button",
-                "sub_type": "url",
-                "index": str(button["index"]),
-                "parameters": [{"type": "text", "text": str(button["value"])}],
-            }
+            {"type": "button", "sub_type": sub_type, "index": str(button["index"]), "parameters": [parameter]}
         )
     if components:
         template["components"] = components

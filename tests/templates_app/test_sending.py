@@ -121,3 +121,22 @@ def test_every_problem_of_the_body_and_the_rest_is_reported_at_once(db):
         "the header image needs a link (https://…): the template shows one",
         "the button “Track it” needs the end of its link (https://shop.example.com/o/{{1}})",
     ]
+
+
+def test_a_copy_code_button_asks_for_the_offer_code():
+    wanted = inputs({"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "SPRING25"}]})
+    [button] = wanted.asked
+    assert (button.index, button.sub_type, button.label) == (
+        0,
+        "copy_code",
+        "Button “Copy offer code”: the offer code",
+    )
+    assert sending.prepare(wanted, {"buttons": {"0": "SPRING25"}}, {}) == {
+        "buttons": [{"index": 0, "value": "SPRING25", "sub_type": "copy_code"}]
+    }
+    assert errors_of(lambda: sending.prepare(wanted, {}, {})) == [
+        "the button “Copy offer code” needs the offer code it copies"
+    ]
+    assert errors_of(lambda: sending.prepare(wanted, {"buttons": {"0": "A" * 16}}, {})) == [
+        "the offer code has at most 15 characters and no spaces"
+    ]

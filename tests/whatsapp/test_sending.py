@@ -320,6 +320,25 @@ def test_a_media_header_and_an_authentication_code_button_are_posted(platform):
     ]
 
 
+def test_a_copy_code_button_is_posted_with_its_coupon_code(platform):
+    offer = factories.template(category="MARKETING", body="Hi {{1}}, 25% off this week.")
+    offer.components = [
+        *offer.components,
+        {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "X"}]},
+    ]
+    offer.save()
+    message = services.send_template(
+        customer=factories.customer(), template=offer, params=["Mei"], extras={"buttons": {"0": "SPRING25"}}
+    )
+    channel.deliver_message(message.pk)
+    assert platform.requests[0].json["template"]["components"][1] == {
+        "type": "button",
+        "sub_type": "copy_code",
+        "index": "0",
+        "parameters": [{"type": "coupon_code", "coupon_code": "SPRING25"}],
+    }
+
+
 def test_a_send_missing_its_header_or_button_value_creates_nothing():
     customer = factories.customer()
     with pytest.raises(TemplateParamsInvalid) as refused:
