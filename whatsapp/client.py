@@ -206,20 +206,11 @@ class GraphClient:
     # --- Sending ---------------------------------------------------------------------------------------
     def send(self, payload: dict) -> SendResult:
         """POST one message. Returns once the platform accepted it (accepted, not yet delivered)."""
-        path = f"/{self.version}/{self.phone_number_id}/messages"
-        response = self._request("POST", path, write=True, json=payload)
-        body = _json_object(response)
-        _raise_for_failure(response, body, write=True)
+        response, body = self._post(f"/{self.version}/{self.phone_number_id}/messages", payload)
         wamid, wa_id = _accepted_ids(body)
         if wamid is None:
             logger.warning("Send answered HTTP %s in an undocumented shape", response.status_code)
-            raise PlatformError(
-                info=OUTCOME_UNKNOWN,
-                title="Unexpected answer",
-                message=_snippet(response),
-                http_status=response.status_code,
-                ambiguous=True,
-            )
+            raise _unexpected_answer(response)
         return SendResult(wamid=wamid, wa_id=wa_id, raw=body or {})
 
     # --- Templates -------------------------------------------------------------------------------------
@@ -253,26 +244,15 @@ class GraphClient:
     def create_template(self, waba_id: str, template: dict) -> dict:
         """POST a new template for review ({name, language, category, parameter_format, components}).
         Returns the platform's answer, `{"id", "status", "category"}`: usually PENDING."""
-        path = f"/{self.version}/{waba_id}/message_templates"
-        response = self._request("POST", path, write=True, json=template)
-        body = _json_object(response)
-        _raise_for_failure(response, body, write=True)
+        response, body = self._post(f"/{self.version}/{waba_id}/message_templates", template)
         if body is None or not body.get("id"):
-            raise PlatformError(
-                info=OUTCOME_UNKNOWN,
-                title="Unexpected answer",
-                message=_snippet(response),
-                http_status=response.status_code,
-                ambiguous=True,
-            )
+            raise _unexpected_answer(response)
         return body
 
     def edit_template(self, template_id: str, changes: dict) -> dict:
         """POST the new version of a template the platform knows ({category, components}): it is
         reviewed again. Returns the platform's answer (`{"success": true}`)."""
-        response = self._request("POST", f"/{self.version}/{template_id}", write=True, json=changes)
-        body = _json_object(response)
-        _raise_for_failure(response, body, write=True)
+        _, body = self._post(f"/{self.version}/{template_id}", changes)
         return body or {}
 
     def _next_page(self, next_url: str) -> str:
@@ -288,6 +268,13 @@ class GraphClient:
         return urlunsplit(parts._replace(query=urlencode(query)))
 
     # --- Transport -------------------------------------------------------------------------------------
+    def _post(self, path: str, payload: dict) -> tuple[httpx.Response, dict | None]:
+        """POST JSON (a write: an answer lost on the way is an unknown outcome); raise for an error."""
+        response = self._request("POST", path, write=True, json=payload)
+        body = _json_object(response)
+        _raise_for_failure(response, body, write=True)
+        return response, body
+
     def _request(self, method: str, url: str, *, write: bool, **kwargs) -> httpx.Response:
         try:
             return self._http.request(method, url, **kwargs)
@@ -312,6 +299,17 @@ class GraphClient:
             raise PlatformError(
                 info=NO_ANSWER, title=type(exc).__name__, message=str(exc), retryable=True
             ) from exc
+
+
+def _unexpected_answer(response: httpx.Response) -> PlatformError:
+    """A 2xx answer to a write in an undocumented shape: whether it took effect is unknown."""
+    return PlatformError(
+        info=OUTCOME_UNKNOWN,
+        title="Unexpected answer",
+        message=_snippet(response),
+        http_status=response.status_code,
+        ambiguous=True,
+    )
 
 
 def _raise_for_failure(response: httpx.Response, body: dict | None, *, write: bool) -> None:
