@@ -129,3 +129,30 @@ def day_label(moment):
     if (today - local).days == 1:
         return "Yesterday"
     return f"{local:%A %-d %B %Y}"
+
+
+@register.simple_tag
+def sent_extras(message) -> dict:
+    """What the customer saw of a template message besides its body: the header (text, or the media's
+    link) and the buttons' links or codes (Message.template_extras)."""
+    extras = message.template_extras or {}
+    if not extras or message.template is None:
+        return {}
+    inputs = message.template.send_inputs
+    shown: dict = {}
+    header = extras.get("header")
+    if header:
+        if header.get("format") == "TEXT" and inputs.header is not None:
+            shown["header"] = inputs.header.text.replace(f"{{{{{header['name']}}}}}", header["value"])
+        else:
+            shown["header"] = f"{str(header.get('format', '')).lower()}: {header.get('value', '')}"
+    buttons = {button.index: button for button in inputs.buttons}
+    shown["buttons"] = []
+    for entry in extras.get("buttons") or []:
+        button = buttons.get(entry.get("index"))
+        label = button.text if button else f"button {entry.get('index')}"
+        if button is not None and button.url and not button.is_code:
+            shown["buttons"].append(f"{label}: {button.url.replace('{{1}}', entry['value'])}")
+        elif button is None or not button.is_code:
+            shown["buttons"].append(f"{label}: {entry['value']}")
+    return shown

@@ -454,6 +454,10 @@ def test_a_template_with_a_header_and_a_url_button_asks_for_both_previews_and_se
         "header": {"format": "TEXT", "name": "ticket_id", "value": "T-7"},
         "buttons": [{"index": 0, "value": "7"}],
     }
+    # The thread shows the message as the customer sees it: header, body, the button's link.
+    thread = client.get(reverse("inbox:thread", args=[customer.pk])).text
+    assert '<p class="tpl-sent-header">Ticket T-7</p>' in thread
+    assert "<li>Open: https://s.example.com/t/7</li>" in thread
 
 
 def test_a_template_paused_since_the_page_loaded_is_refused(client_as, agent):
