@@ -155,6 +155,7 @@ class Conversation(models.Model):
             models.Index(fields=["-opened_at", "-id"], name="conversation_opened_idx"),
             # Reports: conversations opened in a period, grouped by day and category.
             models.Index(fields=["opened_at", "category"], name="conversation_opened_cat_idx"),
+            models.Index(fields=["status_changed_at"], name="conversation_changed_idx"),
         ]
 
     def __str__(self):
@@ -304,6 +305,9 @@ class Message(models.Model):
             ),
             models.Index(fields=["occurred_at"], condition=Q(kind="template"), name="message_template_idx"),
             models.Index(fields=["agent", "occurred_at"], name="message_agent_idx"),
+            # What changed since the reports' rollup last looked (reports.services.refresh_rollup).
+            models.Index(fields=["status_changed_at"], name="message_changed_idx"),
+            models.Index(fields=["created_at"], name="message_created_idx"),
         ]
 
     def __str__(self):

@@ -312,7 +312,9 @@ def windows_sql(span: Span) -> tuple[str, list]:
       once the window has closed, else waiting.
 
     Only messages from 24 h before the span on are read: an earlier message cannot change whether a
-    later one opens a window (the gap is already 24 h or more).
+    later one opens a window (the gap is already 24 h or more); and only those of customers who wrote
+    in the span (nobody else opened a window in it), so an old span reads its customers' later
+    messages, not every message since.
     """
     ms = epoch_ms
     day_sql, day_params = local_date("opened_at", span.tz.key)
@@ -325,6 +327,8 @@ def windows_sql(span: Span) -> tuple[str, list]:
                CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END AS inbound
         FROM conversations_message
         WHERE occurred_at >= %s AND occurred_at <= %s{nothing}
+          AND customer_id IN (SELECT customer_id FROM conversations_message
+                              WHERE direction = 'inbound' AND occurred_at >= %s AND occurred_at < %s)
           AND ((direction = 'inbound' AND wa_type NOT IN ({not_from_customer}))
                OR (direction = 'outbound' AND agent_id IS NOT NULL AND status <> 'failed'))
     ),
@@ -377,6 +381,8 @@ def windows_sql(span: Span) -> tuple[str, list]:
     params = [
         db_datetime(span.start - policy.SERVICE_WINDOW),
         db_datetime(span.now),
+        db_datetime(span.start),
+        db_datetime(span.end),
         *sorted(policy.NOT_FROM_THE_CUSTOMER),
         db_datetime(span.start),
         db_datetime(span.end),

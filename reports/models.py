@@ -132,6 +132,16 @@ class RollupDay(models.Model):
         return f"{self.day} ({self.time_zone}), rolled up at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+class RollupState(models.Model):
+    """Until when changes to conversations and messages have been looked for: a run recomputes the
+    rolled-up days that changed since (reports.services.refresh_rollup). One row."""
+
+    changes_checked_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"changes checked until {self.changes_checked_at:%Y-%m-%d %H:%M:%S}"
+
+
 def _agent(help_text: str):
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,

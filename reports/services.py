@@ -10,6 +10,12 @@
 - days are computed as a range, in one transaction: the range's rows are deleted and inserted again
   (INSERT … SELECT of the same SQL the pages use live), so a run is idempotent and a re-run of old days
   (`manage.py rollup_reports --from … --to …`) replaces them;
+- a rolled-up day whose data changed since (a failure reported late voiding a conversation, a customer
+  message delivered days late, the platform correcting a conversation's category or expiry) is computed
+  again by the next run: every run looks for what changed since the previous one (messages that failed
+  or arrived late, conversations whose status changed, discrepancies the platform reported; indexed)
+  and recomputes their days and the day before (a window opened then may have been answered on the
+  day). A delivered or read receipt changes no figure and recomputes nothing;
 - a run claims the work first (a PostgreSQL advisory lock; SQLite's write lock serialises anyway), so
   two runs at once never both write: the second skips, or waits when asked to.
 
@@ -26,13 +32,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.db.models.functions import TruncDate
 
 from conversations import policy
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, ConversationDiscrepancy, Message
 from reports import facts
-from reports.models import ROLLUP_TABLES, RollupDay
+from reports.models import ROLLUP_TABLES, RollupDay, RollupState
 from reports.periods import local_midnight
 from reports.selectors import rolled_up_through
 
@@ -40,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 ROLLUP_HORIZON = timedelta(days=3)
 PENDING_LIMIT = timedelta(days=7)
+# Changes are looked for from this long before the previous run: a change committed while that run
+# worked is found by the next one (recomputing a day twice changes nothing).
+CHANGE_MARGIN = timedelta(minutes=10)
 # pg_advisory_xact_lock key: "reports.refresh_rollup" has the lock while it works.
 ROLLUP_LOCK = 0x7265706F7274  # "report"
 
@@ -52,11 +61,16 @@ class RollupRun:
     computed: tuple[date, date] | None  # the days recomputed, if any
     rolled_up_through: date | None  # the last rolled-up day after the run
     skipped: bool = False  # another run had the work
+    changed: tuple[tuple[date, date], ...] = ()  # rolled-up days computed again because their data changed
 
     def __str__(self):
         if self.skipped:
             return "skipped: another run is rolling up"
         done = f"computed {self.computed[0]} to {self.computed[1]}" if self.computed else "nothing to compute"
+        if self.changed:
+            done += "; changed since rolled up, computed again: " + ", ".join(
+                str(first) if first == last else f"{first} to {last}" for first, last in self.changed
+            )
         return f"{done}; rolled up through {self.rolled_up_through or 'no day yet'}"
 
 
@@ -86,11 +100,69 @@ def refresh_rollup(
             return RollupRun(None, None, skipped=True)
         _forget_other_time_zones(tz)
         days = _days_to_compute(tz, now, recompute, last_day_to_roll_up(tz, now, horizon))
+        changed = _changed_ranges(tz, now, skip=days)
         if days is not None:
             _compute(days[0], days[1], tz=tz, now=now)
-        run = RollupRun(days, rolled_up_through(tz))
+        # After the new days: a changed day found undecided again drops itself and every later day
+        # (counted live until a later run), so the rolled-up days never have a gap.
+        for first, last in changed:
+            through = rolled_up_through(tz)
+            if through is None or first > through:
+                break  # an earlier range dropped these days: they are counted live now
+            _compute(first, min(last, through), tz=tz, now=now)
+        run = RollupRun(days, rolled_up_through(tz), changed=tuple(changed))
     logger.info("report rollup: %s", run)
     return run
+
+
+def _changed_ranges(
+    tz: ZoneInfo, now: datetime, *, skip: tuple[date, date] | None
+) -> list[tuple[date, date]]:
+    """The rolled-up days whose conversations or messages changed since the previous run looked (and
+    the day before each), as ranges of consecutive days; `skip`: days this run computes anyway. Records
+    that changes have been looked for until `now`."""
+    state = RollupState.objects.select_for_update().first()
+    through = rolled_up_through(tz)
+    if state is None or through is None:
+        RollupState.objects.update_or_create(pk=1, defaults={"changes_checked_at": now})
+        return []
+    since = state.changes_checked_at - CHANGE_MARGIN
+    end = local_midnight(through + timedelta(days=1), tz)
+    days: set[date] = set()
+    for queryset, field_name in (
+        # Of a message's status changes only a failure changes a figure (delivered and read do not).
+        (
+            Message.objects.filter(
+                Q(status_changed_at__gte=since, status=Message.Status.FAILED) | Q(created_at__gte=since)
+            ),
+            "occurred_at",
+        ),
+        (Conversation.objects.filter(status_changed_at__gte=since), "opened_at"),
+        (ConversationDiscrepancy.objects.filter(recorded_at__gte=since), "conversation__opened_at"),
+    ):
+        found = (
+            queryset.filter(**{f"{field_name}__lt": end})
+            .annotate(day=TruncDate(field_name, tzinfo=tz))
+            .values_list("day", flat=True)
+            .distinct()
+            .order_by()
+        )
+        for day in found:
+            day = _as_date(day)
+            days |= {day - timedelta(days=1), day}  # a window opened the day before may end on it
+    state.changes_checked_at = now
+    state.save(update_fields=["changes_checked_at"])
+    first_rolled_up = RollupDay.objects.filter(time_zone=tz.key).aggregate(first=Min("day"))["first"]
+    days = {d for d in days if first_rolled_up <= d <= through}
+    if skip is not None:
+        days = {d for d in days if not skip[0] <= d <= skip[1]}
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if ranges and ranges[-1][1] == day - timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
 
 
 def _claim(*, wait: bool) -> bool:

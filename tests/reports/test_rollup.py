@@ -259,16 +259,46 @@ def test_a_conversation_voided_late_is_counted_live_until_its_day_is_rolled_up_w
     assert snapshot(rolled) == live
 
 
-def test_a_change_to_a_rolled_up_day_shows_after_a_recompute_of_that_day(week):
+def test_a_late_failure_on_a_rolled_up_day_is_computed_again_by_the_next_run(week):
     services.refresh_rollup(now=NOW)
     # A status webhook delivered days late fails S_A (Mon 5 Jan, rolled up): voided now.
     s_a = Conversation.objects.get(customer__name="Anna")
     conversation_services.mark_message_failed(message=s_a.opening_message, error_code=131026, now=NOW)
     live = counted_live([WEEK], [Scope()], NOW)
     assert live[("conversations", WEEK, Scope())]["tables"]["per-day"][1][0][4] == "0"  # Service, Monday
-
     stale = REPORTS["conversations"](period=WEEK, scope=Scope(), now=NOW)
-    assert stale.tables["per-day"].body()[0][4] == "1"  # the rollup's Monday, as it was
+    assert stale.tables["per-day"].body()[0][4] == "1"  # the rollup's Monday, until the next run
+
+    run = services.refresh_rollup(now=NOW + timedelta(minutes=5))
+    # Monday, and Sunday: a window opened the day before may have ended on Monday.
+    assert run.changed == ((date(2026, 1, 4), date(2026, 1, 5)),) and run.computed is None
+    assert "changed since rolled up, computed again: 2026-01-04 to 2026-01-05" in str(run)
+    assert_same_pages(live, NOW, rolled_up_through=date(2026, 1, 7))
+    # The next run looks back a margin before the previous one, then the change is behind it.
+    services.refresh_rollup(now=NOW + timedelta(minutes=20))
+    assert services.refresh_rollup(now=NOW + timedelta(minutes=30)).changed == ()
+
+
+def test_a_customer_message_delivered_days_late_is_computed_again_by_the_next_run(week):
+    services.refresh_rollup(now=NOW)
+    # Fabio's message of Tue 6 Jan 10:00 (platform timestamp) arrives only now.
+    with time_machine.travel(NOW, tick=False):
+        conversation_services.receive_message(
+            wa_id="5521987654321", body="Hello?", wamid="w-late", timestamp=utc(6, "10:00"), name="Fabio"
+        )
+    live = counted_live([WEEK], [Scope()], NOW)
+    assert services.refresh_rollup(now=NOW + timedelta(minutes=5)).changed == (
+        (date(2026, 1, 5), date(2026, 1, 6)),
+    )
+    assert_same_pages(live, NOW, rolled_up_through=date(2026, 1, 7))
+
+
+def test_an_edit_by_hand_that_leaves_no_trace_needs_a_recompute_of_its_day(week):
+    services.refresh_rollup(now=NOW)
+    s_a = Conversation.objects.get(customer__name="Anna")
+    Conversation.objects.filter(pk=s_a.pk).update(category="utility")  # no timestamp moves
+    live = counted_live([WEEK], [Scope()], NOW)
+    assert services.refresh_rollup(now=NOW + timedelta(minutes=5)).changed == ()
     with time_machine.travel(NOW, tick=False):
         call_command("rollup_reports", "--from", "2026-01-05", "--to", "2026-01-05", stdout=StringIO())
     assert_same_pages(live, NOW, rolled_up_through=date(2026, 1, 7))
