@@ -164,6 +164,10 @@ def _render_compose(request, customer, *, status=200, error=None, draft="", sent
         "sent": sent,
         "template_form": template_form,
     }
+    if template_form is not None:
+        # A refused template comes back with its fields as typed, its preview and what is missing.
+        context["preview"], context["problems"] = template_form.preview()
+        context["decision"] = preview_send(customer, template=template_form.template)
     response = render(request, "inbox/inbox.html#compose", context, status=status)
     if sent is not None:
         response["HX-Trigger"] = "message-sent"  # the thread and the list refresh themselves

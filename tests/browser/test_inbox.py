@@ -63,6 +63,12 @@ def compose(page: Page):
     return page.locator("#compose")
 
 
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has swapped and settled (it wires up new content in the settle step): a person
+    never types within those milliseconds; a test can."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def no_horizontal_overflow(page: Page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
 
@@ -202,6 +208,11 @@ def test_send_a_template_with_a_header_and_a_link_button_after_fixing_what_was_m
     compose(page).get_by_role("button", name="Send template").click()
     expect(compose(page).get_by_role("alert")).to_contain_text("needs the end of its link")
     assert not Message.objects.filter(template__name="ticket_update").exists()
+    # The refused form comes back as typed, with its preview and what is still missing.
+    expect(page.get_by_label("Header {{ticket_id}}")).to_have_value("T-4821")
+    expect(preview.locator(".preview-text")).to_contain_text("Ticket T-4821")
+    expect(preview.locator(".problems")).to_contain_text("needs the end of its link")
+    htmx_settled(page)
 
     page.get_by_label("Button “Open the ticket”: end of its link").fill("4821")
     expect(preview.locator(".preview-text")).to_contain_text(

@@ -437,6 +437,7 @@ def test_a_template_with_a_header_and_a_url_button_asks_for_both_previews_and_se
     )
     assert missing.status_code == 422
     assert "header {{ticket_id}} is empty" in missing.text and "needs the end of its link" in missing.text
+    assert "Ticket {{ticket_id}}<br>Hi Sheena, news." in missing.text  # the preview comes back too
     assert not Message.objects.filter(direction="outbound").exists()
     sent = client.post(
         send,
