@@ -100,6 +100,7 @@ def test_reply_inside_the_window_with_ctrl_enter_and_a_double_clicked_send(agent
     expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
     expect(page.locator("#compose-body")).to_have_value("")
     expect(page.locator("#compose-body")).to_be_focused()
+    htmx_settled(page)
 
     # A double click on Send sends once.
     second = "Shall I send you the order form?"
@@ -172,6 +173,7 @@ def test_send_a_template_with_parameters_and_a_live_preview(agent):
     expect(first_name).to_have_value("Lukas")  # the customer's name, filled in where it fits
     preview = page.locator("#template-preview")
     expect(preview).to_contain_text("{{order_number}}")  # missing parameters stay visible
+    htmx_settled(page)
     page.get_by_label("{{order_number}}", exact=True).fill("860199")
     page.get_by_label("{{days}}", exact=True).fill("3")
     final = (
@@ -204,6 +206,7 @@ def test_send_a_template_with_a_header_and_a_link_button_after_fixing_what_was_m
 
     # Sent with the header filled and the button's link end forgotten: refused, nothing sent, and why.
     page_issues.allow(r"status of 422")
+    htmx_settled(page)
     page.get_by_label("Header {{ticket_id}}").fill("T-4821")
     compose(page).get_by_role("button", name="Send template").click()
     expect(compose(page).get_by_role("alert")).to_contain_text("needs the end of its link")
