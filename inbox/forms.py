@@ -8,6 +8,7 @@ from conversations.exceptions import TemplateParamsInvalid
 from conversations.services import MAX_TEXT_LENGTH
 from templates_app.models import MessageTemplate
 from templates_app.placeholders import POSITIONAL
+from templates_app.sending import LOCATION_FIELDS
 
 # Parameter names that mean "the customer's name", and positional bodies that greet by name.
 NAME_PARAMETERS = {"name", "first_name", "customer_name", "full_name", "customer"}
@@ -67,7 +68,11 @@ class TemplateSendForm(ErrorText, forms.Form):
             )
         # Beyond the body (templates_app.sending): a header's value and URL buttons' link ends.
         inputs = template.send_inputs
-        if inputs.header is not None and inputs.header.format != "LOCATION":
+        if inputs.header is not None and inputs.header.format == "LOCATION":
+            for part in LOCATION_FIELDS:
+                label = f"Header location: {part}" + (" (optional)" if part in ("name", "address") else "")
+                self.fields[f"header_{part}"] = forms.CharField(label=label, required=False, strip=False)
+        elif inputs.header is not None:
             self.fields["header"] = forms.CharField(label=inputs.header.label, required=False, strip=False)
         for button in inputs.asked:
             self.fields[f"button_{button.index}"] = forms.CharField(
@@ -95,6 +100,8 @@ class TemplateSendForm(ErrorText, forms.Form):
         extras: dict = {}
         if "header" in self.fields:
             extras["header"] = source.get("header", "")
+        elif "header_latitude" in self.fields:
+            extras["header"] = {part: source.get(f"header_{part}", "") for part in LOCATION_FIELDS}
         buttons = {str(b.index): source.get(f"button_{b.index}", "") for b in inputs.asked}
         if buttons:
             extras["buttons"] = buttons
@@ -110,10 +117,17 @@ class TemplateSendForm(ErrorText, forms.Form):
         extras = self.extras()
         header = self.template.send_inputs.header
         if header is not None:
-            given = str(extras.get("header", "")).strip()
+            given = extras.get("header", "")
             if header.format == "TEXT":
+                given = str(given).strip()
                 shown = header.text.replace(f"{{{{{header.name}}}}}", given) if given else header.text
+            elif header.format == "LOCATION":
+                place = ", ".join(
+                    str(given.get(k, "")).strip() for k in LOCATION_FIELDS if str(given.get(k, "")).strip()
+                )
+                shown = f"[location: {place or 'place needed'}]"
             else:
+                given = str(given).strip()
                 shown = f"[{header.format.lower()}: {given or 'link needed'}]"
             text = f"{shown}\n{text}"
         for button in self.template.send_inputs.asked:

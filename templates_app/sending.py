@@ -1,8 +1,9 @@
 """What a send must supply beyond the body's parameters, and the checks on it. Pure Python (no Django).
 
 The platform takes, besides the body's parameters (templates_app.placeholders):
-- a HEADER's one parameter: the value of a TEXT header's placeholder, or the link of the IMAGE, VIDEO or
-  DOCUMENT it shows (a LOCATION header needs coordinates, which the inbox does not ask for);
+- a HEADER's one parameter: the value of a TEXT header's placeholder, the link of the IMAGE, VIDEO or
+  DOCUMENT it shows, or the place a LOCATION header shows (latitude and longitude, a name and an
+  address);
 - each URL button's variable: the end of its link (`https://shop.example.com/orders/{{1}}`);
 - a marketing template's copy-code button: the offer code it copies (up to 15 characters);
 - an authentication template's one-time-password button: the code, the same as the body's {{1}}, filled
@@ -40,11 +41,14 @@ class HeaderInput:
     def label(self) -> str:
         if self.format == "TEXT":
             return f"Header {{{{{self.name}}}}}"
+        if self.format == "LOCATION":
+            return "Header location"
         return f"Header {self.format.lower()}: link (https://…)"
 
-    def errors(self, value: str) -> list[str]:
+    def errors(self, value) -> list[str]:
         if self.format == "LOCATION":
-            return ["this template's header is a location, which the inbox cannot send yet: choose another"]
+            return _location_errors(value)
+        value = str(value or "")
         if not value.strip():
             return [f"{self.label.lower()} is empty" if self.format == "TEXT" else self._media_missing()]
         if self.format == "TEXT":
@@ -60,6 +64,36 @@ class HeaderInput:
 
     def _media_missing(self) -> str:
         return f"the header {self.format.lower()} needs a link (https://…): the template shows one"
+
+    def cleaned(self, value):
+        """The value as stored and posted: text stripped; a location's coordinates as numbers."""
+        if self.format == "LOCATION":
+            place = value if isinstance(value, Mapping) else {}
+            return {
+                "latitude": float(place["latitude"]),
+                "longitude": float(place["longitude"]),
+                "name": str(place.get("name") or "").strip(),
+                "address": str(place.get("address") or "").strip(),
+            }
+        return str(value or "").strip()
+
+
+LOCATION_FIELDS = ("latitude", "longitude", "name", "address")
+
+
+def _location_errors(value) -> list[str]:
+    place = value if isinstance(value, Mapping) else {}
+    errors = []
+    for field, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
+        raw = str(place.get(field) or "").strip()
+        try:
+            number = float(raw)
+        except ValueError:
+            errors.append(f"the header location needs its {field} (a number from {low} to {high})")
+            continue
+        if not low <= number <= high:
+            errors.append(f"the {field} {raw} is not between {low} and {high}")
+    return errors
 
 
 @dataclass(frozen=True)
@@ -142,13 +176,15 @@ def prepare(inputs: SendInputs, extras: Mapping | None, body_values: Mapping[str
     given_buttons = {str(k): str(v) for k, v in (extras.get("buttons") or {}).items()}
     errors, prepared = [], {}
     if inputs.header is not None:
-        value = str(extras.get("header") or "")
-        errors += inputs.header.errors(value)
-        prepared["header"] = {
-            "format": inputs.header.format,
-            "name": inputs.header.name,
-            "value": value.strip(),
-        }
+        value = extras.get("header")
+        header_errors = inputs.header.errors(value)
+        errors += header_errors
+        if not header_errors:
+            prepared["header"] = {
+                "format": inputs.header.format,
+                "name": inputs.header.name,
+                "value": inputs.header.cleaned(value),
+            }
     elif extras.get("header"):
         errors.append("this template's header takes no parameter")
     buttons = []

@@ -469,13 +469,19 @@ def template_payload(
 
 
 def _header_parameter(header: dict, parameter_format: str) -> dict:
-    """A TEXT header's value (named like the body's in a NAMED template), or a media header's link."""
+    """A TEXT header's value (named like the body's in a NAMED template), a media header's link, or a
+    LOCATION header's place."""
     header_format = str(header["format"]).upper()
     if header_format == "TEXT":
         parameter = {"type": "text", "text": str(header["value"])}
         if parameter_format == "NAMED":
             parameter = {"type": "text", "parameter_name": header["name"], "text": str(header["value"])}
         return parameter
+    if header_format == "LOCATION":
+        place = header["value"]
+        location = {"latitude": str(place["latitude"]), "longitude": str(place["longitude"])}
+        location |= {key: place[key] for key in ("name", "address") if place.get(key)}
+        return {"type": "location", "location": location}
     media = header_format.lower()  # image, video, document
     return {"type": media, media: {"link": str(header["value"])}}
 

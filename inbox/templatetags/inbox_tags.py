@@ -144,6 +144,11 @@ def sent_extras(message) -> dict:
     if header:
         if header.get("format") == "TEXT" and inputs.header is not None:
             shown["header"] = inputs.header.text.replace(f"{{{{{header['name']}}}}}", header["value"])
+        elif header.get("format") == "LOCATION" and isinstance(header.get("value"), dict):
+            place = header["value"]
+            where = ", ".join(str(place[k]) for k in ("name", "address") if place.get(k))
+            coordinates = f"({place['latitude']}, {place['longitude']})"
+            shown["header"] = f"location: {where} {coordinates}" if where else f"location: {coordinates}"
         else:
             shown["header"] = f"{str(header.get('format', '')).lower()}: {header.get('value', '')}"
     buttons = {button.index: button for button in inputs.buttons}

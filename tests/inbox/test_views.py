@@ -461,6 +461,32 @@ def test_a_template_with_a_header_and_a_url_button_asks_for_both_previews_and_se
     assert "<li>Open: https://s.example.com/t/7</li>" in thread
 
 
+def test_a_location_header_asks_for_the_place_and_the_thread_shows_it(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3), name="Sheena Nelson")
+    template = factories.template(name="pickup", category="UTILITY", body="Hi {{1}}, your parcel is here.")
+    template.components = [{"type": "HEADER", "format": "LOCATION"}, *template.components]
+    template.save()
+    client = client_as(agent)
+    fields = client.get(reverse("inbox:template-form", args=[customer.pk]), {"template": template.pk}).text
+    for part in ("latitude", "longitude", "name (optional)", "address (optional)"):
+        assert f"Header location: {part}" in fields
+    sent = client.post(
+        reverse("inbox:send-template", args=[customer.pk]),
+        {
+            "template": template.pk,
+            "p_1": "Sheena",
+            "header_latitude": "52.52",
+            "header_longitude": "13.405",
+            "header_name": "Shop Mitte",
+            "header_address": "",
+            "client_token": uuid.uuid4(),
+        },
+    )
+    assert sent.status_code == 200
+    thread = client.get(reverse("inbox:thread", args=[customer.pk])).text
+    assert '<p class="tpl-sent-header">location: Shop Mitte (52.52, 13.405)</p>' in thread
+
+
 def test_a_template_paused_since_the_page_loaded_is_refused(client_as, agent):
     customer = wrote("16505551234", ago=timedelta(days=3))
     template = factories.template()

@@ -66,10 +66,23 @@ def test_a_media_header_takes_an_https_link(media):
         assert f"the header {media.lower()} needs a link" in problem
 
 
-def test_a_location_header_is_refused_in_plain_words():
+def test_a_location_header_takes_coordinates_and_optionally_a_name_and_an_address():
     wanted = inputs({"type": "HEADER", "format": "LOCATION"})
+    place = {"latitude": "52.5200", "longitude": " 13.4050", "name": "Shop Mitte", "address": ""}
+    assert sending.prepare(wanted, {"header": place}, {}) == {
+        "header": {
+            "format": "LOCATION",
+            "name": "",
+            "value": {"latitude": 52.52, "longitude": 13.405, "name": "Shop Mitte", "address": ""},
+        }
+    }
     assert errors_of(lambda: sending.prepare(wanted, {}, {})) == [
-        "this template's header is a location, which the inbox cannot send yet: choose another"
+        "the header location needs its latitude (a number from -90 to 90)",
+        "the header location needs its longitude (a number from -180 to 180)",
+    ]
+    far = {"latitude": "91", "longitude": "-180"}
+    assert errors_of(lambda: sending.prepare(wanted, {"header": far}, {})) == [
+        "the latitude 91 is not between -90 and 90"
     ]
 
 

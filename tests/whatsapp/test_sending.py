@@ -320,6 +320,31 @@ def test_a_media_header_and_an_authentication_code_button_are_posted(platform):
     ]
 
 
+def test_a_location_header_is_posted_with_its_place(platform):
+    visit = factories.template(category="UTILITY", body="Hi {{1}}, your parcel waits for you here.")
+    visit.components = [{"type": "HEADER", "format": "LOCATION"}, *visit.components]
+    visit.save()
+    place = {"latitude": "52.52", "longitude": "13.405", "name": "Shop Mitte", "address": "Torstr. 1, Berlin"}
+    message = services.send_template(
+        customer=factories.customer(), template=visit, params=["Lukas"], extras={"header": place}
+    )
+    channel.deliver_message(message.pk)
+    assert platform.requests[0].json["template"]["components"][0] == {
+        "type": "header",
+        "parameters": [
+            {
+                "type": "location",
+                "location": {
+                    "latitude": "52.52",
+                    "longitude": "13.405",
+                    "name": "Shop Mitte",
+                    "address": "Torstr. 1, Berlin",
+                },
+            }
+        ],
+    }
+
+
 def test_a_copy_code_button_is_posted_with_its_coupon_code(platform):
     offer = factories.template(category="MARKETING", body="Hi {{1}}, 25% off this week.")
     offer.components = [
