@@ -498,14 +498,15 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             [*unanswered_params, first, *mine_params],
         )
         lost = cursor.fetchall()
-    # 4. Templates that answered a customer's last message after their window had closed (R2: a
-    # template was the only way to reply).
+    # 4. Templates an agent sent that answered a customer's last message after their window had closed
+    # (R2: a template was the only way to reply). A send without an agent (the system's) is no reply.
     messages_sql, messages_params = sources.rows(facts.MESSAGES)
     templates = {
         ("current" if is_current else "previous", agent_id): int(n)
         for is_current, agent_id, n in _fetch(
             f"""SELECT CASE WHEN day >= %s THEN 1 ELSE 0 END, agent_id, SUM(messages)
-                  FROM ({messages_sql}) AS m WHERE after_closed_window{responder} GROUP BY 1, 2""",
+                  FROM ({messages_sql}) AS m
+                 WHERE after_closed_window AND agent_id IS NOT NULL{responder} GROUP BY 1, 2""",
             [first, *messages_params, *responder_params],
         )
     }

@@ -146,8 +146,8 @@ def test_a_template_counts_as_a_reply_after_the_window_closed_only_when_it_answe
     business_time_zone,
 ):
     """R2: the customer's last message was not answered by anything that reached them, and the window
-    had closed: a template was the only way to reply. Campaigns to answered customers are not such
-    replies."""
+    had closed: a template an agent sent was the only way to reply. Campaigns to answered customers,
+    and sends without an agent, are not such replies."""
     alex, sam = person("alex", "agents"), person("sam", "agents")
     marketing, utility = factories.template("MARKETING"), factories.template("UTILITY")
     # P: answered in 5 minutes, then a campaign two days later: not a reply.
@@ -167,6 +167,9 @@ def test_a_template_counts_as_a_reply_after_the_window_closed_only_when_it_answe
     with time_machine.travel(utc(5, "10:06"), tick=False):
         services.mark_message_failed(message=failed, error_code=131026, error_text="undeliverable")
     template(r, utc(8, "09:00"), alex, utility)
+    # S: nobody answered; a template the system sent (no agent) afterwards is no reply.
+    s = wrote("5215512345678", utc(5, "10:00"), name="Sara")
+    template(s, utc(7, "10:00"), None, marketing)
 
     report = window_report(period=WEEK, scope=Scope(), now=NOW)
     assert {card.label: card.value for card in report.cards}["Templates after the window closed"] == 2
