@@ -10,19 +10,43 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from conversations import policy
+from conversations import identifiers, policy
 from conversations.phones import phone_from_wa_id
 
 wa_id_validator = RegexValidator(r"^[0-9]{1,20}$", "A WhatsApp id is the phone number in digits only.")
+user_id_validator = RegexValidator(
+    identifiers.USER_ID, "A business-scoped user id is a country code, a dot and letters or digits."
+)
 
 
 class Customer(models.Model):
+    """One WhatsApp user (rules.md, "Customer"): known by a phone number, a business-scoped user id
+    (BSUID), or both; either may be learned first and the other later. One window and one set of
+    conversations, whichever identifier a message carries (conversations.identity links them)."""
+
     wa_id = models.CharField(
-        "WhatsApp id",
+        "phone number (WhatsApp id)",
         max_length=20,
         unique=True,
+        null=True,
+        blank=True,
         validators=[wa_id_validator],
-        help_text="The customer's phone number in digits, as the platform identifies them.",
+        help_text="The customer's phone number in digits, when the platform shares it.",
+    )
+    user_id = models.CharField(
+        "business-scoped user id",
+        max_length=identifiers.USER_ID_MAX,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[user_id_validator],
+        help_text="The platform's id for this user in our business portfolio (BSUID), e.g. US.1349….",
+    )
+    parent_user_id = models.CharField(
+        "parent business-scoped user id", max_length=identifiers.USER_ID_MAX, blank=True
+    )
+    username = models.CharField(
+        max_length=identifiers.USERNAME_MAX, blank=True, help_text="The WhatsApp username (display only)."
     )
     name = models.CharField(max_length=256, blank=True, help_text="The WhatsApp profile name.")
     phone_e164 = models.CharField("phone", max_length=24, blank=True, editable=False)
@@ -35,6 +59,12 @@ class Customer(models.Model):
     # The platform refused a free-form message with 131047 (more than 24 h since the customer wrote) at
     # this instant: the window counts as closed from then until the customer writes again (R1, R9).
     platform_window_closed_at = models.DateTimeField(null=True, blank=True)
+    # The customer told WhatsApp to stop marketing messages from us (user_preferences webhook), at this
+    # instant; cleared when they resume. The platform refuses marketing templates meanwhile (131050).
+    marketing_stopped_at = models.DateTimeField(null=True, blank=True)
+    # When the platform last told us this user changed number or BSUID: identifiers in messages older
+    # than that are stale and never overwrite the current ones.
+    identity_changed_at = models.DateTimeField(null=True, blank=True)
     # The latest message in either direction: the inbox orders by it.
     last_activity_at = models.DateTimeField(default=timezone.now)
     # The agent who owns the customer in the inbox, and when an agent last opened the thread (the team
@@ -51,25 +81,48 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(wa_id__isnull=False) | Q(user_id__isnull=False),
+                name="customer_has_identifier",
+            ),
+            models.CheckConstraint(condition=~Q(user_id=""), name="customer_user_id_not_empty"),
+        ]
         indexes = [
             models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx"),
             models.Index(fields=["assigned_to", "-last_activity_at", "-id"], name="customer_assigned_idx"),
             models.Index(fields=["last_inbound_at"], name="customer_window_idx"),
         ]
         permissions = [("assign_customer", "Can assign customers to agents")]
-        # wa_id is digits-only in the database too: see the vendor-specific SQL in migration 0002.
+        # wa_id is digits-only in the database too: see the vendor-specific SQL in migrations 0002, 0009.
 
     def __str__(self):
-        return f"{self.name or self.phone_e164 or self.wa_id}"
+        return f"{self.name or self.handle}"
 
     def save(self, *args, **kwargs):
-        # Derived, never typed: phone and country always match wa_id.
-        phone = phone_from_wa_id(self.wa_id)
-        if (self.phone_e164, self.country) != phone:
-            self.phone_e164, self.country = phone
+        # Derived, never typed: phone and country always match the identifiers (the phone number's
+        # country when known, else the BSUID's country prefix).
+        self.wa_id = self.wa_id or None
+        self.user_id = self.user_id or None
+        e164, country = phone_from_wa_id(self.wa_id or "")
+        derived = (e164, country or identifiers.country_of_user_id(self.user_id))
+        if (self.phone_e164, self.country) != derived:
+            self.phone_e164, self.country = derived
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164", "country"}
         super().save(*args, **kwargs)
+
+    @property
+    def handle(self) -> str:
+        """How to tell this customer apart when the name is not enough: the phone number, else the
+        username, else the business-scoped user id."""
+        return (
+            self.phone_e164 or (f"+{self.wa_id}" if self.wa_id else "") or self.username or self.user_id or ""
+        )
+
+    @property
+    def has_phone_number(self) -> bool:
+        return bool(self.wa_id)
 
     @property
     def fep_eligible_until(self):
@@ -256,6 +309,20 @@ class Message(models.Model):
     referral = models.JSONField(
         null=True, blank=True, help_text="The click-to-WhatsApp ad or page button the message came from (R6)."
     )
+    # The message this one replies or reacts to (the platform's id, ours or the customer's): shown as a
+    # quote above a reply, and a reaction beside the message it belongs to.
+    context_wamid = models.CharField("replies or reacts to", max_length=128, blank=True)
+    # The structured part of what the customer sent beyond text: a form's answers, a call permission,
+    # the kind of an unsupported message… (whatsapp.payloads decides what; the thread shows it).
+    details = models.JSONField(null=True, blank=True)
+    # The platform's pricing of an outbound message, from its status webhooks (R9: the authority on what
+    # was charged). `pricing` keeps the object as received; these are its parts, for reports.
+    pricing_model = models.CharField(max_length=8, blank=True, help_text="CBP or PMP.")
+    pricing_category = models.CharField(max_length=40, blank=True)
+    pricing_type = models.CharField(
+        max_length=40, blank=True, help_text="regular, free_customer_service or free_entry_point."
+    )
+    billable = models.BooleanField(null=True, blank=True)
     # One per compose form: a second post of the same form (a double click, a retried request) returns
     # the message the first one created instead of sending again.
     client_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -308,6 +375,10 @@ class Message(models.Model):
             # What changed since the reports' rollup last looked (reports.services.refresh_rollup).
             models.Index(fields=["status_changed_at"], name="message_changed_idx"),
             models.Index(fields=["created_at"], name="message_created_idx"),
+            # The replies and reactions to the messages of a thread page.
+            models.Index(
+                fields=["context_wamid"], condition=~Q(context_wamid=""), name="message_context_idx"
+            ),
         ]
 
     def __str__(self):
@@ -344,3 +415,32 @@ class ConversationDiscrepancy(models.Model):
 
     def __str__(self):
         return f"{self.get_field_display()}: ours {self.ours}, platform {self.platform}"
+
+
+class PreviousIdentifier(models.Model):
+    """An identifier a customer had before the platform said it changed (`user_changed_number`,
+    `user_changed_user_id`, or a newer message carrying another one). A late delivery that still carries
+    it finds the same customer: an old BSUID always (BSUIDs are never given to another user), an old
+    phone number only for messages stamped before the change (numbers are recycled to other people)."""
+
+    class Kind(models.TextChoices):
+        PHONE = "wa_id", "Phone number"
+        USER_ID = "user_id", "Business-scoped user id"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="previous_identifiers")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.CharField(max_length=identifiers.USER_ID_MAX)
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-replaced_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value", "customer"], name="previous_identifier_once"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["wa_id", "user_id"]), name="previous_identifier_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="previous_identifier_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.value} (until {self.replaced_at:%Y-%m-%d %H:%M})"

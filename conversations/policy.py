@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 SERVICE_WINDOW = timedelta(hours=24)  # R1
@@ -494,3 +494,63 @@ def platform_category(value: str) -> Category:
         return PLATFORM_CATEGORIES[value.lower()]
     except KeyError:
         raise ValueError(f"unknown platform conversation category: {value!r}") from None
+
+
+# --- R9 under per-message pricing ------------------------------------------------------------------
+
+CONVERSATION_BASED = "CBP"
+PER_MESSAGE = "PMP"
+# Everything sent from this instant on is priced per message (a utility conversation opened before it
+# stayed conversation-based until it closed; its statuses say CBP, and we believe them).
+PER_MESSAGE_PRICING_SINCE = datetime(2025, 7, 1, tzinfo=UTC)
+# The pricing `type`s of per-message pricing; conversation-based pricing never sends one.
+PRICING_TYPES = ("regular", "free_customer_service", "free_entry_point")
+_FREE_ENTRY_POINT = frozenset({"referral_conversion", "free_entry_point"})
+
+
+@dataclass(frozen=True)
+class PricingParts:
+    """The parts of a status webhook's `pricing` object that say what the platform charged."""
+
+    model: str  # CBP, PMP, or "" when the object does not say
+    category: str  # marketing, marketing_lite, utility, authentication, service, referral_conversion…
+    type: str  # regular, free_customer_service, free_entry_point ("" under CBP)
+    billable: bool | None  # deprecated by the platform in favour of type + category
+
+
+def pricing_parts(pricing: object) -> PricingParts:
+    """Read a `pricing` object leniently: parts in another shape are absent, never an error."""
+    pricing = pricing if isinstance(pricing, dict) else {}
+
+    def text(key: str, limit: int) -> str:
+        value = pricing.get(key)
+        return value.strip()[:limit] if isinstance(value, str) else ""
+
+    billable = pricing.get("billable")
+    return PricingParts(
+        model=text("pricing_model", 8).upper(),
+        category=text("category", 40).lower(),
+        type=text("type", 40).lower(),
+        billable=billable if isinstance(billable, bool) else None,
+    )
+
+
+def pricing_model(*, reported: str, pricing_type: str, sent_at: datetime) -> str:
+    """How a message was priced: what the platform said (`pricing_model`); else per message when the
+    pricing carries a `type` (only per-message pricing has one); else by when it was sent."""
+    require_aware(sent_at, "sent_at")
+    if reported in (CONVERSATION_BASED, PER_MESSAGE):
+        return reported
+    if pricing_type:
+        return PER_MESSAGE
+    return PER_MESSAGE if sent_at >= PER_MESSAGE_PRICING_SINCE else CONVERSATION_BASED
+
+
+def reports_a_conversation(*, pricing_model: str, pricing_type: str, category: str | None) -> bool:
+    """R9: whether a status's `conversation` object is the platform's record of a 24 h (or 72 h)
+    conversation, to reconcile ours with. Under conversation-based pricing it is. Under per-message
+    pricing it is absent (API v24+) or one per message (v23 and older), except inside a free-entry
+    point, which the platform still reports as a conversation."""
+    if pricing_model != PER_MESSAGE:
+        return True
+    return pricing_type == "free_entry_point" or (category or "").lower() in _FREE_ENTRY_POINT

@@ -112,3 +112,25 @@ def preview_send(customer: Customer, *, template=None, now: datetime | None = No
         else policy.Outbound.free_form()
     )
     return policy.decide_send(state, outbound, now)
+
+
+def template_refusal(customer: Customer, template, *, now: datetime | None = None) -> str | None:
+    """Why this customer cannot be sent this template now, beyond R2 (the template's own status): the
+    platform would refuse it to them. None when nothing stands in the way. The compose area shows it and
+    the server refuses the send with it, before it costs anything."""
+    now = resolve_now(now)
+    stopped = customer.marketing_stopped_at
+    if template.category == "MARKETING" and stopped is not None and stopped <= now:
+        when = timezone.localtime(stopped)
+        return (
+            f"The customer stopped marketing messages from us on {when:%Y-%m-%d}: WhatsApp refuses marketing "
+            "templates to them (error 131050) until they resume. Utility templates, and replies while the "
+            "window is open, still reach them."
+        )
+    if not customer.wa_id and template.needs_phone_number:
+        return (
+            "This customer is known only by their WhatsApp username or user id, not a phone number, and "
+            "WhatsApp delivers a template with a code button only to a phone number (error 131062). "
+            "Send a template without a code button, or reply in the window."
+        )
+    return None

@@ -16,9 +16,11 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations import policy, selectors
+from conversations import identity as identity_service
+from conversations import lifecycle, policy, selectors
 from conversations.exceptions import InvalidMessage, TemplateNotSendable, WindowClosed
-from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message, wa_id_validator
+from conversations.identifiers import Identity, InvalidIdentifier
+from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message
 from templates_app.models import MessageTemplate
 
 logger = logging.getLogger(__name__)
@@ -32,11 +34,15 @@ def _lock_customer(customer: Customer | int) -> Customer:
     return Customer.objects.select_for_update().get(pk=pk)
 
 
-def _clean_wa_id(wa_id) -> str:
-    value = str(wa_id or "").strip().removeprefix("+")
-    if not wa_id_validator.regex.fullmatch(value):
-        raise InvalidMessage(f"{wa_id!r} is not a WhatsApp id: it must be the phone number in digits.")
-    return value
+def _identity(**parts) -> Identity:
+    try:
+        return Identity.of(**parts).require()
+    except InvalidIdentifier as error:
+        raise InvalidMessage(str(error)) from None
+
+
+def _recorded(wamid: str | None) -> Message | None:
+    return Message.objects.filter(wamid=wamid).first() if wamid else None
 
 
 # --- Inbound -------------------------------------------------------------------------------------
@@ -44,32 +50,37 @@ def _clean_wa_id(wa_id) -> str:
 
 def receive_message(
     *,
-    wa_id: str,
+    wa_id: str | None = None,
+    user_id: str | None = None,
+    username: str = "",
+    parent_user_id: str = "",
     body: str,
     wamid: str | None,
     timestamp: datetime,
     name: str = "",
     referral: Mapping | None = None,
     wa_type: str = "text",
+    context_wamid: str = "",
+    details: Mapping | None = None,
 ) -> Message:
     """Record a customer's message. Idempotent on `wamid`: a repeat returns the first and changes nothing.
 
-    R1: the window restarts from the message's own platform `timestamp` (never moved back by a late
-    one). R5: opens no conversation. R6: a `referral` makes the customer free-entry-point eligible,
-    unless a free-entry-point conversation is open at that instant.
+    The customer is whoever the message names: a phone number (`wa_id`), a business-scoped user id
+    (`user_id`), or both (which links them: conversations.identity). R1: the window restarts from the
+    message's own platform `timestamp` (never moved back by a late one). R5: opens no conversation.
+    R6: a `referral` makes the customer free-entry-point eligible, unless a free-entry-point conversation
+    is open at that instant. `context_wamid`: the message it replies or reacts to.
     """
     policy.require_aware(timestamp, "timestamp")
-    wa_id = _clean_wa_id(wa_id)
-    if wamid and (existing := Message.objects.filter(wamid=wamid).first()):
+    identity = _identity(wa_id=wa_id, user_id=user_id, username=username, parent_user_id=parent_user_id)
+    if existing := _recorded(wamid):
         return existing
     with transaction.atomic():
-        customer, _ = Customer.objects.get_or_create(
-            wa_id=wa_id, defaults={"name": name or "", "last_activity_at": timestamp}
-        )
-        customer = _lock_customer(customer)
         now = timezone.now()
+        customer = identity_service.customer_for(identity, at=timestamp, now=now, name=name)
+        now = timezone.now()  # after the lock: a time read before waiting for it is stale
         # Re-check under the lock: a concurrent delivery of the same message may have just committed.
-        if wamid and (existing := Message.objects.filter(wamid=wamid).first()):
+        if existing := _recorded(wamid):
             return existing
 
         changed = {"last_activity_at"}
@@ -99,14 +110,84 @@ def receive_message(
                     status=Message.Status.RECEIVED,
                     status_changed_at=now,
                     referral=dict(referral) if referral is not None else None,
+                    context_wamid=context_wamid or "",
+                    details=dict(details) if details else None,
                 )
         except IntegrityError:
             # The same wamid recorded for another customer in the meantime: the platform's id wins.
-            if wamid and (existing := Message.objects.filter(wamid=wamid).first()):
+            if existing := _recorded(wamid):
                 return existing
             raise
         customer.save(update_fields=changed)
     return message
+
+
+def record_identity_change(
+    *,
+    previous: Identity,
+    current: Identity,
+    wamid: str | None,
+    timestamp: datetime,
+    change: str,
+    body: str = "",
+) -> Message:
+    """The platform says a user changed phone number or business-scoped user id (`system` messages
+    `user_changed_number`, `user_changed_user_id`): the customer they were (found by `previous`, else by
+    `current`) is now known by `current`. Never a second customer, never a lost thread: the window and
+    the conversations stay as they were. Recorded as a line in the thread; opens no window (R1).
+    Idempotent on `wamid`."""
+    policy.require_aware(timestamp, "timestamp")
+    known = previous if previous.names_someone else current
+    known = known.require()
+    if existing := _recorded(wamid):
+        return existing
+    with transaction.atomic():
+        customer = identity_service.customer_for(known, at=timestamp, now=timezone.now())
+        now = timezone.now()
+        if existing := _recorded(wamid):
+            return existing
+        customer, changes = identity_service.change_identifiers(
+            customer, current=current, at=timestamp, now=now
+        )
+        what = "; ".join(changes) or "no change to what we know them by"
+        customer.last_activity_at = max(customer.last_activity_at, timestamp)
+        customer.save(update_fields=["last_activity_at"])
+        return Message.objects.create(
+            customer=customer,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.FREE_FORM,
+            wa_type="system",
+            body=f"The customer's WhatsApp identity changed: {what}.",
+            wamid=wamid or None,
+            occurred_at=timestamp,
+            platform_timestamp=timestamp,
+            created_at=now,
+            status=Message.Status.RECEIVED,
+            status_changed_at=now,
+            details={"event": change, "changes": changes, "platform_text": body or ""},
+        )
+
+
+def record_marketing_preference(
+    *, identity: Identity, stopped: bool, timestamp: datetime, name: str = ""
+) -> Customer:
+    """The customer stopped (or resumed) marketing messages from us (the `user_preferences` webhook).
+    While stopped, the platform refuses marketing templates to them (131050): the inbox says so and the
+    server refuses them before they cost anything. A notice older than the one applied changes nothing."""
+    policy.require_aware(timestamp, "timestamp")
+    identity = identity.require()
+    with transaction.atomic():
+        customer = identity_service.customer_for(identity, at=timestamp, now=timezone.now(), name=name)
+        current = customer.marketing_stopped_at
+        if stopped and (current is None or current < timestamp):
+            customer.marketing_stopped_at = timestamp
+        elif not stopped and current is not None and current <= timestamp:
+            customer.marketing_stopped_at = None
+        else:
+            return customer
+        customer.save(update_fields=["marketing_stopped_at"])
+    logger.info("customer %s %s marketing messages", customer.pk, "stopped" if stopped else "resumed")
+    return customer
 
 
 def _referral_grants_eligibility(customer: Customer, timestamp: datetime) -> bool:
@@ -199,6 +280,8 @@ def send_template(
             )
         body, prepared_extras = template.prepare_send(params, extras)
         now = selectors.resolve_now(now)
+        if refusal := selectors.template_refusal(customer, template, now=now):
+            raise TemplateNotSendable(refusal)
         state, rows = selectors.customer_state(customer, now)
         decision = policy.decide_send(
             state, policy.Outbound.template(template.category, template.status), now
@@ -362,7 +445,7 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
     if conversation is not None and conversation.status != Conversation.Status.VOIDED:
         statuses = conversation.messages.values_list("status", flat=True)
         if policy.is_voided(statuses):
-            _void(conversation, now)
+            lifecycle.void(conversation, now)
     logger.info("message %s failed (code %s): %s", message.pk, error_code, error_text)
     return True
 
@@ -412,12 +495,17 @@ def record_status(
     error_code: int | None = None,
     error_text: str = "",
     closes_window: bool = False,
+    recipient: Identity | None = None,
 ) -> Message | None:
     """Apply one status webhook to our message (None when the message is not ours).
 
-    Statuses only move forward whatever order they arrive in; a duplicate changes nothing. `failed`
-    fails the message (R9: voids what it alone opened). The platform's conversation (id, expiry,
-    category) is adopted over our estimate, and every disagreement is recorded (R9).
+    Matched by the message id (or our callback data), never by the recipient. Statuses only move forward
+    whatever order they arrive in; a duplicate changes nothing. `failed` fails the message (R9: voids
+    what it alone opened). `pricing` is recorded per message: the platform's word on what it charged.
+    The platform's conversation (id, expiry, category) is adopted over our estimate, with every
+    disagreement recorded, only where it still reports a 24 h (or 72 h) conversation: under per-message
+    pricing that is a free-entry point alone (R9). `recipient`: the identifiers the status carries
+    (phone number, BSUID, username), linked to the customer.
     """
     policy.require_aware(timestamp, "timestamp")
     found = _message_for_status(wamid, callback)
@@ -435,9 +523,8 @@ def record_status(
         if stamp and getattr(message, stamp) is None:
             setattr(message, stamp, timestamp)
             fields.add(stamp)
-        if pricing is not None and message.pricing != dict(pricing):
-            message.pricing = dict(pricing)
-            fields.add("pricing")
+        if pricing is not None:
+            fields |= _record_pricing(message, pricing)
         moved_to = policy.next_delivery_status(message.status, status)
         if moved_to and moved_to != policy.FAILED:
             message.status = moved_to
@@ -451,16 +538,53 @@ def record_status(
         if moved_to == policy.FAILED:
             _fail(message, customer, error_code, error_text, closes_window, timestamp, now)
         elif conversation_id and message.conversation_id is not None:
-            _reconcile(message, conversation_id, conversation_expires_at, conversation_category, now)
+            pricing_model = policy.pricing_model(
+                reported=message.pricing_model, pricing_type=message.pricing_type, sent_at=message.occurred_at
+            )
+            if policy.reports_a_conversation(
+                pricing_model=pricing_model, pricing_type=message.pricing_type, category=conversation_category
+            ):
+                per_message_ids = pricing_model == policy.PER_MESSAGE
+                _reconcile(
+                    message,
+                    conversation_id,
+                    conversation_expires_at,
+                    conversation_category,
+                    now,
+                    per_message_ids,
+                )
+        if recipient is not None and recipient.names_someone:
+            identity_service.link(customer, recipient, at=timestamp, now=now)
     return message
 
 
-def _reconcile(message, platform_id, expires_at, category, now) -> None:
+def _record_pricing(message: Message, pricing: Mapping) -> set[str]:
+    """The platform's pricing object, as received and in parts (a later status may repeat or complete it)."""
+    merged = {**(message.pricing or {}), **dict(pricing)}
+    parts = policy.pricing_parts(merged)
+    values = {
+        "pricing": merged,
+        "pricing_model": parts.model,
+        "pricing_category": parts.category,
+        "pricing_type": parts.type,
+        "billable": parts.billable,
+    }
+    changed = {field for field, value in values.items() if getattr(message, field) != value}
+    for field in changed:
+        setattr(message, field, values[field])
+    return changed
+
+
+def _reconcile(message, platform_id, expires_at, category, now, per_message_ids=False) -> None:
     """R9: the platform's status reports which conversation our message is in. Adopt it, keep a record."""
     ours = message.conversation
     record = partial(ConversationDiscrepancy.objects.create, message=message, recorded_at=now)
+    # Under per-message pricing the platform's conversation id is one per message (API v23 and older):
+    # it names no conversation of ours to move a message to, nor a disagreement about ours.
     theirs = (
-        Conversation.objects.filter(customer_id=message.customer_id, platform_id=platform_id)
+        None
+        if per_message_ids
+        else Conversation.objects.filter(customer_id=message.customer_id, platform_id=platform_id)
         .exclude(pk=ours.pk)
         .first()
     )
@@ -476,12 +600,12 @@ def _reconcile(message, platform_id, expires_at, category, now) -> None:
             note="message moved to the platform's conversation",
         )
         if not ours.messages.exists():
-            _void(ours, now)
+            lifecycle.void(ours, now)
         ours = theirs
     elif not ours.platform_id:
         ours.platform_id = platform_id
         ours.save(update_fields=["platform_id"])
-    elif ours.platform_id != platform_id:
+    elif ours.platform_id != platform_id and not per_message_ids:
         record(
             conversation=ours,
             field=ConversationDiscrepancy.Field.CONVERSATION,
@@ -542,22 +666,6 @@ def _reconcile(message, platform_id, expires_at, category, now) -> None:
             adopted=adopted,
             note=note,
         )
-
-
-def _void(conversation: Conversation, now: datetime) -> None:
-    reopened = list(conversation.closed_conversations.all())
-    conversation.closed_at = conversation.opened_at
-    conversation.status = Conversation.Status.VOIDED
-    conversation.voided_at = now
-    conversation.status_changed_at = now
-    conversation.save(update_fields=["closed_at", "status", "voided_at", "status_changed_at"])
-    for other in reopened:
-        other.closed_at = None
-        other.closed_by = None
-        other.status = Conversation.Status.OPEN if other.expires_at > now else Conversation.Status.EXPIRED
-        other.status_changed_at = now
-        other.save(update_fields=["closed_at", "closed_by", "status", "status_changed_at"])
-    logger.info("voided conversation %s (R9); reopened %s", conversation.pk, [c.pk for c in reopened])
 
 
 # --- The sweep (R8) ---------------------------------------------------------------------------------

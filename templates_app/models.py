@@ -104,6 +104,20 @@ class MessageTemplate(models.Model):
         return policy.is_template_sendable(self.status)
 
     @property
+    def needs_phone_number(self) -> bool:
+        """An authentication template with a one-time-password button (copy code, one tap, zero tap)
+        reaches only a customer whose phone number we have: the platform refuses it to a business-scoped
+        user id (error 131062)."""
+        if self.category != self.Category.AUTHENTICATION:
+            return False
+        buttons = components_.find(self.components, "BUTTONS") or {}
+        listed = buttons.get("buttons") if isinstance(buttons.get("buttons"), list) else []
+        return any(
+            isinstance(button, dict) and str(button.get("type", "")).upper() in ("OTP", "COPY_CODE", "URL")
+            for button in listed
+        )
+
+    @property
     def status_info(self) -> statuses.StatusInfo:
         return statuses.describe(self.status, self.rejected_reason)
 
@@ -196,6 +210,7 @@ class TemplateEvent(models.Model):
         STATUS = "status", "Status"
         CATEGORY = "category", "Category"
         EDIT = "edit", "Content"
+        QUALITY = "quality", "Quality rating"
 
     template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -85,6 +85,29 @@ def apply_platform_category(
     return template
 
 
+def apply_platform_quality(
+    *, platform_id: str, name: str, language: str, previous_score: str, new_score: str
+) -> MessageTemplate | None:
+    """message_template_quality_update: the platform rated the template's quality (GREEN, YELLOW, RED,
+    UNKNOWN). Recorded in its history; a low rating warns that a pause may follow, and the pause itself
+    arrives as a status update."""
+    with transaction.atomic():
+        template = _find(platform_id, name, language)
+        if template is None:
+            return None
+        latest = template.events.filter(kind=TemplateEvent.Kind.QUALITY).values_list("new", flat=True).first()
+        if latest == new_score.upper():
+            return template
+        TemplateEvent.objects.create(
+            template=template,
+            kind=TemplateEvent.Kind.QUALITY,
+            old=(previous_score or latest or "").upper()[:64],
+            new=new_score.upper()[:64],
+            at=timezone.now(),
+        )
+    return template
+
+
 # --- Local edits: the admin and imports -------------------------------------------------------------------
 
 LOCAL = "local"

@@ -52,3 +52,34 @@ class WebhookDelivery(models.Model):
     @property
     def text(self) -> str:
         return bytes(self.body).decode("utf-8", errors="replace")
+
+
+class KeptItem(models.Model):
+    """One item of a delivery that the inbox did not apply, kept with the reason for an admin to read.
+
+    A delivery is refused whole only when it is not a WhatsApp delivery at all; inside one, an item that
+    cannot be understood (a message without an id, a status in an unknown shape), that the inbox keeps
+    apart on purpose (a group's message), or that refers to nothing we know (a status for a message we
+    never sent) is kept here, and everything else in the delivery is applied.
+    """
+
+    class Kind(models.TextChoices):
+        NOT_UNDERSTOOD = "not_understood", "Not understood"
+        KEPT_APART = "kept_apart", "Kept apart on purpose"
+        UNKNOWN_MESSAGE = "unknown_message", "About a message we do not know"
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="kept_items")
+    where = models.CharField(max_length=200, help_text="Where in the delivery, e.g. entry[0].changes[0].")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    field = models.CharField("webhook field", max_length=64, blank=True)
+    reason = models.TextField()
+    data = models.JSONField(null=True, blank=True, help_text="The item as received.")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "where"], name="kept_item_once")]
+        indexes = [models.Index(fields=["-recorded_at", "-id"], name="kept_item_recent_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.where} of delivery #{self.delivery_id}"

@@ -3,16 +3,23 @@
 `parse_delivery(data)` takes one decoded delivery (whatsapp-cloud-api.md) and returns every event in it,
 in order: each entry, each change, each message, then each status. One delivery can batch many of each.
 
-What it refuses (`MalformedDelivery`, with where and what in plain words) is only what makes the delivery
-meaningless: the wrong envelope, a change without `field`/`value`, a message or status without the keys
-that identify it. Everything else is tolerated: unknown keys are ignored, an unknown message type becomes
-an `InboundMessage` that says so, an unknown change field becomes `Ignored`, and an optional part in an
-unexpected shape (a conversation's expiry, a caption that is not text) is treated as absent, so one odd
-detail never costs the customer messages batched alongside it.
+A whole delivery is refused (`MalformedDelivery`) only when it is not a WhatsApp delivery at all: not a
+JSON object, another `object`, or no `entry` list. Below that, nothing one item does can cost the others:
+an entry, change, message or status that cannot be understood becomes a `Kept` event saying where and
+why (the caller keeps it with the delivery for an admin), and what the inbox keeps apart on purpose (a
+group's message, a change it has no use for) becomes `Kept` too. Unknown keys are ignored, an unknown
+message type becomes an `InboundMessage` that says so, and an optional part in an unexpected shape (a
+conversation's expiry, a caption that is not text) is treated as absent. Text is cleaned of what no
+database keeps (NUL characters, lone surrogates).
+
+Customers are named by a phone number (`from`, `wa_id`), a business-scoped user id (`from_user_id`,
+`user_id`), or both (late 2026): a message's `contacts[]` item adds what the message itself leaves out
+(the username, the other identifier).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,18 +29,39 @@ OBJECT = "whatsapp_business_account"
 MESSAGES_FIELD = "messages"
 TEMPLATE_STATUS_FIELD = "message_template_status_update"
 TEMPLATE_CATEGORY_FIELD = "template_category_update"
+TEMPLATE_QUALITY_FIELD = "message_template_quality_update"
+USER_PREFERENCES_FIELD = "user_preferences"
+
+# What kind of Kept item: the caller stores it with the delivery under this kind.
+NOT_UNDERSTOOD = "not_understood"
+KEPT_APART = "kept_apart"
+
+# system.type values that change who the customer is (current names, then the pre-2024 ones).
+IDENTITY_CHANGES = frozenset({"user_changed_number", "user_changed_user_id", "customer_changed_number"})
+
+WAMID_MAX = 128
+NAME_MAX = 256
+TYPE_MAX = 32
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class MalformedDelivery(ValueError):
-    """The delivery cannot be understood; the message says where and why, for a person to read."""
+    """The delivery is not a WhatsApp delivery at all; the message says why, for a person to read."""
+
+
+class _Refused(ValueError):
+    """One item cannot be understood: becomes a `Kept` event, never the whole delivery's refusal."""
 
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """A customer's message. `body` is the text, or a one-line summary of anything that is not text."""
+    """A customer's message. `body` is the text, or a one-line summary of anything that is not text.
+
+    The sender is named by `wa_id` (the phone number, "" when the platform does not share it),
+    `user_id` (the business-scoped user id, "" on older payloads), or both."""
 
     wamid: str
     wa_id: str
@@ -43,6 +71,27 @@ class InboundMessage:
     body: str
     referral: dict | None
     context_wamid: str | None
+    raw: dict = field(repr=False)
+    user_id: str = ""
+    parent_user_id: str = ""
+    username: str = ""
+    details: dict | None = None
+
+
+@dataclass(frozen=True)
+class IdentityChange:
+    """A `system` message: the user changed phone number or business-scoped user id. `previous_*` is
+    who they were (the sender of the notice and what it says they were), `new_*` who they are now."""
+
+    wamid: str
+    timestamp: datetime
+    change: str
+    body: str
+    previous_wa_id: str
+    previous_user_id: str
+    new_wa_id: str
+    new_user_id: str
+    new_parent_user_id: str
     raw: dict = field(repr=False)
 
 
@@ -56,7 +105,9 @@ class PlatformErrorDetail:
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """What happened to one of our messages: sent, delivered, read or failed."""
+    """What happened to one of our messages: sent, delivered, read or failed. Matched to our message by
+    its id; the recipient's identifiers (`recipient_id`, `recipient_user_id`, a `contacts[]` item) only
+    teach us who the customer is."""
 
     wamid: str
     status: str
@@ -68,6 +119,22 @@ class StatusUpdate:
     conversation_category: str | None
     pricing: dict | None
     errors: tuple[PlatformErrorDetail, ...]
+    raw: dict = field(repr=False)
+    recipient_user_id: str = ""
+    recipient_parent_user_id: str = ""
+    recipient_username: str = ""
+
+
+@dataclass(frozen=True)
+class MarketingPreference:
+    """`user_preferences`: the customer stopped (or resumed) marketing messages from the business."""
+
+    wa_id: str
+    user_id: str
+    name: str
+    stopped: bool
+    timestamp: datetime
+    detail: str
     raw: dict = field(repr=False)
 
 
@@ -92,14 +159,48 @@ class TemplateCategoryChange:
 
 
 @dataclass(frozen=True)
+class TemplateQualityChange:
+    template_id: str
+    name: str
+    language: str
+    previous_score: str
+    new_score: str
+    raw: dict = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Ignored:
-    """A change the inbox has no use for: the caller logs it, nothing more."""
+    """A change the inbox has no use for (another webhook field): kept apart, with the reason."""
 
     field: str
     reason: str
+    where: str = ""
+    raw: object = field(default=None, repr=False, compare=False)
 
 
-Event = InboundMessage | StatusUpdate | TemplateStatusChange | TemplateCategoryChange | Ignored
+@dataclass(frozen=True)
+class Kept:
+    """An item not applied: `kind` NOT_UNDERSTOOD (with `reason`: where and what is wrong) or KEPT_APART
+    (a group's message, say). The caller keeps it, as received (`raw`), with the delivery."""
+
+    where: str
+    field: str
+    kind: str
+    reason: str
+    raw: object = field(default=None, repr=False, compare=False)
+
+
+Event = (
+    InboundMessage
+    | IdentityChange
+    | StatusUpdate
+    | MarketingPreference
+    | TemplateStatusChange
+    | TemplateCategoryChange
+    | TemplateQualityChange
+    | Ignored
+    | Kept
+)
 
 
 def parse_timestamp(value: str | int) -> datetime:
@@ -116,6 +217,17 @@ def parse_timestamp(value: str | int) -> datetime:
         raise ValueError(f"Unix seconds out of range: {value!r}") from None
 
 
+def clean(value: object) -> object:
+    """`value` with every string cleaned of what no database keeps (NUL, lone surrogates), keys too."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean(key): clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean(item) for item in value]
+    return value
+
+
 def parse_delivery(data: object) -> list[Event]:
     """Every event of one decoded webhook delivery, in the order the platform listed them."""
     if not isinstance(data, dict):
@@ -124,30 +236,71 @@ def parse_delivery(data: object) -> list[Event]:
         raise MalformedDelivery(f"missing 'object' (expected {OBJECT!r})")
     if data["object"] != OBJECT:
         raise MalformedDelivery(f"'object' is {data['object']!r}, not {OBJECT!r}")
+    try:
+        entries = _required_list(data, "entry", "")
+    except _Refused as error:
+        raise MalformedDelivery(str(error)) from None
     events: list[Event] = []
-    for i, entry in enumerate(_required_list(data, "entry", "")):
+    for i, entry in enumerate(entries):
         where = f"entry[{i}]"
-        entry = _as_object(entry, where)
-        for j, change in enumerate(_required_list(entry, "changes", where)):
+        try:
+            entry = _as_object(entry, where)
+            changes = _required_list(entry, "changes", where)
+        except _Refused as error:
+            events.append(Kept(where, "", NOT_UNDERSTOOD, str(error), entry))
+            continue
+        for j, change in enumerate(changes):
             change_where = f"{where}.changes[{j}]"
-            change = _as_object(change, change_where)
-            field_name = _required_string(change, "field", change_where)
-            value = _required_object(change, "value", change_where)
+            try:
+                change = _as_object(change, change_where)
+                field_name = _required_string(change, "field", change_where)
+                value = _required_object(change, "value", change_where)
+            except _Refused as error:
+                events.append(Kept(change_where, _field_of(change), NOT_UNDERSTOOD, str(error), change))
+                continue
             events.extend(_parse_change(field_name, value, f"{change_where}.value"))
     return events
 
 
+def _field_of(change: object) -> str:
+    name = change.get("field") if isinstance(change, dict) else None
+    return name[:64] if isinstance(name, str) else ""
+
+
 def _parse_change(field_name: str, value: dict, where: str) -> list[Event]:
-    if field_name == MESSAGES_FIELD:
-        return _parse_messages_change(value, where)
-    if field_name == TEMPLATE_STATUS_FIELD:
-        return [_parse_template_status(value, where)]
-    if field_name == TEMPLATE_CATEGORY_FIELD:
-        return [_parse_template_category(value, where)]
-    return [Ignored(field=field_name, reason=f"the inbox does not handle {field_name!r} changes")]
+    try:
+        if field_name == MESSAGES_FIELD:
+            return _parse_messages_change(value, where)
+        if field_name == TEMPLATE_STATUS_FIELD:
+            return [_parse_template_status(value, where)]
+        if field_name == TEMPLATE_CATEGORY_FIELD:
+            return [_parse_template_category(value, where)]
+        if field_name == TEMPLATE_QUALITY_FIELD:
+            return [_parse_template_quality(value, where)]
+        if field_name == USER_PREFERENCES_FIELD:
+            return _parse_user_preferences(value, where)
+    except _Refused as error:
+        return [Kept(where, field_name, NOT_UNDERSTOOD, str(error), value)]
+    return [
+        Ignored(
+            field=field_name,
+            reason=f"the inbox does not handle {field_name!r} changes",
+            where=where,
+            raw=value,
+        )
+    ]
 
 
 # --- messages and statuses -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Contact:
+    wa_id: str
+    user_id: str
+    parent_user_id: str
+    name: str
+    username: str
 
 
 def _parse_messages_change(value: dict, where: str) -> list[Event]:
@@ -158,64 +311,169 @@ def _parse_messages_change(value: dict, where: str) -> list[Event]:
             Ignored(
                 field=MESSAGES_FIELD,
                 reason=f"{reason}; the platform reports: {problem}" if problem else reason,
+                where=where,
+                raw=value,
             )
         ]
-    names = _contact_names(value.get("contacts"))
+    contacts = _contacts(value.get("contacts"))
     events: list[Event] = []
-    for k, message in enumerate(_optional_list(value, "messages", where)):
-        events.append(_parse_message(message, names, f"{where}.messages[{k}]"))
-    for k, status in enumerate(_optional_list(value, "statuses", where)):
-        events.append(_parse_status(status, f"{where}.statuses[{k}]"))
+    for key, parse in (("messages", _parse_message), ("statuses", _parse_status)):
+        try:
+            items = _optional_list(value, key, where)
+        except _Refused as error:
+            events.append(Kept(f"{where}.{key}", MESSAGES_FIELD, NOT_UNDERSTOOD, str(error), value.get(key)))
+            continue
+        for k, item in enumerate(items):
+            item_where = f"{where}.{key}[{k}]"
+            try:
+                events.append(parse(item, contacts, item_where))
+            except _Refused as error:
+                events.append(Kept(item_where, MESSAGES_FIELD, NOT_UNDERSTOOD, str(error), item))
     return events
 
 
-def _contact_names(contacts: object) -> dict[str, str]:
-    """wa_id -> profile name. Contacts are a courtesy: any odd shape just means no name."""
-    names: dict[str, str] = {}
+def _contacts(contacts: object) -> list[_Contact]:
+    """The `contacts[]` items. Contacts are a courtesy: any odd shape just means less is known."""
+    found = []
     for contact in contacts if isinstance(contacts, list) else []:
-        if isinstance(contact, dict) and isinstance(contact.get("wa_id"), str):
-            names.setdefault(contact["wa_id"], _text(_obj(contact, "profile"), "name"))
-    return names
+        if not isinstance(contact, dict):
+            continue
+        profile = _obj(contact, "profile")
+        found.append(
+            _Contact(
+                wa_id=_identifier(contact.get("wa_id")),
+                user_id=_text(contact, "user_id"),
+                parent_user_id=_text(contact, "parent_user_id"),
+                name=_text(profile, "name")[:NAME_MAX],
+                username=_text(profile, "username") or _text(contact, "username"),
+            )
+        )
+    return found
 
 
-def _parse_message(message: object, names: dict[str, str], where: str) -> InboundMessage:
+def _contact_for(contacts: list[_Contact], wa_id: str, user_id: str) -> _Contact | None:
+    """The `contacts[]` item of this sender: by phone number, else by BSUID, else the only one."""
+    for contact in contacts:
+        if wa_id and contact.wa_id == wa_id:
+            return contact
+    for contact in contacts:
+        if user_id and contact.user_id == user_id:
+            return contact
+    if len(contacts) == 1:
+        only = contacts[0]
+        if (not wa_id or not only.wa_id or only.wa_id == wa_id) and (
+            not user_id or not only.user_id or only.user_id == user_id
+        ):
+            return only
+    return None
+
+
+def _identifier(value: object) -> str:
+    """A phone number or id as text: the platform writes strings, some relays numbers."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return _text_value(value).strip()
+
+
+def _parse_message(message: object, contacts: list[_Contact], where: str) -> Event:
     message = _as_object(message, where)
     wamid = _required_string(message, "id", where)
-    wa_id = _required_string(message, "from", where)
+    if len(wamid) > WAMID_MAX:
+        raise _Refused(f"{where}: 'id' is longer than {WAMID_MAX} characters")
     timestamp = _required_timestamp(message, "timestamp", where)
-    message_type = _required_string(message, "type", where)
+    message_type = _required_string(message, "type", where)[:TYPE_MAX]
+    wa_id = _identifier(message.get("from"))
+    user_id = _text(message, "from_user_id").strip()
+    contact = _contact_for(contacts, wa_id, user_id)
+    if contact is not None:
+        wa_id, user_id = wa_id or contact.wa_id, user_id or contact.user_id
+    if message_type == "system" and _text(_obj(message, "system"), "type") in IDENTITY_CHANGES:
+        return _identity_change(message, wamid, timestamp, wa_id, user_id)
+    if not wa_id and not user_id:
+        raise _Refused(f"{where}: names no sender: neither 'from' (a phone number) nor 'from_user_id'")
+    group_id = message.get("group_id")
+    if group_id not in (None, ""):
+        return Kept(
+            where,
+            MESSAGES_FIELD,
+            KEPT_APART,
+            f"a message in the WhatsApp group {_identifier(group_id) or '?'}: group conversations are kept "
+            "apart from one-to-one threads and open no customer service window",
+            message,
+        )
     summarise = _SUMMARIES.get(message_type, _summarise_unsupported)
     context_wamid = _text(_obj(message, "context"), "id") or None
     if message_type == "reaction":
         context_wamid = _text(_obj(message, "reaction"), "message_id") or context_wamid
     referral = message.get("referral")
+    describe = _DETAILS.get(message_type)
     return InboundMessage(
         wamid=wamid,
         wa_id=wa_id,
-        name=names.get(wa_id, ""),
+        user_id=user_id,
+        parent_user_id=_text(message, "from_parent_user_id") or (contact.parent_user_id if contact else ""),
+        username=contact.username if contact else "",
+        name=contact.name if contact else "",
         timestamp=timestamp,
         type=message_type,
-        body=summarise(message),
-        referral=referral if isinstance(referral, dict) else None,
-        context_wamid=context_wamid,
+        body=clean(summarise(message)),
+        referral=clean(referral) if isinstance(referral, dict) else None,
+        context_wamid=clean(context_wamid[:WAMID_MAX]) if context_wamid else None,
+        details=clean(describe(message)) if describe else None,
         raw=message,
     )
 
 
-def _parse_status(status: object, where: str) -> StatusUpdate:
+def _identity_change(message: dict, wamid: str, timestamp: datetime, wa_id: str, user_id: str) -> Event:
+    """`user_changed_number`: the sender (`from`) is the old number, `system.wa_id` the new one (older
+    payloads: `new_wa_id`, type `customer_changed_number`). `user_changed_user_id`: only the BSUID
+    changed. Both may carry `user_id`, `parent_user_id` and their `previous_…` values (August 2026)."""
+    system = _obj(message, "system")
+    change = _text(system, "type")
+    new_user_id = _text(system, "user_id")
+    previous_user_id = _text(system, "previous_user_id") or (user_id if user_id != new_user_id else "")
+    new_wa_id = (
+        ""
+        if change == "user_changed_user_id"
+        else _identifier(system.get("wa_id") or system.get("new_wa_id"))
+    )
+    return IdentityChange(
+        wamid=wamid,
+        timestamp=timestamp,
+        change=change,
+        body=_text(system, "body"),
+        previous_wa_id=wa_id,
+        previous_user_id=previous_user_id,
+        new_wa_id=new_wa_id,
+        new_user_id=new_user_id,
+        new_parent_user_id=_text(system, "parent_user_id"),
+        raw=message,
+    )
+
+
+def _parse_status(status: object, contacts: list[_Contact], where: str) -> StatusUpdate:
     status = _as_object(status, where)
     wamid = _required_string(status, "id", where)
     state = _required_string(status, "status", where)
     timestamp = _required_timestamp(status, "timestamp", where)
     conversation = _obj(status, "conversation")
     pricing = status.get("pricing")
-    pricing = pricing if isinstance(pricing, dict) else None
+    pricing = clean(pricing) if isinstance(pricing, dict) else None
     category = _text(_obj(conversation, "origin"), "type") or _text(pricing or {}, "category")
+    recipient_id = _identifier(status.get("recipient_id"))
+    recipient_user_id = _text(status, "recipient_user_id")
+    if not recipient_user_id and recipient_id.count(".") >= 1 and not recipient_id.isdigit():
+        recipient_id, recipient_user_id = "", recipient_id  # a BSUID where a phone number belongs
+    contact = _contact_for(_contacts(status.get("contacts")) or contacts, recipient_id, recipient_user_id)
     return StatusUpdate(
         wamid=wamid,
         status=state,
         timestamp=timestamp,
-        recipient_id=_text(status, "recipient_id"),
+        recipient_id=recipient_id or (contact.wa_id if contact else ""),
+        recipient_user_id=recipient_user_id or (contact.user_id if contact else ""),
+        recipient_parent_user_id=_text(status, "recipient_parent_user_id")
+        or (contact.parent_user_id if contact else ""),
+        recipient_username=contact.username if contact else "",
         callback_data=_text(status, "biz_opaque_callback_data") or None,
         conversation_id=_text(conversation, "id") or None,
         conversation_expires_at=_optional_timestamp(conversation.get("expiration_timestamp")),
@@ -236,9 +494,9 @@ def _errors(errors: object) -> tuple[PlatformErrorDetail, ...]:
         found.append(
             PlatformErrorDetail(
                 code=_code(error.get("code")),
-                title=_text(error, "title"),
-                message=_text(error, "message"),
-                details=_text(_obj(error, "error_data"), "details") or _text(error, "details"),
+                title=clean(_text(error, "title")),
+                message=clean(_text(error, "message")),
+                details=clean(_text(_obj(error, "error_data"), "details") or _text(error, "details")),
             )
         )
     return tuple(found)
@@ -257,6 +515,48 @@ def _describe_error(errors: tuple[PlatformErrorDetail, ...]) -> str:
         return ""
     first = errors[0]
     return " — ".join(part for part in (first.title or first.message, first.details) if part)
+
+
+def _parse_user_preferences(value: dict, where: str) -> list[Event]:
+    contacts = _contacts(value.get("contacts"))
+    events: list[Event] = []
+    for k, item in enumerate(_required_list(value, "user_preferences", where)):
+        item_where = f"{where}.user_preferences[{k}]"
+        try:
+            item = _as_object(item, item_where)
+            wa_id, user_id = _identifier(item.get("wa_id")), _text(item, "user_id")
+            contact = _contact_for(contacts, wa_id, user_id)
+            if contact is not None:
+                wa_id, user_id = wa_id or contact.wa_id, user_id or contact.user_id
+            if not wa_id and not user_id:
+                raise _Refused(f"{item_where}: names no customer: neither 'wa_id' nor 'user_id'")
+            choice = _required_string(item, "value", item_where).lower()
+            category = _text(item, "category") or "marketing_messages"
+            if category != "marketing_messages" or choice not in ("stop", "resume"):
+                events.append(
+                    Kept(
+                        item_where,
+                        USER_PREFERENCES_FIELD,
+                        KEPT_APART,
+                        f"a preference the inbox does not track: {category} = {choice}",
+                        item,
+                    )
+                )
+                continue
+            events.append(
+                MarketingPreference(
+                    wa_id=wa_id,
+                    user_id=user_id,
+                    name=contact.name if contact else "",
+                    stopped=choice == "stop",
+                    timestamp=_required_timestamp(item, "timestamp", item_where),
+                    detail=clean(_text(item, "detail")),
+                    raw=item,
+                )
+            )
+        except _Refused as error:
+            events.append(Kept(item_where, USER_PREFERENCES_FIELD, NOT_UNDERSTOOD, str(error), item))
+    return events
 
 
 # --- one-line summaries of what the customer sent --------------------------------------------------
@@ -329,8 +629,55 @@ def _summarise_interactive(message: dict) -> str:
             "[List reply]"
         )
     if isinstance(interactive.get("nfm_reply"), dict):
-        return "[Form reply]"
-    return "[Interactive reply]"
+        answers = _form_answers(interactive["nfm_reply"])
+        shown = "; ".join(f"{_label(key)}: {_answer(value)}" for key, value in answers.items())
+        return _labelled("[Form reply]", shown[:2000])
+    if isinstance(interactive.get("call_permission_reply"), dict):
+        return _call_permission_summary(interactive["call_permission_reply"])
+    kind = _text(interactive, "type")
+    return f"[Interactive reply: {kind}]" if kind else "[Interactive reply]"
+
+
+def _form_answers(reply: dict) -> dict:
+    """A Flow's answers: `response_json` is a JSON string (an object); the flow token is no answer."""
+    raw = reply.get("response_json")
+    try:
+        answers = json.loads(raw) if isinstance(raw, str) else raw
+    except (ValueError, RecursionError):
+        answers = None
+    if not isinstance(answers, dict):
+        return {}
+    return {str(key): value for key, value in answers.items() if key != "flow_token"}
+
+
+def _label(key: str) -> str:
+    return re.sub(r"^screen_\d+_|_\d+$", "", key).replace("_", " ").strip().capitalize() or key
+
+
+def _answer(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_answer(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)[:200]
+    text = str(value) if value is not None else ""
+    # Flow answers from a list or radio button come as "<id>_<label>": the label is what was chosen.
+    return re.sub(r"^\d+_", "", text)
+
+
+def _call_permission_summary(reply: dict) -> str:
+    response = _text(reply, "response").lower()
+    if response in ("accept", "accepted"):
+        if reply.get("is_permanent") is True:
+            return "[Call permission] Allowed the business to call them, with no end date"
+        until = _optional_timestamp(reply.get("expiration_timestamp"))
+        if until is not None:
+            return f"[Call permission] Allowed the business to call them until {until:%Y-%m-%d %H:%M} UTC"
+        return "[Call permission] Allowed the business to call them"
+    if response in ("reject", "rejected", "decline", "declined"):
+        return "[Call permission] Refused calls from the business"
+    return _labelled("[Call permission]", response)
 
 
 def _summarise_button(message: dict) -> str:
@@ -356,10 +703,25 @@ def _summarise_system(message: dict) -> str:
     return _text(_obj(message, "system"), "body") or "[System message]"
 
 
+# What the platform says a customer did when it passes the message on as `unsupported` (late 2026).
+UNSUPPORTED_KINDS = {
+    "edit": "the customer edited an earlier message; WhatsApp does not pass edits on to businesses",
+    "poll": "the customer sent a poll, which WhatsApp does not pass on to businesses",
+    "view_once": "the customer sent a view-once photo or video, which businesses cannot open",
+    "video_note": "the customer sent a video note, which WhatsApp does not pass on to businesses",
+    "event": "the customer sent an event invitation, which WhatsApp does not pass on to businesses",
+    "unknown": "WhatsApp did not say what the customer sent",
+}
+
+
 def _summarise_unsupported(message: dict) -> str:
     problem = _describe_error(_errors(message.get("errors")))
-    label = f"[Unsupported message: {message['type']}]"
-    return f"{label} {problem}" if problem else label
+    kind = _text(_obj(message, "unsupported"), "type") if message["type"] == "unsupported" else ""
+    label = f"[Unsupported message: {kind or message['type']}]"
+    explained = UNSUPPORTED_KINDS.get(kind, "")
+    return " ".join(
+        part for part in (label, explained, f"({problem})" if problem and explained else problem) if part
+    )
 
 
 _SUMMARIES: dict[str, Callable[[dict], str]] = {
@@ -381,6 +743,75 @@ _SUMMARIES: dict[str, Callable[[dict], str]] = {
 }
 
 
+# --- structured details beside the summary --------------------------------------------------------
+
+MEDIA_KEYS = ("id", "mime_type", "sha256", "filename", "caption", "voice", "animated", "url", "file_size")
+
+
+def _media_details(message: dict) -> dict | None:
+    media = _obj(message, message["type"])
+    kept = {key: media[key] for key in MEDIA_KEYS if isinstance(media.get(key), str | bool | int)}
+    return {"media": kept} if kept else None
+
+
+def _interactive_details(message: dict) -> dict | None:
+    interactive = _obj(message, "interactive")
+    if isinstance(interactive.get("nfm_reply"), dict):
+        reply = interactive["nfm_reply"]
+        return {"form": {"name": _text(reply, "name"), "answers": _form_answers(reply)}}
+    if isinstance(interactive.get("call_permission_reply"), dict):
+        reply = interactive["call_permission_reply"]
+        until = _optional_timestamp(reply.get("expiration_timestamp"))
+        return {
+            "call_permission": {
+                "response": _text(reply, "response").lower(),
+                "permanent": reply.get("is_permanent") is True,
+                "until": until.isoformat() if until else None,
+                "source": _text(reply, "response_source"),
+            }
+        }
+    for key in ("button_reply", "list_reply"):
+        if isinstance(interactive.get(key), dict):
+            return {
+                key: {
+                    k: _text(interactive[key], k)
+                    for k in ("id", "title", "description")
+                    if _text(interactive[key], k)
+                }
+            }
+    return None
+
+
+def _location_details(message: dict) -> dict | None:
+    location = _obj(message, "location")
+    kept = {
+        key: location[key] for key in ("latitude", "longitude", "name", "address", "url") if key in location
+    }
+    return {"location": kept} if kept else None
+
+
+def _reaction_details(message: dict) -> dict:
+    return {"reaction": _text(_obj(message, "reaction"), "emoji")}
+
+
+def _unsupported_details(message: dict) -> dict | None:
+    kind = _text(_obj(message, "unsupported"), "type")
+    return {"unsupported_type": kind} if kind else None
+
+
+_DETAILS: dict[str, Callable[[dict], dict | None]] = {
+    "image": _media_details,
+    "video": _media_details,
+    "audio": _media_details,
+    "document": _media_details,
+    "sticker": _media_details,
+    "interactive": _interactive_details,
+    "location": _location_details,
+    "reaction": _reaction_details,
+    "unsupported": _unsupported_details,
+}
+
+
 # --- templates -------------------------------------------------------------------------------------
 
 
@@ -390,7 +821,7 @@ def _template_identity(value: dict, where: str) -> tuple[str, str, str]:
     name = _text(value, "message_template_name")
     language = _text(value, "message_template_language")
     if not template_id and not (name and language):
-        raise MalformedDelivery(
+        raise _Refused(
             f"{where}: missing 'message_template_id' (or 'message_template_name' and "
             "'message_template_language'): which template is meant?"
         )
@@ -411,11 +842,27 @@ def _parse_template_status(value: dict, where: str) -> TemplateStatusChange:
     )
 
 
+def _parse_template_quality(value: dict, where: str) -> TemplateQualityChange:
+    """message_template_quality_update: no `event`, a quality score from previous to new."""
+    template_id, name, language = _template_identity(value, where)
+    new_score = _text(value, "new_quality_score")
+    if not new_score:
+        raise _Refused(f"{where}: missing 'new_quality_score'")
+    return TemplateQualityChange(
+        template_id=template_id,
+        name=name,
+        language=language,
+        previous_score=_text(value, "previous_quality_score"),
+        new_score=new_score,
+        raw=value,
+    )
+
+
 def _parse_template_category(value: dict, where: str) -> TemplateCategoryChange:
     template_id, name, language = _template_identity(value, where)
     new_category = _text(value, "new_category") or _text(value, "correct_category")
     if not new_category:
-        raise MalformedDelivery(f"{where}: missing 'new_category'")
+        raise _Refused(f"{where}: missing 'new_category'")
     return TemplateCategoryChange(
         template_id=template_id,
         name=name,
@@ -451,21 +898,21 @@ def _at(where: str) -> str:
 
 def _as_object(value: object, where: str) -> dict:
     if not isinstance(value, dict):
-        raise MalformedDelivery(f"{where}: not an object (it is {_kind(value)})")
+        raise _Refused(f"{where}: not an object (it is {_kind(value)})")
     return value
 
 
 def _required_object(container: dict, key: str, where: str) -> dict:
     if container.get(key) is None:
-        raise MalformedDelivery(f"{_at(where)}missing '{key}'")
+        raise _Refused(f"{_at(where)}missing '{key}'")
     if not isinstance(container[key], dict):
-        raise MalformedDelivery(f"{_at(where)}'{key}' is not an object (it is {_kind(container[key])})")
+        raise _Refused(f"{_at(where)}'{key}' is not an object (it is {_kind(container[key])})")
     return container[key]
 
 
 def _required_list(container: dict, key: str, where: str) -> list:
     if container.get(key) is None:
-        raise MalformedDelivery(f"{_at(where)}missing '{key}'")
+        raise _Refused(f"{_at(where)}missing '{key}'")
     return _optional_list(container, key, where)
 
 
@@ -474,30 +921,28 @@ def _optional_list(container: dict, key: str, where: str) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MalformedDelivery(f"{_at(where)}'{key}' is not a list (it is {_kind(value)})")
+        raise _Refused(f"{_at(where)}'{key}' is not a list (it is {_kind(value)})")
     return value
 
 
 def _required_string(container: dict, key: str, where: str) -> str:
     value = container.get(key)
     if value is None:
-        raise MalformedDelivery(f"{_at(where)}missing '{key}'")
+        raise _Refused(f"{_at(where)}missing '{key}'")
     if not isinstance(value, str):
-        raise MalformedDelivery(f"{_at(where)}'{key}' is not a string (it is {_kind(value)})")
+        raise _Refused(f"{_at(where)}'{key}' is not a string (it is {_kind(value)})")
     if not value:
-        raise MalformedDelivery(f"{_at(where)}'{key}' is empty")
+        raise _Refused(f"{_at(where)}'{key}' is empty")
     return value
 
 
 def _required_timestamp(container: dict, key: str, where: str) -> datetime:
     if container.get(key) is None:
-        raise MalformedDelivery(f"{_at(where)}missing '{key}'")
+        raise _Refused(f"{_at(where)}missing '{key}'")
     try:
         return parse_timestamp(container[key])
     except ValueError:
-        raise MalformedDelivery(
-            f"{_at(where)}'{key}' is not a time in Unix seconds: {container[key]!r}"
-        ) from None
+        raise _Refused(f"{_at(where)}'{key}' is not a time in Unix seconds: {container[key]!r}") from None
 
 
 def _optional_timestamp(value: object) -> datetime | None:
@@ -514,6 +959,9 @@ def _obj(container: dict, key: str) -> dict:
 
 
 def _text(container: dict, key: str) -> str:
-    """`container[key]` when it is a string, else ""."""
-    value = container.get(key)
-    return value if isinstance(value, str) else ""
+    """`container[key]` when it is a string (cleaned of what no database keeps), else ""."""
+    return _text_value(container.get(key))
+
+
+def _text_value(value: object) -> str:
+    return _UNSTORABLE.sub("\ufffd", value) if isinstance(value, str) else ""

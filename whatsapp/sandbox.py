@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -33,8 +33,6 @@ SANDBOX_PHONE_NUMBER_ID = "sandbox-phone-number"
 SANDBOX_DISPLAY_NUMBER = "15550000000"
 # (status, seconds after acceptance): like the platform, a little later each.
 STATUS_SCHEDULE = (("sent", 1), ("delivered", 2), ("read", 6))
-# Our category -> the platform's conversation origin / pricing category.
-PLATFORM_CATEGORY = {"free_entry_point": "referral_conversion"}
 
 
 def encode(delivery: dict) -> bytes:
@@ -72,17 +70,28 @@ def _envelope(value: dict) -> dict:
 
 
 def inbound_delivery(
-    *, wa_id: str, body: str, name: str = "", timestamp: datetime, wamid: str | None = None, ad: bool = False
+    *,
+    wa_id: str | None = None,
+    body: str,
+    name: str = "",
+    timestamp: datetime,
+    wamid: str | None = None,
+    ad: bool = False,
+    user_id: str | None = None,
+    username: str = "",
 ) -> dict:
     """A text message from a customer, as the platform delivers it (with a click-to-WhatsApp referral
-    when `ad`)."""
-    message = {
-        "from": wa_id,
+    when `ad`). A customer with a username and no shared phone number comes with `user_id` only."""
+    message: dict = {
         "id": wamid or f"wamid.SANDBOX{uuid.uuid4().hex.upper()}",
         "timestamp": _unix(timestamp),
         "type": "text",
         "text": {"body": body},
     }
+    if wa_id:
+        message["from"] = wa_id
+    if user_id:
+        message["from_user_id"] = user_id
     if ad:
         message["referral"] = {
             "source_url": "https://fb.me/sandbox-ad",
@@ -93,32 +102,59 @@ def inbound_delivery(
             "media_type": "image",
             "ctwa_clid": f"sandbox-{uuid.uuid4().hex[:12]}",
         }
-    return _envelope({"contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message]})
+    profile = {"name": name} | ({"username": username} if username else {})
+    contact: dict = {"profile": profile}
+    if wa_id:
+        contact["wa_id"] = wa_id
+    if user_id:
+        contact["user_id"] = user_id
+    return _envelope({"contacts": [contact], "messages": [message]})
+
+
+# Until this day, free-form messages and utility templates inside the customer service window were free
+# (pricing type free_customer_service); the platform charges them from the next day on.
+FREE_IN_WINDOW_UNTIL = date(2026, 9, 30)
+
+
+def _pricing(message: Message) -> dict:
+    """The per-message pricing the platform reports for `message` (API v24+ shapes)."""
+    conversation = message.conversation
+    if conversation is not None and conversation.category == "free_entry_point":
+        category, type_ = "referral_conversion", "free_entry_point"
+    else:
+        category = (message.template_category or "service").lower()
+        in_window = selectors.service_window(message.customer, now=message.occurred_at).is_open
+        free = (
+            in_window
+            and category in ("service", "utility")
+            and message.occurred_at.date() <= FREE_IN_WINDOW_UNTIL
+        )
+        type_ = "free_customer_service" if free else "regular"
+    return {"billable": type_ == "regular", "pricing_model": "PMP", "type": type_, "category": category}
 
 
 def status_delivery(message: Message, *, wamid: str, status: str, timestamp: datetime) -> dict:
-    """A status webhook for one of our messages, with the conversation and pricing the platform adds."""
-    entry = {
-        "id": wamid,
-        "status": status,
-        "timestamp": _unix(timestamp),
-        "recipient_id": message.customer.wa_id,
-        "biz_opaque_callback_data": f"msg-{message.pk}",
-    }
+    """A status webhook for one of our messages as the platform sends it today (API v24+, per-message
+    pricing): the recipient's identifiers, the pricing on `sent` and `delivered`, and a conversation
+    object only inside a free-entry point."""
+    customer = message.customer
+    entry: dict = {"id": wamid, "status": status, "timestamp": _unix(timestamp)}
+    if customer.wa_id:
+        entry["recipient_id"] = customer.wa_id
+    if customer.user_id:
+        entry["recipient_user_id"] = customer.user_id
+    entry["biz_opaque_callback_data"] = f"msg-{message.pk}"
     conversation = message.conversation
-    if conversation is not None and status != "failed":
-        category = PLATFORM_CATEGORY.get(conversation.category, conversation.category)
-        entry["conversation"] = {
-            "id": f"sandbox-conversation-{conversation.pk}",
-            "origin": {"type": category},
-        }
-        if status == "sent":
-            entry["conversation"]["expiration_timestamp"] = _unix(conversation.expires_at)
-        entry["pricing"] = {
-            "billable": category != "referral_conversion",
-            "pricing_model": "CBP",
-            "category": category,
-        }
+    if status in ("sent", "delivered"):
+        pricing = _pricing(message)
+        if pricing["type"] == "free_entry_point":
+            entry["conversation"] = {
+                "id": f"sandbox-conversation-{conversation.pk}",
+                "origin": {"type": "referral_conversion"},
+            }
+            if status == "sent":
+                entry["conversation"]["expiration_timestamp"] = _unix(conversation.expires_at)
+        entry["pricing"] = pricing
     return _envelope({"statuses": [entry]})
 
 
@@ -220,8 +256,20 @@ class SandboxClient:
         return {"success": True}
 
     def send(self, payload: dict) -> SendResult:
-        wa_id = str(payload.get("to", "")).removeprefix("+")
-        customer = Customer.objects.filter(wa_id=wa_id).first()
+        """Like the platform: `to` a phone number, or `recipient` a business-scoped user id (`to` wins
+        when both are given); the answer names the recipient by what it was addressed with."""
+        to = str(payload.get("to") or "").removeprefix("+")
+        recipient = str(payload.get("recipient") or "")
+        if to and not to.isdigit():
+            # The platform silently drops a BSUID in `to`: the sandbox says so instead of pretending.
+            raise _refusal(131009, f"Parameter value is not valid: 'to' must be a phone number, not {to!r}")
+        customer = (
+            Customer.objects.filter(wa_id=to).first()
+            if to
+            else Customer.objects.filter(user_id=recipient).first()
+            if recipient
+            else None
+        )
         if customer is None:
             raise _refusal(131026, "Message undeliverable")
         if payload.get("type") == "template":
@@ -233,6 +281,10 @@ class SandboxClient:
             ).first()
             if known is None:
                 raise _refusal(132001, "Template name does not exist in the translation")
+            if not to and known.needs_phone_number:
+                raise _refusal(
+                    131062, "Business-scoped user ID (BSUID) recipients are not supported for this message"
+                )
             if not _components_fit(known, template.get("components") or []):
                 raise _refusal(132000, "Number of parameters does not match the expected number of params")
         elif not selectors.service_window(customer).is_open:
@@ -241,15 +293,13 @@ class SandboxClient:
         callback = str(payload.get("biz_opaque_callback_data", ""))
         if callback.startswith("msg-") and callback[4:].isdigit():
             _schedule_statuses(int(callback[4:]), wamid)
-        return SendResult(
-            wamid=wamid,
-            wa_id=wa_id,
-            raw={
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": payload.get("to"), "wa_id": wa_id}],
-                "messages": [{"id": wamid}],
-            },
-        )
+        contact = {"input": payload.get("to") or recipient}
+        if to:
+            contact["wa_id"] = to
+        if customer.user_id:
+            contact["user_id"] = customer.user_id
+        raw = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
+        return SendResult(wamid=wamid, wa_id=to or None, raw=raw)
 
 
 def _components_fit(template: MessageTemplate, components: list) -> bool:

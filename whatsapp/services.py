@@ -23,11 +23,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations import services as conversation_services
+from conversations.exceptions import DomainError
+from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Message
 from templates_app import services as template_services
 from whatsapp import errors, payloads
 from whatsapp.client import GraphClient, PlatformError, template_payload, text_payload
-from whatsapp.models import WebhookDelivery
+from whatsapp.models import KeptItem, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ def parse(body: bytes) -> list[payloads.Event]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise payloads.MalformedDelivery(f"the body is not valid JSON ({error})") from None
+    except RecursionError:
+        raise payloads.MalformedDelivery(
+            "the body is not a WhatsApp delivery: JSON nested too deeply"
+        ) from None
     return payloads.parse_delivery(data)
 
 
@@ -88,13 +94,16 @@ def _claim_delivery(delivery_id: int, now: datetime) -> bool:
 
 def process_delivery(delivery_id: int) -> WebhookDelivery:
     """Apply every event of a stored delivery. Each event is its own transaction, so one bad event
-    cannot undo the others; the delivery is retried later if any failed (replays are harmless)."""
+    cannot undo the others. An item that cannot be understood, or that the inbox keeps apart, is kept
+    with the delivery (KeptItem) and the rest applied; the delivery is retried later only when applying
+    an event failed for a reason that may pass (replays are harmless)."""
     now = timezone.now()
     if not _claim_delivery(delivery_id, now):
         return WebhookDelivery.objects.get(pk=delivery_id)
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
     counts: Counter[str] = Counter()
     problems = []
+    kept: list[KeptItem] = []
     try:
         events = parse(bytes(delivery.body))
     except payloads.MalformedDelivery as error:
@@ -102,10 +111,24 @@ def process_delivery(delivery_id: int) -> WebhookDelivery:
         return delivery
     for index, event in enumerate(events):
         try:
-            counts[_apply(event)] += 1
+            outcome = _apply(event)
+        except (ValueError, DomainError) as error:  # this item can never be applied: keep it, go on
+            logger.warning(
+                "delivery %s: event %s (%s) not applied: %s", delivery.pk, index, type(event).__name__, error
+            )
+            kept.append(_kept_item(delivery, event, KeptItem.Kind.NOT_UNDERSTOOD, str(error), index, now))
+            counts["kept"] += 1
+            continue
         except Exception as error:  # one event's failure must not lose the others; logged and retried
             logger.exception("delivery %s: event %s (%s) failed", delivery.pk, index, type(event).__name__)
             problems.append(f"event {index} ({type(event).__name__}): {error}")
+            continue
+        if outcome.kept is not None:
+            kept.append(_kept_item(delivery, event, outcome.kept, outcome.reason, index, now))
+        counts[outcome.counted] += 1
+    if kept:
+        KeptItem.objects.bulk_create(kept, ignore_conflicts=True)
+        logger.warning("delivery %s: %d item(s) kept for review", delivery.pk, len(kept))
     delivery.summary = dict(counts)
     if problems:
         delivery.error = "\n".join(problems[:20])
@@ -125,39 +148,83 @@ def process_delivery(delivery_id: int) -> WebhookDelivery:
     return delivery
 
 
-def _apply(event: payloads.Event) -> str:
-    """One event to the domain. Returns what it was, for the delivery's summary."""
+@dataclass(frozen=True)
+class _Outcome:
+    """What applying one event did: counted under `counted` in the delivery's summary; `kept` (a
+    KeptItem kind) with `reason` when the item is kept with the delivery instead of, or beside, being
+    applied."""
+
+    counted: str
+    kept: str | None = None
+    reason: str = ""
+
+
+def _kept_item(delivery, event, kind: str, reason: str, index: int, now) -> KeptItem:
+    where = getattr(event, "where", "") or f"event {index}"
+    field = getattr(event, "field", "") or _EVENT_FIELDS.get(type(event), "")
+    return KeptItem(
+        delivery=delivery,
+        where=where[:200],
+        kind=kind,
+        field=field[:64],
+        reason=reason,
+        data=payloads.clean(getattr(event, "raw", None)),
+        recorded_at=now,
+    )
+
+
+_EVENT_FIELDS = {
+    payloads.InboundMessage: payloads.MESSAGES_FIELD,
+    payloads.IdentityChange: payloads.MESSAGES_FIELD,
+    payloads.StatusUpdate: payloads.MESSAGES_FIELD,
+    payloads.MarketingPreference: payloads.USER_PREFERENCES_FIELD,
+    payloads.TemplateStatusChange: payloads.TEMPLATE_STATUS_FIELD,
+    payloads.TemplateCategoryChange: payloads.TEMPLATE_CATEGORY_FIELD,
+    payloads.TemplateQualityChange: payloads.TEMPLATE_QUALITY_FIELD,
+}
+
+
+def _apply(event: payloads.Event) -> _Outcome:
+    """One event to the domain. Raises ValueError (or a DomainError) for an item that can never be
+    applied; any other exception is a failure that may pass (the delivery is retried)."""
     if isinstance(event, payloads.InboundMessage):
         conversation_services.receive_message(
-            wa_id=event.wa_id,
+            wa_id=event.wa_id or None,
+            user_id=event.user_id or None,
+            username=event.username,
+            parent_user_id=event.parent_user_id,
             body=event.body,
             wamid=event.wamid,
             timestamp=event.timestamp,
             name=event.name,
             referral=event.referral,
             wa_type=event.type,
+            context_wamid=event.context_wamid or "",
+            details=event.details,
         )
-        return "messages"
-    if isinstance(event, payloads.StatusUpdate):
-        error = event.errors[0] if event.errors else None
-        info = errors.describe(error.code, title=error.title, details=error.details) if error else None
-        message = conversation_services.record_status(
+        return _Outcome("messages")
+    if isinstance(event, payloads.IdentityChange):
+        conversation_services.record_identity_change(
+            previous=Identity.of(wa_id=event.previous_wa_id, user_id=event.previous_user_id),
+            current=Identity.of(
+                wa_id=event.new_wa_id, user_id=event.new_user_id, parent_user_id=event.new_parent_user_id
+            ),
             wamid=event.wamid,
-            status=event.status,
             timestamp=event.timestamp,
-            callback=event.callback_data,
-            conversation_id=event.conversation_id,
-            conversation_expires_at=event.conversation_expires_at,
-            conversation_category=event.conversation_category,
-            pricing=event.pricing,
-            error_code=error.code if error else None,
-            error_text=f"{info.reason} {info.action}" if info else "",
-            closes_window=bool(info and info.closes_window),
+            change=event.change,
+            body=event.body,
         )
-        if message is None:
-            logger.warning("status %r for unknown message %s: ignored", event.status, event.wamid)
-            return "statuses_unknown_message"
-        return "statuses"
+        return _Outcome("identity_changes")
+    if isinstance(event, payloads.StatusUpdate):
+        return _apply_status(event)
+    if isinstance(event, payloads.MarketingPreference):
+        conversation_services.record_marketing_preference(
+            identity=Identity.of(wa_id=event.wa_id, user_id=event.user_id),
+            stopped=event.stopped,
+            timestamp=event.timestamp,
+            name=event.name,
+        )
+        return _Outcome("marketing_preferences")
     if isinstance(event, payloads.TemplateStatusChange):
         template_services.apply_platform_status(
             platform_id=event.template_id,
@@ -166,7 +233,7 @@ def _apply(event: payloads.Event) -> str:
             event=event.event,
             reason=event.reason,
         )
-        return "template_status_updates"
+        return _Outcome("template_status_updates")
     if isinstance(event, payloads.TemplateCategoryChange):
         template_services.apply_platform_category(
             platform_id=event.template_id,
@@ -174,9 +241,66 @@ def _apply(event: payloads.Event) -> str:
             language=event.language,
             new_category=event.new_category,
         )
-        return "template_category_updates"
-    logger.info("webhook field %r ignored: %s", event.field, event.reason)
-    return "ignored"
+        return _Outcome("template_category_updates")
+    if isinstance(event, payloads.TemplateQualityChange):
+        template_services.apply_platform_quality(
+            platform_id=event.template_id,
+            name=event.name,
+            language=event.language,
+            previous_score=event.previous_score,
+            new_score=event.new_score,
+        )
+        return _Outcome("template_quality_updates")
+    if isinstance(event, payloads.Kept):
+        return _Outcome("kept", event.kind, event.reason)
+    logger.info("webhook field %r kept apart: %s", event.field, event.reason)
+    return _Outcome("ignored", KeptItem.Kind.KEPT_APART, event.reason)
+
+
+def _apply_status(event: payloads.StatusUpdate) -> _Outcome:
+    error = event.errors[0] if event.errors else None
+    message = conversation_services.record_status(
+        wamid=event.wamid,
+        status=event.status,
+        timestamp=event.timestamp,
+        callback=event.callback_data,
+        conversation_id=event.conversation_id,
+        conversation_expires_at=event.conversation_expires_at,
+        conversation_category=event.conversation_category,
+        pricing=event.pricing,
+        error_code=error.code if error else None,
+        error_text=_final_failure_text(error) if error else "",
+        closes_window=bool(error and errors.describe(error.code).closes_window),
+        recipient=_recipient(event),
+    )
+    if message is None:
+        logger.warning("status %r for unknown message %s: kept", event.status, event.wamid)
+        return _Outcome(
+            "statuses_unknown_message",
+            KeptItem.Kind.UNKNOWN_MESSAGE,
+            f"a {event.status!r} status for {event.wamid}, a message this inbox did not send (or not yet)",
+        )
+    return _Outcome("statuses")
+
+
+def _recipient(event: payloads.StatusUpdate) -> Identity | None:
+    try:
+        return Identity.of(
+            wa_id=event.recipient_id,
+            user_id=event.recipient_user_id,
+            parent_user_id=event.recipient_parent_user_id,
+            username=event.recipient_username,
+        )
+    except InvalidIdentifier:
+        logger.warning("status for %s: recipient identifiers in an unknown form, not linked", event.wamid)
+        return None
+
+
+def _final_failure_text(error: payloads.PlatformErrorDetail) -> str:
+    """The platform finally refused the message: what happened and what a person can do, in plain
+    words, with the platform's own details; never a promise of a retry (nothing retries it now)."""
+    info = errors.describe(error.code, title=error.title, details=error.details)
+    return f"{info.reason} {info.action}"
 
 
 def retry_deliveries(*, now: datetime | None = None, limit: int = DELIVERY_RETRY_BATCH) -> int:
@@ -268,13 +392,21 @@ def submit_templates(templates, *, actor=None) -> list[tuple[object, Exception |
     return results
 
 
+def recipient_of(customer) -> dict[str, str]:
+    """How the platform is told whom to deliver to: the phone number (`to`) when we know it, else the
+    business-scoped user id (`recipient`), never a BSUID in `to` (the platform silently drops that)."""
+    if customer.wa_id:
+        return {"to": f"+{customer.wa_id}"}
+    return {"recipient": customer.user_id}
+
+
 def outbound_payload(message: Message) -> dict:
-    to = f"+{message.customer.wa_id}"
+    address = recipient_of(message.customer)
     callback = conversation_services.callback_data(message)
     if message.kind == Message.Kind.TEMPLATE:
         template = message.template
         return template_payload(
-            to=to,
+            **address,
             name=template.name,
             language=template.language,
             parameter_format=template.parameter_format,
@@ -282,7 +414,7 @@ def outbound_payload(message: Message) -> dict:
             callback_data=callback,
             extras=message.template_extras,
         )
-    return text_payload(to=to, body=message.body, callback_data=callback)
+    return text_payload(**address, body=message.body, callback_data=callback)
 
 
 def _claim_message(message_id: int, now: datetime) -> bool:
