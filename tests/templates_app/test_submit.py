@@ -68,7 +68,8 @@ def test_a_new_template_is_created_at_whatsapp_in_the_documented_shape(
     notes = submit(admin_client, template)
 
     [request] = fake_graph.requests
-    assert (request.method, request.path) == ("POST", "/v23.0/102290129340398/message_templates")
+    version = graph_settings.WHATSAPP_API_VERSION
+    assert (request.method, request.path) == ("POST", f"/{version}/102290129340398/message_templates")
     assert request.headers["authorization"] == "Bearer test-token"
     assert request.json == {
         "name": "order_shipped",
@@ -92,9 +93,8 @@ def test_a_template_whatsapp_knows_is_sent_as_a_new_version_and_a_recategorisati
     admin_client, graph_settings, fake_graph
 ):
     edited = new_template(name="edited", platform_id="777")
-    fake_graph.reply_with(
-        lambda request: Reply(body={"success": True}) if request.path == "/v23.0/777" else None
-    )
+    path = f"/{graph_settings.WHATSAPP_API_VERSION}/777"
+    fake_graph.reply_with(lambda request: Reply(body={"success": True}) if request.path == path else None)
     submit(admin_client, edited)
     [request] = fake_graph.requests
     assert request.json == {"category": "UTILITY", "components": COMPONENTS}

@@ -14,12 +14,13 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 
 from tests.whatsapp.fake_graph import FakeGraph, Reply, graph_error
 from whatsapp.client import GraphClient, PlatformError, SendResult, template_payload, text_payload
 from whatsapp.errors import describe
 
-VERSION = "v23.0"
+VERSION = settings.WHATSAPP_API_VERSION
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
 TOKEN = "EAAG-test-token-not-secret-1234"
