@@ -10,7 +10,7 @@ from django.urls import reverse
 from inbox import roles
 from templates_app.models import MessageTemplate, TemplateEvent
 from tests import factories
-from tests.whatsapp.fake_graph import Reply, graph_error
+from tests.whatsapp.fake_graph import Reply, graph_error, template_refusal
 from whatsapp import sandbox
 from whatsapp import services as channel
 
@@ -128,6 +128,49 @@ def test_a_refusal_says_what_whatsapp_said_and_changes_nothing(admin_client, gra
     template.refresh_from_db()
     assert (template.platform_id, template.status) == ("", "PENDING")
     assert not template.events.exists()
+
+
+def test_a_refusal_with_words_for_the_admin_shows_them_as_whatsapp_wrote_them(
+    admin_client, graph_settings, fake_graph
+):
+    # The documented shape of a creation refusal: code 100, subcode 2388xxx, and error_user_title /
+    # error_user_msg meant for the person (Graph API "Handling Errors"). Graph's own message says little.
+    template = new_template(name="fresh", platform_id="")
+    fake_graph.enqueue(
+        status=400,
+        body=template_refusal(
+            2388299,
+            "Template body has variables at the start or end",
+            "Variables can't be at the start or end of the template body. Add text before or after them.",
+        ),
+    )
+    notes = submit(admin_client, template)
+    assert notes == [
+        "Submitting “fresh (en_US)” failed, nothing was changed. WhatsApp said (error 100/2388299): "
+        "Template body has variables at the start or end — Variables can't be at the start or end of the "
+        "template body. Add text before or after them."
+    ]
+    assert "Invalid parameter" not in notes[0]
+    template.refresh_from_db()
+    assert (template.platform_id, template.status) == ("", "PENDING")
+    assert not template.events.exists()
+
+
+def test_a_refusal_of_a_new_version_shows_the_words_too(admin_client, graph_settings, fake_graph):
+    edited = new_template(name="edited", platform_id="777")
+    fake_graph.enqueue(
+        status=400,
+        body=template_refusal(
+            2388040, "Character limit exceeded", "The body is longer than 1024 characters."
+        ),
+    )
+    [note] = submit(admin_client, edited)
+    assert note.endswith(
+        "WhatsApp said (error 100/2388040): Character limit exceeded — The body is longer than 1024 "
+        "characters."
+    )
+    assert MessageTemplate.objects.get(pk=edited.pk).status == "PENDING"
+    assert not edited.events.exists()
 
 
 def test_a_deleted_or_broken_template_is_refused_before_any_request(admin_client, graph_settings, fake_graph):
