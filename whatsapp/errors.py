@@ -515,7 +515,7 @@ def _in_the_platforms_words(
     known: ErrorInfo | None, code: int | None, subcode: int | None, user_title: str, user_msg: str
 ) -> ErrorInfo:
     words = " — ".join(_bounded(part.strip().rstrip(".")) for part in (user_title, user_msg) if part.strip())
-    if subcode in TEMPLATE_REFUSAL_SUBCODES:
+    if subcode is not None and subcode in TEMPLATE_REFUSAL_SUBCODES:
         return ErrorInfo(
             code,
             f"Template submission refused by WhatsApp: {words}.",
