@@ -174,7 +174,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- WhatsApp Cloud API --------------------------------------------------------------------------
 # With no access token the app talks to a local sandbox that behaves like the platform (whatsapp/sandbox.py).
 WHATSAPP_API_BASE = env.str("WHATSAPP_API_BASE", default="https://graph.facebook.com")
-WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v23.0")
+# Graph API v26.0 (July 2026) is the newest Meta lists; each version is switched off about two years after
+# the next one appears (developers.facebook.com/docs/graph-api/changelog). From v24.0 on, status webhooks
+# omit the `conversation` object except inside a free-entry-point window.
+WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v26.0")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_BUSINESS_ACCOUNT_ID = env.str("WHATSAPP_BUSINESS_ACCOUNT_ID", default="")
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")

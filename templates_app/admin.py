@@ -437,12 +437,9 @@ def _sync_failure(error: PlatformError) -> str:
 
 
 def _platform_failure(what: str, error: PlatformError) -> str:
-    said = error.title or error.message or error.info.reason
-    where = (
-        f" (error {error.code})"
-        if error.code
-        else f" (HTTP {error.http_status})"
-        if error.http_status
-        else ""
-    )
+    # A refusal that carries words for the person (error_user_title / error_user_msg: why a template was
+    # refused) shows them as WhatsApp wrote them; Graph's own title ("Invalid parameter") says less.
+    said = error.user_text or error.title or error.message or error.info.reason
+    code = f"{error.code}/{error.error_subcode}" if error.error_subcode is not None else error.code
+    where = f" (error {code})" if error.code else f" (HTTP {error.http_status})" if error.http_status else ""
     return f"{what} failed, nothing was changed. WhatsApp said{where}: {said}"

@@ -43,6 +43,12 @@ _NOT_SENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 # Graph puts the code's title into the message: "(#131047) Re-engagement message".
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
 _RECIPIENT = re.compile(r"\+?[1-9][0-9]{4,14}")
+# A business-scoped user id (BSUID): an ISO country code, a dot, up to 128 letters and digits, like
+# "US.13491208655302741918". The parent form shared across linked portfolios ("US.ENT.…") is not used
+# here: the inbox sends to the customer's own id. Source: Meta, "Business-scoped user IDs"
+# (developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids).
+_BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
+_PARENT_BSUID = re.compile(r"[A-Z]{2}\.ENT\.[A-Za-z0-9]{1,128}")
 _PARAMETER_NAME = re.compile(r"[a-z0-9_]+")
 _SNIPPET = 200
 TEXT_MAX_CHARS = 4096
@@ -64,6 +70,9 @@ class PlatformError(Exception):
         retryable: bool = False,
         ambiguous: bool = False,
         fbtrace_id: str | None = None,
+        error_subcode: int | None = None,
+        error_user_title: str = "",
+        error_user_msg: str = "",
     ):
         self.info = info
         self.code = code
@@ -74,6 +83,10 @@ class PlatformError(Exception):
         self.retryable = retryable
         self.ambiguous = ambiguous
         self.fbtrace_id = fbtrace_id
+        # Graph's own words for the person (template refusals: code 100, subcode 2388xxx), shown as such.
+        self.error_subcode = error_subcode
+        self.error_user_title = error_user_title
+        self.error_user_msg = error_user_msg
         super().__init__(info.reason)
 
     @classmethod
@@ -86,13 +99,24 @@ class PlatformError(Exception):
         details: str = "",
         http_status: int | None = None,
         fbtrace_id: str | None = None,
+        error_subcode: int | None = None,
+        error_user_title: str = "",
+        error_user_msg: str = "",
     ) -> PlatformError:
         """The platform answered with an error (never ambiguous: it answered, so it refused).
 
         A known code decides by its retry class; an unknown one is retried only when the HTTP status
-        says the trouble is passing (429, 5xx).
+        says the trouble is passing (429, 5xx). Words the platform wrote for the person
+        (`error_user_title` / `error_user_msg`) become the plain-words reason.
         """
-        info = describe(code, title=title, details=details)
+        info = describe(
+            code,
+            title=title,
+            details=details,
+            subcode=error_subcode,
+            user_title=error_user_title,
+            user_msg=error_user_msg,
+        )
         passing = http_status is not None and (http_status == 429 or http_status >= 500)
         retryable = info.retry is Retry.BACKOFF or (code not in KNOWN_CODES and passing)
         return cls(
@@ -104,6 +128,23 @@ class PlatformError(Exception):
             http_status=http_status,
             retryable=retryable,
             fbtrace_id=fbtrace_id,
+            error_subcode=error_subcode,
+            error_user_title=error_user_title,
+            error_user_msg=error_user_msg,
+        )
+
+    @property
+    def user_text(self) -> str:
+        """The platform's words for the person ("<error_user_title> — <error_user_msg>"), or ""."""
+        return " — ".join(
+            part.strip() for part in (self.error_user_title, self.error_user_msg) if part.strip()
+        )
+
+    def final_text(self, *, retried: bool = False) -> str:
+        """The error text of a message this failure ends for good: never a promise of a retry, what a
+        person can do instead, the platform's words quoted (see `ErrorInfo.final_text`)."""
+        return self.info.final_text(
+            title=self.title, message=self.message, details=self.details, retried=retried
         )
 
     def _fields(self) -> dict[str, Any]:
@@ -124,6 +165,8 @@ class PlatformError(Exception):
             if part
         )
         head = f"WhatsApp error {self.code}" if self.code is not None else "WhatsApp request failed"
+        if self.error_subcode is not None:
+            head += f"/{self.error_subcode}"
         if where:
             head += f" ({where})"
         outcome = (
@@ -147,6 +190,9 @@ _ERROR_FIELDS = (
     "retryable",
     "ambiguous",
     "fbtrace_id",
+    "error_subcode",
+    "error_user_title",
+    "error_user_msg",
 )
 
 
@@ -157,8 +203,9 @@ def _rebuild_platform_error(cls: type[PlatformError], fields: dict[str, Any]) ->
 @dataclass(frozen=True)
 class SendResult:
     wamid: str  # the platform's message id; statuses in webhooks refer to it
-    wa_id: str | None  # the recipient's WhatsApp id, when the platform returned it
+    wa_id: str | None  # the recipient's WhatsApp id (phone digits); absent for a send to a BSUID
     raw: dict  # the platform's answer as received
+    user_id: str | None = None  # the recipient's business-scoped user id, for a send addressed by one
 
 
 class GraphClient:
@@ -207,11 +254,11 @@ class GraphClient:
     def send(self, payload: dict) -> SendResult:
         """POST one message. Returns once the platform accepted it (accepted, not yet delivered)."""
         response, body = self._post(f"/{self.version}/{self.phone_number_id}/messages", payload)
-        wamid, wa_id = _accepted_ids(body)
+        wamid, wa_id, user_id = _accepted_ids(body)
         if wamid is None:
             logger.warning("Send answered HTTP %s in an undocumented shape", response.status_code)
             raise _unexpected_answer(response)
-        return SendResult(wamid=wamid, wa_id=wa_id, raw=body or {})
+        return SendResult(wamid=wamid, wa_id=wa_id, user_id=user_id, raw=body or {})
 
     # --- Templates -------------------------------------------------------------------------------------
     def list_templates(self, waba_id: str, *, limit: int = 100) -> Iterator[dict]:
@@ -348,7 +395,12 @@ def _graph_error(error: Mapping[str, Any], status: int) -> PlatformError:
     error_data = error.get("error_data")
     details = str(error_data.get("details") or "") if isinstance(error_data, dict) else ""
     trace = error.get("fbtrace_id")
-    logger.warning("WhatsApp error %s (HTTP %s, fbtrace_id=%s): %s", code, status, trace, title)
+    # Graph's error body (developers.facebook.com/docs/graph-api/guides/error-handling): template
+    # refusals add error_subcode (2388xxx) and error_user_title / error_user_msg, words for the person.
+    subcode = _as_int(error.get("error_subcode"))
+    user_title = str(error.get("error_user_title") or "")
+    user_msg = str(error.get("error_user_msg") or "")
+    logger.warning("WhatsApp error %s/%s (HTTP %s, fbtrace_id=%s): %s", code, subcode, status, trace, title)
     return PlatformError.from_platform(
         code=code,
         title=title,
@@ -356,23 +408,29 @@ def _graph_error(error: Mapping[str, Any], status: int) -> PlatformError:
         details=details,
         http_status=status,
         fbtrace_id=str(trace) if trace else None,
+        error_subcode=subcode,
+        error_user_title=user_title,
+        error_user_msg=user_msg,
     )
 
 
-def _accepted_ids(body: dict | None) -> tuple[str | None, str | None]:
-    """(wamid, wa_id) from `{"contacts": [{"wa_id"}], "messages": [{"id"}]}`; wamid None if absent."""
+def _accepted_ids(body: dict | None) -> tuple[str | None, str | None, str | None]:
+    """(wamid, wa_id, user_id) from `{"contacts": [{"input", "wa_id" | "user_id"}], "messages": [{"id"}]}`:
+    a send to a phone number answers its wa_id, one to a business-scoped user id its user_id and no
+    wa_id (Meta, "Business-scoped user IDs"). wamid is None if absent."""
     if body is None:
-        return None, None
+        return None, None, None
     messages = body.get("messages")
     first = messages[0] if isinstance(messages, list) and messages else None
     wamid = first.get("id") if isinstance(first, dict) else None
     contacts = body.get("contacts")
     contact = contacts[0] if isinstance(contacts, list) and contacts else None
-    wa_id = contact.get("wa_id") if isinstance(contact, dict) else None
-    return (
-        wamid if isinstance(wamid, str) and wamid else None,
-        wa_id if isinstance(wa_id, str) and wa_id else None,
-    )
+    contact = contact if isinstance(contact, dict) else {}
+    return _text_or_none(wamid), _text_or_none(contact.get("wa_id")), _text_or_none(contact.get("user_id"))
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _json_object(response: httpx.Response) -> dict | None:
@@ -405,8 +463,20 @@ def _path(url: str) -> str:
 
 
 # --- Payloads: exactly the documented shapes ---------------------------------------------------------------
-def text_payload(*, to: str, body: str, callback_data: str | None = None, preview_url: bool = False) -> dict:
-    """A free-form text message (only inside the customer service window)."""
+# Addressing: `to=` a phone number, or `recipient=` a business-scoped user id (BSUID) for a customer known
+# only by one (a username, no phone number). Per Meta's "Business-scoped user IDs" page, `to` sends to a
+# phone number, `recipient` to a BSUID, and when both are present `to` takes precedence; a BSUID put into
+# `to` is dropped silently. So a payload carries exactly one of them: the phone number whenever known.
+def text_payload(
+    *,
+    to: str | None = None,
+    recipient: str | None = None,
+    body: str,
+    callback_data: str | None = None,
+    preview_url: bool = False,
+) -> dict:
+    """A free-form text message (only inside the customer service window), to a phone number (`to`) or,
+    when none is known, a business-scoped user id (`recipient`)."""
     if not body or not body.strip():
         raise ValueError("A text message needs a body.")
     if len(body) > TEXT_MAX_CHARS:
@@ -414,7 +484,7 @@ def text_payload(*, to: str, body: str, callback_data: str | None = None, previe
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": _recipient(to),
+        **_addressee(to, recipient),
         "type": "text",
         "text": {"body": body, "preview_url": preview_url},
     }
@@ -423,7 +493,8 @@ def text_payload(*, to: str, body: str, callback_data: str | None = None, previe
 
 def template_payload(
     *,
-    to: str,
+    to: str | None = None,
+    recipient: str | None = None,
     name: str,
     language: str,
     parameter_format: str,
@@ -435,7 +506,9 @@ def template_payload(
 
     NAMED templates take a dict {parameter_name: value}; POSITIONAL ones a list in order (or a dict
     keyed 1..n). `extras` is what templates_app.sending.prepare returned: {"header": {"format", "name",
-    "value"}, "buttons": [{"index", "value"}]}. No parameters at all → no `components` key.
+    "value"}, "buttons": [{"index", "value"}]}. No parameters at all → no `components` key. Addressed
+    like `text_payload`; one-tap, zero-tap and copy-code authentication templates need a phone number
+    (a `recipient` gets error 131062).
     """
     fmt = parameter_format.upper()
     if fmt == "NAMED":
@@ -462,7 +535,11 @@ def template_payload(
         )
     if components:
         template["components"] = components
-    payload: dict[str, Any] = {"messaging_product": "whatsapp", "to": _recipient(to), "type": "template"}
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        **_addressee(to, recipient),
+        "type": "template",
+    }
     payload = _with_callback_data(payload, callback_data)
     payload["template"] = template
     return payload
@@ -486,7 +563,40 @@ def _header_parameter(header: dict, parameter_format: str) -> dict:
     return {"type": media, media: {"link": str(header["value"])}}
 
 
-def _recipient(to: str) -> str:
+def is_business_scoped_user_id(value: object) -> bool:
+    """A customer's own business-scoped user id ("US.13491208655302741918"), not its parent form."""
+    return isinstance(value, str) and _BSUID.fullmatch(value) is not None
+
+
+def _addressee(to: str | None, recipient: str | None) -> dict[str, str]:
+    """{"to": phone} when a phone number is given (it wins at the platform anyway), else {"recipient":
+    BSUID}; a BSUID is never put into `to`, where the platform would drop the message silently."""
+    if to:
+        return {"to": _phone_number(to)}
+    if recipient:
+        if isinstance(recipient, str) and _PARENT_BSUID.fullmatch(recipient):
+            raise ValueError(
+                f"{recipient!r} is a parent business-scoped user id (shared across linked portfolios); "
+                "address the customer by their own id, like 'US.13491208655302741918'."
+            )
+        if not is_business_scoped_user_id(recipient):
+            raise ValueError(
+                "The recipient must be a business-scoped user id, a country code, a dot and up to 128 "
+                f"letters or digits like 'US.13491208655302741918'; got {recipient!r}."
+            )
+        return {"recipient": recipient}
+    raise ValueError(
+        "A message needs an addressee: the customer's phone number (to=) or, when none is known, their "
+        "business-scoped user id (recipient=)."
+    )
+
+
+def _phone_number(to: str) -> str:
+    if is_business_scoped_user_id(to) or (isinstance(to, str) and _PARENT_BSUID.fullmatch(to)):
+        raise ValueError(
+            f"{to!r} is a business-scoped user id: pass it as recipient=, never as to= (the platform "
+            "drops such a message silently)."
+        )
     if not isinstance(to, str) or not _RECIPIENT.fullmatch(to):
         raise ValueError(f"The recipient must be an international number, +<digits>; got {to!r}.")
     return "+" + to.removeprefix("+")

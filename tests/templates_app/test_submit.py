@@ -10,7 +10,7 @@ from django.urls import reverse
 from inbox import roles
 from templates_app.models import MessageTemplate, TemplateEvent
 from tests import factories
-from tests.whatsapp.fake_graph import Reply, graph_error
+from tests.whatsapp.fake_graph import Reply, graph_error, template_refusal
 from whatsapp import sandbox
 from whatsapp import services as channel
 
@@ -68,7 +68,8 @@ def test_a_new_template_is_created_at_whatsapp_in_the_documented_shape(
     notes = submit(admin_client, template)
 
     [request] = fake_graph.requests
-    assert (request.method, request.path) == ("POST", "/v23.0/102290129340398/message_templates")
+    version = graph_settings.WHATSAPP_API_VERSION
+    assert (request.method, request.path) == ("POST", f"/{version}/102290129340398/message_templates")
     assert request.headers["authorization"] == "Bearer test-token"
     assert request.json == {
         "name": "order_shipped",
@@ -92,9 +93,8 @@ def test_a_template_whatsapp_knows_is_sent_as_a_new_version_and_a_recategorisati
     admin_client, graph_settings, fake_graph
 ):
     edited = new_template(name="edited", platform_id="777")
-    fake_graph.reply_with(
-        lambda request: Reply(body={"success": True}) if request.path == "/v23.0/777" else None
-    )
+    path = f"/{graph_settings.WHATSAPP_API_VERSION}/777"
+    fake_graph.reply_with(lambda request: Reply(body={"success": True}) if request.path == path else None)
     submit(admin_client, edited)
     [request] = fake_graph.requests
     assert request.json == {"category": "UTILITY", "components": COMPONENTS}
@@ -128,6 +128,49 @@ def test_a_refusal_says_what_whatsapp_said_and_changes_nothing(admin_client, gra
     template.refresh_from_db()
     assert (template.platform_id, template.status) == ("", "PENDING")
     assert not template.events.exists()
+
+
+def test_a_refusal_with_words_for_the_admin_shows_them_as_whatsapp_wrote_them(
+    admin_client, graph_settings, fake_graph
+):
+    # The documented shape of a creation refusal: code 100, subcode 2388xxx, and error_user_title /
+    # error_user_msg meant for the person (Graph API "Handling Errors"). Graph's own message says little.
+    template = new_template(name="fresh", platform_id="")
+    fake_graph.enqueue(
+        status=400,
+        body=template_refusal(
+            2388299,
+            "Template body has variables at the start or end",
+            "Variables can't be at the start or end of the template body. Add text before or after them.",
+        ),
+    )
+    notes = submit(admin_client, template)
+    assert notes == [
+        "Submitting “fresh (en_US)” failed, nothing was changed. WhatsApp said (error 100/2388299): "
+        "Template body has variables at the start or end — Variables can't be at the start or end of the "
+        "template body. Add text before or after them."
+    ]
+    assert "Invalid parameter" not in notes[0]
+    template.refresh_from_db()
+    assert (template.platform_id, template.status) == ("", "PENDING")
+    assert not template.events.exists()
+
+
+def test_a_refusal_of_a_new_version_shows_the_words_too(admin_client, graph_settings, fake_graph):
+    edited = new_template(name="edited", platform_id="777")
+    fake_graph.enqueue(
+        status=400,
+        body=template_refusal(
+            2388040, "Character limit exceeded", "The body is longer than 1024 characters."
+        ),
+    )
+    [note] = submit(admin_client, edited)
+    assert note.endswith(
+        "WhatsApp said (error 100/2388040): Character limit exceeded — The body is longer than 1024 "
+        "characters."
+    )
+    assert MessageTemplate.objects.get(pk=edited.pk).status == "PENDING"
+    assert not edited.events.exists()
 
 
 def test_a_deleted_or_broken_template_is_refused_before_any_request(admin_client, graph_settings, fake_graph):

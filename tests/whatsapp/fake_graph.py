@@ -13,8 +13,14 @@ Answers, in order of precedence:
 1. `reply_with(fn)`: fn(request) returns a `Reply`, or None to fall through;
 2. the queue of `enqueue(...)`d replies, one per request whatever its path;
 3. the defaults: POST /{version}/{phone_number_id}/messages → 200 with a fresh `wamid.FAKE…` id in the
-   documented success shape (echoing `to`); GET /{version}/{waba_id}/message_templates → the pages
-   given to `templates(...)`; anything else → 404 with a Graph error body.
+   documented success shape: echoing `to` with its `wa_id`, or, for a send addressed by business-scoped
+   user id (`recipient`, no `to`), echoing it with `user_id` and no `wa_id`; `to` wins when both are
+   given. GET /{version}/{waba_id}/message_templates → the pages given to `templates(...)`; anything
+   else → 404 with a Graph error body.
+
+A business-scoped user id put into `to` is dropped silently by the real platform (the message never
+arrives). The fake refuses it loudly instead, with a 400, and records it in `fake.misaddressed` so a
+test can assert it never happens.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")  # a business-scoped user id, or its parent
 MESSAGES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<phone_number_id>[^/]+)/messages$")
 TEMPLATES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<waba_id>[^/]+)/message_templates$")
 
@@ -94,6 +101,40 @@ def success_body(to: str, wamid: str | None = None) -> dict:
     }
 
 
+def recipient_success_body(recipient: str, wamid: str | None = None) -> dict:
+    """The documented success answer to a send addressed by business-scoped user id (`recipient`):
+    the contact has `input` and `user_id`, no `wa_id` (Meta, "Business-scoped user IDs")."""
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": recipient, "user_id": recipient}],
+        "messages": [{"id": wamid or f"wamid.FAKE{uuid.uuid4().hex.upper()}"}],
+    }
+
+
+def template_refusal(
+    subcode: int,
+    user_title: str,
+    user_msg: str,
+    *,
+    message: str = "Invalid parameter",
+    fbtrace_id: str = "AfakeTraceId0002",
+) -> dict:
+    """A template creation refusal in Graph's documented error shape (Graph API "Handling Errors"):
+    code 100, an error_subcode 2388xxx and the words meant for the person."""
+    return {
+        "error": {
+            "message": message,
+            "type": "OAuthException",
+            "code": 100,
+            "error_subcode": subcode,
+            "is_transient": False,
+            "error_user_title": user_title,
+            "error_user_msg": user_msg,
+            "fbtrace_id": fbtrace_id,
+        }
+    }
+
+
 class FakeGraph:
     """Start with `with FakeGraph() as fake:` (or `start()` / `close()`); `fake.url` is the base URL."""
 
@@ -108,6 +149,7 @@ class FakeGraph:
         self._server: _Server | None = None
         self._url: str | None = None
         self.responder_errors: list[Exception] = []
+        self.misaddressed: list[RecordedRequest] = []  # sends with a business-scoped user id in `to`
         self._thread: threading.Thread | None = None
 
     # --- Lifecycle -----------------------------------------------------------------------------------
@@ -184,6 +226,7 @@ class FakeGraph:
             self._queue.clear()
             self._responder = None
             self._pages = None
+            self.misaddressed.clear()
 
     # --- Reading ---------------------------------------------------------------------------------------
     @property
@@ -220,8 +263,7 @@ class FakeGraph:
 
     def _default_body(self, request: RecordedRequest) -> tuple[int, Any]:
         if request.method == "POST" and MESSAGES_PATH.match(request.path):
-            to = request.json.get("to", "") if isinstance(request.json, dict) else ""
-            return 200, success_body(str(to))
+            return self._send_answer(request)
         with self._lock:
             pages = self._pages
         if request.method == "GET" and pages is not None and TEMPLATES_PATH.match(request.path):
@@ -229,6 +271,24 @@ class FakeGraph:
         return 404, graph_error(
             100, f"Unsupported {request.method.lower()} request to {request.path} (FakeGraph)"
         )
+
+    def _send_answer(self, request: RecordedRequest) -> tuple[int, Any]:
+        payload = request.json if isinstance(request.json, dict) else {}
+        to, recipient = str(payload.get("to") or ""), str(payload.get("recipient") or "")
+        if BSUID.fullmatch(to):
+            with self._lock:
+                self.misaddressed.append(request)
+            return 400, graph_error(
+                100,
+                "Invalid parameter",
+                details=f"FakeGraph: {to!r} is a business-scoped user id in `to`; the platform would drop "
+                "this message silently. Send it as `recipient`.",
+            )
+        if to:  # `to` wins when both are given
+            return 200, success_body(to)
+        if recipient:
+            return 200, recipient_success_body(recipient)
+        return 400, graph_error(100, "Invalid parameter", details="The parameter to is required.")
 
     def _template_page(self, request: RecordedRequest, pages: list[list[dict]]) -> dict:
         index = int(request.query.get("after", "page-0").removeprefix("page-") or 0)

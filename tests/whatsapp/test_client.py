@@ -14,17 +14,26 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 
-from tests.whatsapp.fake_graph import FakeGraph, Reply, graph_error
-from whatsapp.client import GraphClient, PlatformError, SendResult, template_payload, text_payload
-from whatsapp.errors import describe
+from tests.whatsapp.fake_graph import FakeGraph, Reply, graph_error, recipient_success_body, template_refusal
+from whatsapp.client import (
+    GraphClient,
+    PlatformError,
+    SendResult,
+    is_business_scoped_user_id,
+    template_payload,
+    text_payload,
+)
+from whatsapp.errors import describe, failure_text
 
-VERSION = "v23.0"
+VERSION = settings.WHATSAPP_API_VERSION
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
 TOKEN = "EAAG-test-token-not-secret-1234"
 TIMEOUT = 0.5
 TO = "+16505551234"
+BSUID = "US.13491208655302741918"  # a business-scoped user id, as Meta's examples show it
 
 
 @pytest.fixture
@@ -172,6 +181,7 @@ def test_send_posts_the_payload_as_built_and_returns_the_wamid(fake_graph, clien
     assert isinstance(result, SendResult)
     assert result.wamid.startswith("wamid.FAKE")
     assert result.wa_id == "16505551234"
+    assert result.user_id is None
     assert result.raw["messages"] == [{"id": result.wamid}]
     [request] = fake_graph.requests
     assert request.method == "POST"
@@ -237,6 +247,211 @@ def test_payload_builders_refuse_what_the_platform_would_refuse(build, message):
         build()
 
 
+# --- Customers known only by a business-scoped user id (BSUID) ---------------------------------------------
+BSUID_PAYLOADS = [
+    pytest.param(
+        text_payload(recipient=BSUID, body="Hello", callback_data="msg-7"),
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "recipient": BSUID,
+            "type": "text",
+            "text": {"body": "Hello", "preview_url": False},
+            "biz_opaque_callback_data": "msg-7",
+        },
+        id="text-to-bsuid",
+    ),
+    pytest.param(
+        template_payload(
+            recipient=BSUID, name="order_update", language="en_US", parameter_format="NAMED", params={"n": 1}
+        ),
+        {
+            "messaging_product": "whatsapp",
+            "recipient": BSUID,
+            "type": "template",
+            "template": {
+                "name": "order_update",
+                "language": {"code": "en_US"},
+                "components": [
+                    {"type": "body", "parameters": [{"type": "text", "parameter_name": "n", "text": "1"}]}
+                ],
+            },
+        },
+        id="template-to-bsuid",
+    ),
+    pytest.param(
+        text_payload(to=TO, recipient=BSUID, body="Hello"),
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "+16505551234",
+            "type": "text",
+            "text": {"body": "Hello", "preview_url": False},
+        },
+        id="both-known-phone-only",
+    ),
+    pytest.param(
+        text_payload(to="", recipient=BSUID, body="Hello"),
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "recipient": BSUID,
+            "type": "text",
+            "text": {"body": "Hello", "preview_url": False},
+        },
+        id="empty-phone-means-none",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "expected"), BSUID_PAYLOADS)
+def test_a_customer_without_a_phone_number_is_addressed_by_recipient(payload, expected):
+    assert payload == expected
+    assert not ("to" in payload and "recipient" in payload)  # exactly one addressee
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        pytest.param(lambda: text_payload(body="Hi"), "needs an addressee", id="neither"),
+        pytest.param(
+            lambda: text_payload(to=None, recipient="", body="Hi"), "needs an addressee", id="blanks"
+        ),
+        pytest.param(
+            lambda: template_payload(name="t", language="en", parameter_format="NAMED", params=None),
+            "needs an addressee",
+            id="template-neither",
+        ),
+        pytest.param(lambda: text_payload(to=BSUID, body="Hi"), "recipient=", id="bsuid-in-to"),
+        pytest.param(
+            lambda: template_payload(
+                to=BSUID, name="t", language="en", parameter_format="NAMED", params=None
+            ),
+            "never as to=",
+            id="template-bsuid-in-to",
+        ),
+        pytest.param(
+            lambda: text_payload(to="US.ENT.11815799212886844830", body="Hi"), "recipient=", id="parent-in-to"
+        ),
+        pytest.param(
+            lambda: text_payload(recipient="US.ENT.11815799212886844830", body="Hi"),
+            "parent business-scoped user id",
+            id="parent-is-not-a-recipient",
+        ),
+        pytest.param(
+            lambda: text_payload(recipient="+16505551234", body="Hi"), "country code", id="phone-as-bsuid"
+        ),
+        pytest.param(
+            lambda: text_payload(recipient="us.1349", body="Hi"), "country code", id="lowercase-country"
+        ),
+        pytest.param(
+            lambda: text_payload(recipient="USA.1349", body="Hi"), "country code", id="three-letters"
+        ),
+        pytest.param(lambda: text_payload(recipient="US.", body="Hi"), "country code", id="no-id"),
+        pytest.param(
+            lambda: text_payload(recipient="US.13-49", body="Hi"), "country code", id="not-alphanumeric"
+        ),
+        pytest.param(
+            lambda: text_payload(recipient="US." + "a" * 129, body="Hi"), "country code", id="too-long"
+        ),
+    ],
+)
+def test_payload_builders_refuse_a_wrong_addressee(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (BSUID, True),
+        ("DE.a1B2", True),
+        ("US." + "9" * 128, True),
+        ("US.ENT.11815799212886844830", False),
+        ("16505551234", False),
+        ("+16505551234", False),
+        (None, False),
+    ],
+)
+def test_is_business_scoped_user_id(value, expected):
+    assert is_business_scoped_user_id(value) is expected
+
+
+def test_a_send_to_a_bsuid_is_understood_without_a_wa_id(fake_graph, client):
+    result = client.send(text_payload(recipient=BSUID, body="Hello"))
+
+    assert (result.wa_id, result.user_id) == (None, BSUID)
+    assert result.raw["contacts"] == [{"input": BSUID, "user_id": BSUID}]
+    [request] = fake_graph.requests
+    assert request.json["recipient"] == BSUID and "to" not in request.json
+    assert fake_graph.misaddressed == []
+
+
+def test_the_documented_bsuid_answer_is_parsed_as_received(fake_graph, client):
+    # Meta's example answer to a send addressed with `recipient`: contacts with input and user_id only.
+    fake_graph.enqueue(
+        body=recipient_success_body(BSUID, wamid="wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4")
+    )
+    result = client.send(
+        template_payload(recipient=BSUID, name="t", language="en", parameter_format="NAMED", params=None)
+    )
+    assert result == SendResult(
+        wamid="wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4",
+        wa_id=None,
+        user_id=BSUID,
+        raw={
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": BSUID, "user_id": BSUID}],
+            "messages": [{"id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4"}],
+        },
+    )
+
+
+def test_131062_says_the_customer_needs_a_phone_number_for_this_message(fake_graph, client):
+    fake_graph.enqueue(
+        status=400,
+        body=graph_error(
+            131062,
+            "Business-scoped User ID recipients are not supported for this message",
+            details="Copy-code authentication templates need a phone number.",
+        ),
+    )
+    payload = template_payload(
+        recipient=BSUID,
+        name="login_code",
+        language="en_US",
+        parameter_format="POSITIONAL",
+        params=["123456"],
+        extras={"buttons": [{"index": 0, "sub_type": "copy_code", "value": "123456"}]},
+    )
+    with pytest.raises(PlatformError) as caught:
+        client.send(payload)
+    error = caught.value
+    assert (error.code, error.retryable, error.ambiguous) == (131062, False, False)
+    assert error.info.needs_phone_number
+    assert "phone number" in error.info.reason
+
+
+def test_the_fake_refuses_and_records_a_bsuid_in_to(fake_graph, client):
+    # The builders never do this; a hand-made payload shows what would happen (the platform drops it).
+    with pytest.raises(PlatformError) as caught:
+        client.send({"messaging_product": "whatsapp", "to": BSUID, "type": "text", "text": {"body": "Hi"}})
+    assert caught.value.code == 100
+    assert [r.json["to"] for r in fake_graph.misaddressed] == [BSUID]
+
+
+def test_the_fake_lets_to_win_when_both_are_given(fake_graph, client):
+    payload = {
+        "messaging_product": "whatsapp",
+        "to": TO,
+        "recipient": BSUID,
+        "type": "text",
+        "text": {"body": "Hi"},
+    }
+    result = client.send(payload)
+    assert (result.wa_id, result.user_id) == ("16505551234", None)
+
+
 # --- Platform errors: the documented error body -------------------------------------------------------------
 ERROR_ROWS = [
     # (code, HTTP status, retryable): an error body is an answer, so never ambiguous.
@@ -266,6 +481,17 @@ ERROR_ROWS = [
     (131005, 403, False),
     (368, 400, False),
     (133010, 400, False),
+    (130403, 400, False),
+    (131037, 400, False),
+    (131045, 400, False),
+    (131062, 400, False),
+    (131063, 400, False),
+    (131064, 400, False),
+    (133004, 503, True),
+    (135000, 400, False),
+    (0, 401, False),
+    (3, 403, False),
+    (33, 400, False),
 ]
 
 
@@ -301,6 +527,80 @@ def test_131047_says_the_window_is_closed(fake_graph, client):
         client.send(text_payload(to=TO, body="Hello"))
     assert caught.value.info.closes_window
     assert str(caught.value).startswith("WhatsApp error 131047 (HTTP 400, Re-engagement message): More than")
+
+
+def test_a_template_refusal_keeps_the_platforms_words_for_the_person(fake_graph, client):
+    fake_graph.enqueue(
+        status=400,
+        body=template_refusal(
+            2388299,
+            "Template body has variables at the start or end",
+            "Variables can't be at the start or end of the template. Add text around them.",
+            fbtrace_id="AtRace9",
+        ),
+    )
+    with pytest.raises(PlatformError) as caught:
+        client.create_template(
+            WABA_ID, {"name": "t", "language": "en_US", "category": "UTILITY", "components": []}
+        )
+    error = caught.value
+    assert (error.code, error.error_subcode, error.http_status) == (100, 2388299, 400)
+    assert error.error_user_title == "Template body has variables at the start or end"
+    assert (
+        error.error_user_msg
+        == "Variables can't be at the start or end of the template. Add text around them."
+    )
+    assert error.user_text == (
+        "Template body has variables at the start or end — Variables can't be at the start or end of the "
+        "template. Add text around them."
+    )
+    assert error.info.reason == (
+        "Template submission refused by WhatsApp: Template body has variables at the start or end — "
+        "Variables can't be at the start or end of the template. Add text around them."
+    )
+    assert (error.retryable, error.ambiguous) == (False, False)
+    assert str(error).startswith(
+        "WhatsApp error 100/2388299 (HTTP 400, Invalid parameter): Template submission"
+    )
+    copy = pickle.loads(pickle.dumps(error))  # Celery pickles errors
+    assert (copy.error_subcode, copy.error_user_title, copy.error_user_msg, copy.info) == (
+        2388299,
+        error.error_user_title,
+        error.error_user_msg,
+        error.info,
+    )
+
+
+def test_an_error_without_user_words_has_none(fake_graph, client):
+    fake_graph.enqueue(status=400, body=graph_error(131047, "Re-engagement message"))
+    with pytest.raises(PlatformError) as caught:
+        client.send(text_payload(to=TO, body="Hello"))
+    error = caught.value
+    assert (error.error_subcode, error.error_user_title, error.error_user_msg, error.user_text) == (
+        None,
+        "",
+        "",
+        "",
+    )
+
+
+def test_a_platform_error_gives_the_text_of_a_final_failure(fake_graph, client):
+    fake_graph.enqueue(
+        status=400,
+        body=graph_error(131053, "Media upload error", details="Unsupported mime type: image/heic"),
+    )
+    with pytest.raises(PlatformError) as caught:
+        client.send(text_payload(to=TO, body="Hello"))
+    error = caught.value
+    assert error.retryable  # the sender still retries it for now ...
+    assert "tries again automatically" in error.info.action
+    final = error.final_text(retried=True)  # ... and once it gives up, nothing promises a retry
+    assert final == failure_text(
+        131053, title=error.title, message=error.message, details=error.details, retried=True
+    )
+    assert "tries again" not in final and final.endswith(
+        "WhatsApp said: “Unsupported mime type: image/heic”."
+    )
 
 
 @pytest.mark.parametrize(

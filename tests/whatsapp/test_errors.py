@@ -7,6 +7,7 @@ docs/whatsapp-cloud-api.md ("Error codes the inbox must explain in plain words")
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from whatsapp import errors
-from whatsapp.errors import KNOWN_CODES, ErrorInfo, Retry, describe
+from whatsapp.errors import KNOWN_CODES, ErrorInfo, Retry, describe, failure_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +62,18 @@ FURTHER = {
     10: Retry.NEVER,  # permission denied
     368: Retry.NEVER,  # temporarily blocked for policy violations
     131042: Retry.NEVER,  # payment problem
+    # The platform in late 2026 (docs/whatsapp-cloud-api.md, "More error codes").
+    130403: Retry.NEVER,  # the business blocked this user
+    131037: Retry.NEVER,  # display name not approved
+    131045: Retry.NEVER,  # phone number registration (incorrect certificate)
+    131062: Retry.NEVER,  # BSUID recipient not supported for this message: needs a phone number
+    131063: Retry.NEVER,  # restriction on the recipient's side
+    131064: Retry.NEVER,  # restriction on the business's side
+    133004: Retry.BACKOFF,  # server temporarily unavailable
+    135000: Retry.NEVER,  # generic user error
+    0: Retry.NEVER,  # AuthException: the token could not be verified
+    3: Retry.NEVER,  # API method: capability or permission missing
+    33: Retry.NEVER,  # parameter value not valid: the phone number id does not exist
 }
 ALL = DOCUMENTED | FURTHER
 
@@ -73,7 +86,7 @@ def _id(code: int) -> str:
 def test_every_code_is_explained_in_plain_sentences(code):
     info = describe(code)
     assert info.code == code
-    for text in (info.reason, info.action):
+    for text in (info.reason, info.action, info.final_action):
         assert text.strip() == text and len(text) > 15
         assert text[0].isupper() and text.endswith("."), text
         if code >= 100:  # plain words: the agent does not need the number
@@ -92,6 +105,14 @@ def test_the_table_knows_exactly_the_listed_codes():
 def test_only_131047_closes_the_window_and_only_131026_is_undeliverable():
     assert [code for code in KNOWN_CODES if describe(code).closes_window] == [131047]
     assert [code for code in KNOWN_CODES if describe(code).undeliverable] == [131026]
+
+
+def test_only_131062_needs_a_phone_number_and_says_what_can_still_be_sent():
+    assert [code for code in KNOWN_CODES if describe(code).needs_phone_number] == [131062]
+    info = describe(131062)
+    assert "username" in info.reason and "phone number" in info.reason
+    assert "still reply" in info.action and "other templates" in info.action
+    assert "ask the customer for their phone number" in info.action
 
 
 @pytest.mark.parametrize(
@@ -185,3 +206,144 @@ def test_errors_module_imports_no_django():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+# --- A final failure never promises a retry that will not happen ------------------------------------------
+# Words that promise an automatic retry (the past "tried again automatically" is a fact, not a promise).
+PROMISE = re.compile(r"tries again|will (?:try|retry|resend)|retries|in a moment", re.IGNORECASE)
+CODE_LESS = {
+    "not-reached": errors.NOT_REACHED,
+    "slow-down": errors.SLOW_DOWN,
+    "platform-trouble": errors.PLATFORM_TROUBLE,
+    "no-answer": errors.NO_ANSWER,
+    "outcome-unknown": errors.OUTCOME_UNKNOWN,
+}
+BACKOFF_CODES = [code for code, retry in ALL.items() if retry is Retry.BACKOFF]
+
+
+def test_the_promise_detector_sees_the_retrying_words():
+    assert PROMISE.search(describe(131056).action)  # what the sender says while it still retries
+    assert not PROMISE.search("Report it to an admin; the inbox will not resend it automatically.")
+
+
+@pytest.mark.parametrize("code", list(ALL), ids=_id)
+@pytest.mark.parametrize("retried", [False, True], ids=["status-webhook", "sender-gave-up"])
+def test_a_final_failure_never_promises_an_automatic_retry(code, retried):
+    text = failure_text(
+        code, title="Some title", message="Some message", details="Some details", retried=retried
+    )
+    assert not PROMISE.search(text), text
+    assert text.startswith(describe(code).reason)
+    assert describe(code).final_action in text
+    assert text.endswith("WhatsApp said: “Some details”.")
+    assert ("already tried again" in text) is retried
+
+
+@pytest.mark.parametrize("code", BACKOFF_CODES, ids=_id)
+def test_every_backoff_code_says_what_a_person_does_once_nothing_retries(code):
+    info = describe(code)
+    assert info.final_action != info.action  # the action promises the retry; the final one must not
+    assert info.final_action.endswith(".") and "inbox" in info.final_action.lower()
+    assert "send it again" in info.final_action.lower() or "try again" in info.final_action.lower()
+
+
+@pytest.mark.parametrize("name", list(CODE_LESS))
+def test_failures_without_a_code_have_a_final_text_too(name):
+    info = CODE_LESS[name]
+    text = info.final_text(message="ConnectError: [Errno 111] Connection refused", retried=True)
+    assert not PROMISE.search(text), text
+    assert "Connection refused" in text
+
+
+@pytest.mark.parametrize(
+    ("code", "kwargs", "quoted"),
+    [
+        pytest.param(
+            131053,
+            {
+                "title": "Media upload error",
+                "message": "Media upload error",
+                "details": "Unsupported mime type: image/heic",
+            },
+            "“Unsupported mime type: image/heic”",
+            id="details-first",
+        ),
+        pytest.param(
+            131000,
+            {"message": "(#131000) Something went wrong"},
+            "“Something went wrong”",
+            id="message-without-code",
+        ),
+        pytest.param(131016, {"title": "Service unavailable"}, "“Service unavailable”", id="title-last"),
+    ],
+)
+def test_a_final_failure_keeps_the_platforms_own_words(code, kwargs, quoted):
+    text = failure_text(code, **kwargs)
+    assert text.endswith(f"WhatsApp said: {quoted}.")
+    assert text.index(describe(code).reason) < text.index(quoted)  # plain words first, then the quote
+
+
+def test_131053_final_failure_reads_as_a_person_would_act_on_it():
+    text = failure_text(
+        131053, message="Media upload error", details="Unsupported mime type: image/heic.", retried=False
+    )
+    assert text == (
+        "The platform could not upload the file attached to the message. Replace the file with one of a "
+        "supported type and size, then send it again from the inbox. WhatsApp said: “Unsupported mime type: "
+        "image/heic”."
+    )
+
+
+def test_a_final_failure_without_platform_words_quotes_nothing():
+    assert failure_text(131047) == f"{describe(131047).reason} {describe(131047).action}"
+
+
+def test_an_unknown_code_final_failure_quotes_the_platform_once():
+    text = failure_text(999005, title="Brand new error", details="Something specific happened.")
+    assert text.count("Something specific happened") == 1
+    assert not PROMISE.search(text)
+
+
+def test_describe_is_unchanged_for_the_in_flight_sender():
+    assert "tries again automatically" in describe(133004).action  # the sender still retries it
+
+
+# --- Refusals in the platform's own words (error_user_title / error_user_msg) -------------------------------
+def test_a_template_refusal_is_the_platforms_user_title_and_message():
+    info = describe(
+        100,
+        title="Invalid parameter",
+        subcode=2388299,
+        user_title="Template body has variables at the start or end",
+        user_msg="Variables can't be at the start or end of the template.",
+    )
+    assert info.reason == (
+        "Template submission refused by WhatsApp: Template body has variables at the start or end — "
+        "Variables can't be at the start or end of the template."
+    )
+    assert info.retry is Retry.NEVER
+    assert info.action == "Change the template as WhatsApp asks, then submit it again."
+
+
+@pytest.mark.parametrize(
+    ("user_title", "user_msg", "words"),
+    [
+        pytest.param("Only a title", "", "Only a title", id="title-only"),
+        pytest.param("", "Only a message.", "Only a message", id="message-only"),
+    ],
+)
+def test_a_refusal_with_part_of_the_user_words(user_title, user_msg, words):
+    info = describe(100, subcode=2388040, user_title=user_title, user_msg=user_msg)
+    assert info.reason == f"Template submission refused by WhatsApp: {words}."
+
+
+def test_user_words_outside_templates_keep_the_codes_retry_class():
+    info = describe(131056, user_title="Slow down", user_msg="Too many messages.")
+    assert info.reason == "WhatsApp refused the request: Slow down — Too many messages."
+    assert info.retry is Retry.BACKOFF and info.final_action == describe(131056).final_action
+    unknown = describe(999006, user_title="Odd", user_msg="Very odd.")
+    assert (unknown.reason, unknown.retry) == ("WhatsApp refused the request: Odd — Very odd.", Retry.NEVER)
+
+
+def test_blank_user_words_change_nothing():
+    assert describe(100, subcode=2388299, user_title="  ", user_msg="") == describe(100)
