@@ -149,7 +149,11 @@ def record_identity_change(
         customer, changes = identity_service.change_identifiers(
             customer, current=current, at=timestamp, now=now
         )
-        what = "; ".join(changes) or "no change to what we know them by"
+        what = (
+            f"The customer's WhatsApp identity changed: {'; '.join(changes)}."
+            if changes
+            else body or "The customer's WhatsApp identity changed."
+        )
         customer.last_activity_at = max(customer.last_activity_at, timestamp)
         customer.save(update_fields=["last_activity_at"])
         return Message.objects.create(
@@ -157,7 +161,7 @@ def record_identity_change(
             direction=Message.Direction.INBOUND,
             kind=Message.Kind.FREE_FORM,
             wa_type="system",
-            body=f"The customer's WhatsApp identity changed: {what}.",
+            body=what,
             wamid=wamid or None,
             occurred_at=timestamp,
             platform_timestamp=timestamp,

@@ -174,7 +174,7 @@ class Ignored:
 
     field: str
     reason: str
-    where: str = ""
+    where: str = field(default="", compare=False)
     raw: object = field(default=None, repr=False, compare=False)
 
 

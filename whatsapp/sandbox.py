@@ -299,7 +299,7 @@ class SandboxClient:
         if customer.user_id:
             contact["user_id"] = customer.user_id
         raw = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
-        return SendResult(wamid=wamid, wa_id=to or None, raw=raw)
+        return SendResult(wamid=wamid, wa_id=to or None, raw=raw, user_id=customer.user_id)
 
 
 def _components_fit(template: MessageTemplate, components: list) -> bool:

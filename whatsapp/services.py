@@ -299,8 +299,7 @@ def _recipient(event: payloads.StatusUpdate) -> Identity | None:
 def _final_failure_text(error: payloads.PlatformErrorDetail) -> str:
     """The platform finally refused the message: what happened and what a person can do, in plain
     words, with the platform's own details; never a promise of a retry (nothing retries it now)."""
-    info = errors.describe(error.code, title=error.title, details=error.details)
-    return f"{info.reason} {info.action}"
+    return errors.failure_text(error.code, title=error.title, message=error.message, details=error.details)
 
 
 def retry_deliveries(*, now: datetime | None = None, limit: int = DELIVERY_RETRY_BATCH) -> int:
@@ -476,7 +475,7 @@ def _handle_send_error(message: Message, error: PlatformError) -> DeliveryOutcom
     conversation_services.mark_message_failed(
         message=message,
         error_code=error.code,
-        error_text=f"{error.info.reason} {error.info.action}",
+        error_text=error.final_text(retried=message.send_attempts > 1),
         closes_window=error.info.closes_window,
     )
     logger.warning("message %s failed: %s", message.pk, error)

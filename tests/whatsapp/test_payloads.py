@@ -21,7 +21,9 @@ from tests.whatsapp import deliveries as d
 from whatsapp.payloads import (
     Event,
     Ignored,
+    NOT_UNDERSTOOD,
     InboundMessage,
+    Kept,
     MalformedDelivery,
     PlatformErrorDetail,
     StatusUpdate,
@@ -344,12 +346,12 @@ MESSAGE_ROWS = [
         None,
     ),
     (
-        "system-number-change",
+        "system-other-notice",
         d.system_message(
-            WA_ID, "Sheena changed their phone number to 16505550000", new_wa_id="16505550000", timestamp=T
+            WA_ID, "Your security code with Sheena changed", kind="customer_identity_changed", timestamp=T
         ),
         "system",
-        "Sheena changed their phone number to 16505550000",
+        "Your security code with Sheena changed",
         None,
     ),
     (
@@ -452,7 +454,8 @@ ODD_SHAPES = [
         "[Contact] Ana, 5511",
     ),
     ("contacts-items-not-objects", "contacts", ["Ana", None], "[Contact]"),
-    ("interactive-unknown-kind", "interactive", {"type": "call_permission_reply"}, "[Interactive reply]"),
+    ("interactive-unknown-kind", "interactive", {"type": "hologram"}, "[Interactive reply: hologram]"),
+    ("interactive-without-kind", "interactive", {}, "[Interactive reply]"),
     (
         "interactive-button-reply-without-title",
         "interactive",
@@ -1038,10 +1041,26 @@ MALFORMED_ROWS = [
 ]
 
 
+# Only what is not a WhatsApp delivery at all refuses the whole delivery.
+REFUSED = {
+    "not-an-object-list",
+    "not-an-object-string",
+    "not-an-object-null",
+    "object-missing",
+    "object-wrong",
+}
+REFUSED |= {"entry-missing", "entry-null", "entry-not-a-list"}
+# Tolerated now: a number where the platform writes a string of digits is the same phone number.
+# A message without `from` is from the change's only contact (contacts[] lists the senders).
+TOLERATED = {"message-from-a-number", "message-from-missing"}
+
+
 @pytest.mark.parametrize(
-    ("mutate", "message"), [r[1:] for r in MALFORMED_ROWS], ids=[r[0] for r in MALFORMED_ROWS]
+    ("mutate", "message"),
+    [r[1:] for r in MALFORMED_ROWS if r[0] in REFUSED],
+    ids=[r[0] for r in MALFORMED_ROWS if r[0] in REFUSED],
 )
-def test_malformed_deliveries_say_where_and_what(mutate, message):
+def test_only_what_is_not_a_whatsapp_delivery_is_refused_whole(mutate, message):
     if callable(mutate):
         data = good()
         mutate(data)
@@ -1051,6 +1070,40 @@ def test_malformed_deliveries_say_where_and_what(mutate, message):
         parse_delivery(data)
     assert str(raised.value) == message
     assert isinstance(raised.value, ValueError)
+
+
+KEPT_ROWS = [r for r in MALFORMED_ROWS if r[0] not in REFUSED | TOLERATED]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [r[1:] for r in KEPT_ROWS], ids=[r[0] for r in KEPT_ROWS])
+def test_an_item_that_cannot_be_understood_is_kept_with_where_and_why_and_the_rest_parses(mutate, message):
+    data = good()
+    mutate(data)
+    events = parse_delivery(data)
+    kept = [e for e in events if isinstance(e, Kept)]
+    assert [(k.kind, k.reason) for k in kept] == [(NOT_UNDERSTOOD, message)]
+    assert kept[0].where.startswith(kept[0].reason.split(":")[0])
+    # Everything else of the delivery is still there: at most the broken part is missing.
+    good_events = parse_delivery(good())
+    parsed = [e for e in events if not isinstance(e, Kept)]
+    assert all(e in good_events for e in parsed) and len(parsed) >= 1
+
+
+def test_a_phone_number_sent_as_a_number_is_read_as_digits():
+    data = good()
+    message_2(data)["from"] = 16505551234
+    assert [e.wa_id for e in parse_delivery(data) if isinstance(e, InboundMessage)] == [WA_ID] * 3
+
+
+def test_a_message_without_from_is_from_the_only_contact_and_kept_when_nobody_names_its_sender():
+    data = good()
+    del message_2(data)["from"]
+    assert [e.wa_id for e in parse_delivery(data) if isinstance(e, InboundMessage)] == [WA_ID] * 3
+    value(data)["contacts"].append(d.contact(OTHER_WA_ID, "Someone else"))
+    kept = [e for e in parse_delivery(data) if isinstance(e, Kept)]
+    assert [(k.where, k.reason) for k in kept] == [
+        (M2, f"{M2}: names no sender: neither 'from' (a phone number) nor 'from_user_id'")
+    ]
 
 
 def test_the_good_delivery_of_the_malformed_table_parses():
@@ -1063,11 +1116,12 @@ def test_the_good_delivery_of_the_malformed_table_parses():
     ]
 
 
-def test_template_status_without_event_is_malformed():
+def test_template_status_without_event_is_kept_not_refused():
     change = d.template_status_update("1", "order_update", "en_US", "APPROVED")
     del change["value"]["event"]
-    with pytest.raises(MalformedDelivery, match=r"^entry\[0\]\.changes\[0\]\.value: missing 'event'$"):
-        parse_delivery(d.delivery(change))
+    kept = only(parse_delivery(d.delivery(change)))
+    assert isinstance(kept, Kept)
+    assert kept.reason == "entry[0].changes[0].value: missing 'event'"
 
 
 # --- unknown keys ----------------------------------------------------------------------------------
@@ -1126,7 +1180,16 @@ PURE = {
     "whatsapp": REPO_ROOT / "whatsapp" / "__init__.py",
 }
 # Nothing that reads the clock or does I/O (time, os, socket, logging…) is on this list.
-ALLOWED_IMPORTS = {"__future__", "collections.abc", "dataclasses", "datetime", "hashlib", "hmac", "re"}
+ALLOWED_IMPORTS = {
+    "__future__",
+    "collections.abc",
+    "dataclasses",
+    "datetime",
+    "hashlib",
+    "hmac",
+    "json",
+    "re",
+}
 CLOCK_READS = {"now", "utcnow", "today", "time", "monotonic"}
 
 

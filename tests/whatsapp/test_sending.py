@@ -202,9 +202,16 @@ def test_sandbox_accepts_and_feeds_statuses_back_through_the_webhook_processing(
     assert message.status == "read" and message.delivered_at and message.read_at
     deliveries = WebhookDelivery.objects.all()
     assert deliveries.count() == 3 and {x.status for x in deliveries} == {"processed"}
+    # Like the platform today (API v24+, per-message pricing, R9): the price of each message, and no
+    # conversation object outside a free-entry point, so our service conversation is left as we opened it.
+    assert (message.pricing_model, message.pricing_category, message.pricing_type) == (
+        "PMP",
+        "service",
+        "free_customer_service",  # T0 is in January 2026: service replies in the window were free then
+    )
     conversation = message.conversation
     conversation.refresh_from_db()
-    assert conversation.platform_id == f"sandbox-conversation-{conversation.pk}"
+    assert conversation.platform_id == "" and conversation.status == "open"
     assert not conversation.discrepancies.exists()  # the sandbox agrees with our rules
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import OperationalError
 from django.urls import reverse
 
 from conversations import selectors, services
@@ -16,7 +17,7 @@ from templates_app.models import TemplateEvent
 from tests import factories
 from tests.whatsapp import deliveries as d
 from whatsapp import services as channel
-from whatsapp.models import WebhookDelivery
+from whatsapp.models import KeptItem, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -229,27 +230,40 @@ def test_a_batch_of_entries_changes_messages_and_statuses_is_applied_entirely(cl
     assert WebhookDelivery.objects.get().summary == {"messages": 3, "statuses": 2}
 
 
-def test_one_bad_event_does_not_lose_the_others_and_the_delivery_is_retried(client, caplog):
+def test_one_bad_item_does_not_lose_the_others_and_is_kept_with_the_reason(client, caplog):
     batch = d.delivery(
         d.messages_change(
             d.text_message("16505551234", "good", timestamp=T0),
             d.text_message("12ab", "bad sender id", timestamp=T0),
         )
     )
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         assert post(client, batch).status_code == 200
     assert list(Message.objects.values_list("body", flat=True)) == ["good"]
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == "failed" and "not a WhatsApp id" in delivery.error and delivery.next_attempt_at
-    # The retry job replays it later: the good message is not duplicated, the bad one still fails.
-    assert channel.retry_deliveries(now=delivery.next_attempt_at) == 1
-    delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts, Message.objects.count()) == ("failed", 2, 1)
+    # Retrying cannot make "12ab" a phone number: the item is kept for an admin, the delivery is done.
+    assert (delivery.status, delivery.summary) == ("processed", {"messages": 1, "kept": 1})
+    kept = KeptItem.objects.get()
+    assert (kept.delivery, kept.kind, kept.field) == (delivery, "not_understood", "messages")
+    assert "'12ab' is not a WhatsApp phone number" in kept.reason
+    assert kept.data["text"] == {"body": "bad sender id"}  # the item as received
+    assert "not applied" in caplog.text
+    # A replay (the platform's retry) keeps it once and duplicates nothing.
+    post(client, batch)
+    assert (Message.objects.count(), KeptItem.objects.count()) == (1, 2)  # one per delivery received
+    assert channel.retry_deliveries(now=datetime.now(UTC) + timedelta(days=2)) == 0
 
 
-def test_a_delivery_that_keeps_failing_is_parked_not_lost(client):
-    post(client, d.delivery(d.messages_change(d.text_message("12ab", "bad", timestamp=T0))))
+def test_a_delivery_that_keeps_failing_is_parked_not_lost(client, monkeypatch):
+    """A failure that may pass (the database refusing for a while) is retried, then parked."""
+
+    def database_down(**kwargs):
+        raise OperationalError("the database is not accepting connections")
+
+    monkeypatch.setattr(channel.conversation_services, "receive_message", database_down)
+    post(client, d.delivery(d.messages_change(d.text_message("16505551234", "hi", timestamp=T0))))
     delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed" and "not accepting connections" in delivery.error
     for _ in range(channel.DELIVERY_MAX_ATTEMPTS):
         channel.retry_deliveries(now=datetime.now(UTC) + timedelta(days=2))
     delivery.refresh_from_db()
