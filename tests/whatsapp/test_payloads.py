@@ -19,9 +19,9 @@ import pytest
 from tests.conversations.test_policy_purity import django_imports
 from tests.whatsapp import deliveries as d
 from whatsapp.payloads import (
+    NOT_UNDERSTOOD,
     Event,
     Ignored,
-    NOT_UNDERSTOOD,
     InboundMessage,
     Kept,
     MalformedDelivery,
