@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from conversations import policy, selectors
-from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message
+from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message, PreviousIdentifier
 
 admin.site.site_header = "Support Inbox administration"
 admin.site.site_title = "Support Inbox administration"
@@ -158,14 +158,45 @@ class CustomerConversationsInline(ViewOnlyInline):
         return queryset.filter(pk__in=latest[:INLINE_CONVERSATIONS_SHOWN])
 
 
+class PreviousIdentifiersInline(admin.TabularInline):
+    model = PreviousIdentifier
+    extra = 0
+    can_delete = False
+    fields = ("kind", "value", "replaced_at")
+    readonly_fields = fields
+    verbose_name_plural = "previous identifiers (late deliveries that carry them still find this customer)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(ViewOnlyAdmin):
     list_filter = ("country", WindowOpenFilter)
-    search_fields = ("name", "wa_id", "phone_e164")
-    search_help_text = "Name, WhatsApp id or phone."
-    inlines = [CustomerConversationsInline]
+    search_fields = ("name", "wa_id", "phone_e164", "=user_id", "username")
+    search_help_text = "Name, phone number, username, or the exact business-scoped user id."
+    inlines = [CustomerConversationsInline, PreviousIdentifiersInline]
     fieldsets = [
-        (None, {"fields": ("name", "wa_id", "phone_e164", "country", "created_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "wa_id",
+                    "phone_e164",
+                    "user_id",
+                    "parent_user_id",
+                    "username",
+                    "country",
+                    "marketing_stopped_at",
+                    "identity_changed_at",
+                    "created_at",
+                )
+            },
+        ),
         (
             "What the rules see (R1, R6, R8)",
             {"fields": ("rules_now", "last_inbound_at", "fep_referral_at", "last_activity_at")},
@@ -192,8 +223,7 @@ class CustomerAdmin(ViewOnlyAdmin):
 
         return (
             "name",
-            "wa_id",
-            "phone_e164",
+            "identifier",
             "country",
             "last_inbound_at",
             window_open,
@@ -201,6 +231,10 @@ class CustomerAdmin(ViewOnlyAdmin):
             "messages_link",
             "conversations_link",
         )
+
+    @admin.display(description="phone, username or user id", ordering="phone_e164")
+    def identifier(self, customer):
+        return customer.handle
 
     @admin.display(description="now")
     def rules_now(self, customer):
@@ -364,15 +398,29 @@ class MessageAdmin(ViewOnlyAdmin):
     )
     list_filter = ("direction", "kind", "status")
     list_select_related = ("customer", "conversation", "agent")
-    search_fields = ("body", "wamid", "customer__name", "customer__wa_id")
-    search_help_text = "Text, platform message id, or the customer's name or WhatsApp id."
+    search_fields = ("body", "wamid", "customer__name", "customer__wa_id", "customer__username")
+    search_help_text = "Text, platform message id, or the customer's name, phone number or username."
     date_hierarchy = "occurred_at"
     ordering = ("-occurred_at", "-id")
     # Counting the whole table on every page is the slow part of a large changelist.
     show_full_result_count = False
     raw_id_fields = ("customer", "conversation", "template", "agent")
     fieldsets = [
-        (None, {"fields": ("customer", "direction", "kind", "wa_type", "body", "referral")}),
+        (
+            None,
+            {
+                "fields": (
+                    "customer",
+                    "direction",
+                    "kind",
+                    "wa_type",
+                    "body",
+                    "context_wamid",
+                    "details",
+                    "referral",
+                )
+            },
+        ),
         ("Template", {"fields": ("template", "template_category", "template_params")}),
         (
             "Timeline and conversation",
@@ -387,6 +435,10 @@ class MessageAdmin(ViewOnlyAdmin):
             },
         ),
         ("Platform status", {"fields": ("wamid", "status", "status_changed_at", "error_code", "error_text")}),
+        (
+            "What the platform charged",
+            {"fields": ("pricing_model", "pricing_category", "pricing_type", "billable", "pricing")},
+        ),
         (None, {"fields": ("agent",)}),
     ]
     readonly_fields = ("created_at", "opened_conversation")

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from conversations import policy
+from conversations import identifiers, policy
 from conversations import selectors as domain
 from conversations.models import Conversation, Customer, Message
 from inbox import roles
@@ -213,11 +213,15 @@ def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
     search = search.strip()
     if search:
         digits = "".join(ch for ch in search if ch.isdigit())
-        matches = Q(name__icontains=search) | Exists(
-            Message.objects.filter(customer=OuterRef("pk"), body__icontains=search)
+        matches = (
+            Q(name__icontains=search)
+            | Q(username__icontains=search.lstrip("@"))
+            | Exists(Message.objects.filter(customer=OuterRef("pk"), body__icontains=search))
         )
         if len(digits) >= 3:
             matches |= Q(wa_id__contains=digits)
+        if identifiers.looks_like_user_id(search):
+            matches |= Q(user_id=search.strip()) | Q(parent_user_id=search.strip())
         queryset = queryset.filter(matches)
     return queryset
 
@@ -303,7 +307,7 @@ def thread(
     if not page:
         return Thread(customer, [], None, since)
     first, last = page[0].occurred_at, (now if start is None else page[-1].occurred_at)
-    items = [TimelineItem(Line.MESSAGE, m.occurred_at, message=m) for m in page]
+    items = _message_items(customer, page)
     items += _window_lines(customer, first, last, now)
     items += _conversation_lines(customer, first, last, now)
     items.sort(key=lambda item: (item.at, 0 if item.kind is Line.SYSTEM else 1))
@@ -317,6 +321,51 @@ def thread(
         with_days.append(item)
     cursor = Cursor(page[0].occurred_at, page[0].pk).encode() if earlier else None
     return Thread(customer, with_days, cursor, since or Cursor(page[0].occurred_at, page[0].pk).encode())
+
+
+QUOTE_LENGTH = 120
+
+
+def _message_items(customer, page: list[Message]) -> list[TimelineItem]:
+    """The page's messages as the thread shows them: a customer's reaction beside the message it is
+    about (their latest; an empty one removed it), a reply with a quote of what it answers, a platform
+    notice (an identity change) as a line. One query, whatever the page holds."""
+    wamids = {m.wamid for m in page if m.wamid}
+    quoted_wamids = {m.context_wamid for m in page if m.context_wamid}
+    # One query, always (an empty list would skip it): reactions to the page, and what the page quotes.
+    related = Message.objects.filter(customer=customer).filter(
+        Q(wa_type="reaction", context_wamid__in=wamids or {"-"}) | Q(wamid__in=quoted_wamids or {"-"})
+    )
+    reactions: dict[str, Message] = {}
+    quoted: dict[str, Message] = {}
+    for other in related.order_by("occurred_at", "pk"):
+        if other.wa_type == "reaction" and other.context_wamid in wamids:
+            reactions[other.context_wamid] = other  # the latest wins: a later one replaces or removes it
+        if other.wamid in quoted_wamids:
+            quoted[other.wamid] = other
+    items = []
+    for message in page:
+        if message.wa_type == "reaction" and message.context_wamid in wamids:
+            continue  # shown beside the message it is about
+        if message.direction == Message.Direction.INBOUND and message.wa_type in policy.NOT_FROM_THE_CUSTOMER:
+            items.append(TimelineItem(Line.SYSTEM, message.occurred_at, text=message.body, tone="identity"))
+            continue
+        reaction = reactions.get(message.wamid) if message.wamid else None
+        message.reaction = reaction.details.get("reaction", "") if reaction and reaction.details else ""
+        if message.wa_type == "reaction":
+            message.reaction_to = _quote(quoted.get(message.context_wamid)) or "an earlier message"
+        elif message.context_wamid:
+            message.quote = _quote(quoted.get(message.context_wamid)) or "a message that is not in this inbox"
+        items.append(TimelineItem(Line.MESSAGE, message.occurred_at, message=message))
+    return items
+
+
+def _quote(message: Message | None) -> str:
+    if message is None:
+        return ""
+    who = "You" if message.direction == Message.Direction.OUTBOUND else "Customer"
+    body = message.body if len(message.body) <= QUOTE_LENGTH else message.body[: QUOTE_LENGTH - 1] + "…"
+    return f"{who}: {body}"
 
 
 def _window_lines(customer, first: datetime, last: datetime, now: datetime) -> list[TimelineItem]:
@@ -410,6 +459,11 @@ class Compose:
         return "free-form" if self.window.is_open else "template-only"
 
     @property
+    def refusals(self) -> list[str]:
+        """Why some approved templates cannot be sent to this customer, each reason once."""
+        return list(dict.fromkeys(t.refusal for t in self.templates if t.refusal))
+
+    @property
     def last_wrote_ago(self) -> timedelta | None:
         return self.now - self.window.opened_at if self.window.opened_at else None
 
@@ -423,8 +477,17 @@ def compose(customer: Customer, *, now: datetime) -> Compose:
         window=window,
         free_form_decision=policy.decide_send(state, policy.Outbound.free_form(), now),
         open_conversations=[rows[c.key] for c in state.open_conversations(now)],
-        templates=list(approved_templates()),
+        templates=_with_refusals(customer, approved_templates(), now),
     )
+
+
+def _with_refusals(customer: Customer, templates, now: datetime) -> list[MessageTemplate]:
+    """The approved templates, each with `.refusal`: why this customer cannot be sent it (the platform
+    would refuse it: a marketing opt-out, a code button without a phone number), or ""."""
+    listed = list(templates)
+    for template in listed:
+        template.refusal = domain.template_refusal(customer, template, now=now) or ""
+    return listed
 
 
 def approved_templates():

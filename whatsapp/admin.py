@@ -4,14 +4,75 @@ import contextlib
 import json
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
 
 from whatsapp import services
-from whatsapp.models import WebhookDelivery
+from whatsapp.models import KeptItem, WebhookDelivery
+
+
+def _pretty(data) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class KeptItemsInline(admin.TabularInline):
+    model = KeptItem
+    extra = 0
+    can_delete = False
+    fields = ("where", "kind", "field", "reason")
+    readonly_fields = fields
+    verbose_name_plural = "items kept for review (not applied: everything else of the delivery was)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(KeptItem)
+class KeptItemAdmin(admin.ModelAdmin):
+    """Items of deliveries that were not applied, with the reason: what the platform sent that the
+    inbox could not understand, keeps apart on purpose (groups), or could not match to a message."""
+
+    list_display = ("recorded_at", "kind", "field", "short_reason", "delivery_link")
+    list_filter = ("kind", "field")
+    search_fields = ("reason", "where")
+    date_hierarchy = "recorded_at"
+    show_full_result_count = False
+    list_select_related = ("delivery",)
+    fields = ("recorded_at", "kind", "field", "where", "reason", "delivery_link", "pretty_data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("delivery__body")
+
+    @admin.display(description="reason")
+    def short_reason(self, item):
+        return (item.reason[:100] + "…") if len(item.reason) > 100 else item.reason
+
+    @admin.display(description="delivery")
+    def delivery_link(self, item):
+        url = reverse("admin:whatsapp_webhookdelivery_change", args=[item.delivery_id])
+        return format_html('<a href="{}">#{}</a>', url, item.delivery_id)
+
+    @admin.display(description="the item as received")
+    def pretty_data(self, item):
+        return _pretty(item.data)
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
+    inlines = [KeptItemsInline]
     list_display = ("id", "received_at", "status", "size", "attempts", "summary", "short_error")
     list_filter = ("status",)
     date_hierarchy = "received_at"

@@ -758,7 +758,9 @@ def _interactive_details(message: dict) -> dict | None:
     interactive = _obj(message, "interactive")
     if isinstance(interactive.get("nfm_reply"), dict):
         reply = interactive["nfm_reply"]
-        return {"form": {"name": _text(reply, "name"), "answers": _form_answers(reply)}}
+        answers = _form_answers(reply)
+        shown = [[_label(key), _answer(value)] for key, value in answers.items()]
+        return {"form": {"name": _text(reply, "name"), "answers": answers, "shown": shown}}
     if isinstance(interactive.get("call_permission_reply"), dict):
         reply = interactive["call_permission_reply"]
         until = _optional_timestamp(reply.get("expiration_timestamp"))

@@ -28,9 +28,28 @@ def test_posts_a_signed_delivery_that_the_running_app_accepts(live_server, capsy
     lead = Customer.objects.get(wa_id="15557654321")
     assert selectors.fep_eligibility(lead).is_eligible  # R6
 
+    # A customer with a username and no shared phone number: known by their business-scoped user id.
+    call_command(
+        "simulate_inbound",
+        "US.13491208655302741918",
+        "Another colour?",
+        "--username",
+        "@sheena",
+        "--url",
+        url,
+    )
+    sheena = Customer.objects.get(user_id="US.13491208655302741918")
+    assert (sheena.wa_id, sheena.username, sheena.country, sheena.handle) == (
+        None,
+        "@sheena",
+        "US",
+        "@sheena",
+    )
+    assert selectors.service_window(sheena).is_open  # R1, whichever identifier the message carries
+
 
 def test_explains_what_went_wrong():
-    with pytest.raises(CommandError, match="not a WhatsApp id"):
+    with pytest.raises(CommandError, match="not a WhatsApp phone number"):
         call_command("simulate_inbound", "not-a-number", "hi")
     with pytest.raises(CommandError, match="Is the app running"):
         call_command(

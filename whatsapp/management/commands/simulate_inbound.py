@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from conversations.identifiers import Identity, InvalidIdentifier
 from whatsapp import sandbox, signature
 
 
@@ -14,10 +15,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "wa_id", help="The customer's WhatsApp id: the phone number in digits, e.g. 16505551234."
+            "customer",
+            help=(
+                "Who writes: a phone number in digits (e.g. 16505551234), or a business-scoped user id "
+                "(e.g. US.13491208655302741918) for a customer with a username and no shared phone number."
+            ),
         )
         parser.add_argument("text", help="What the customer writes.")
         parser.add_argument("--name", default="", help="The customer's WhatsApp profile name.")
+        parser.add_argument("--username", default="", help="The customer's WhatsApp username, e.g. @sheena.")
+        parser.add_argument(
+            "--user-id",
+            default="",
+            help="The customer's business-scoped user id as well as their phone number (both known).",
+        )
         parser.add_argument(
             "--ad",
             action="store_true",
@@ -27,14 +38,19 @@ class Command(BaseCommand):
             "--url", default="http://127.0.0.1:8000/webhooks/whatsapp/", help="The app's webhook URL."
         )
 
-    def handle(self, *args, wa_id, text, name, ad, url, **options):
-        wa_id = wa_id.removeprefix("+")
-        if not wa_id.isdigit():
-            raise CommandError(
-                f"{wa_id!r} is not a WhatsApp id: use the phone number in digits, e.g. 16505551234"
-            )
+    def handle(self, *args, customer, text, name, username, user_id, ad, url, **options):
+        try:
+            identity = Identity.of(wa_id=customer, user_id=user_id or None, username=username).require()
+        except InvalidIdentifier as error:
+            raise CommandError(str(error)) from None
         delivery = sandbox.inbound_delivery(
-            wa_id=wa_id, body=text, name=name, timestamp=timezone.now(), ad=ad
+            wa_id=identity.wa_id,
+            user_id=identity.user_id,
+            username=identity.username,
+            body=text,
+            name=name,
+            timestamp=timezone.now(),
+            ad=ad,
         )
         body = sandbox.encode(delivery)
         headers = {
@@ -49,5 +65,5 @@ class Command(BaseCommand):
             raise CommandError(f"the app answered {response.status_code}: {response.text[:500]}")
         wamid = delivery["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         self.stdout.write(
-            self.style.SUCCESS(f"Delivered {wamid} from +{wa_id}{' (via an ad)' if ad else ''}.")
+            self.style.SUCCESS(f"Delivered {wamid} from {identity.describe()}{' (via an ad)' if ad else ''}.")
         )
