@@ -15,9 +15,13 @@ import re
 from dataclasses import dataclass
 
 WA_ID = re.compile(r"[0-9]{1,20}")
-# The documented form is a two-letter country, a dot and up to 128 letters or digits. The platform may
-# add parts (a parent id is `US.ENT.…`), so what we accept as an id is looser than what we expect.
-USER_ID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9._-]{1,150}")
+# The documented form is a two-letter country, a dot and up to 128 letters or digits (a parent id is
+# `US.ENT.…`): what tells a BSUID apart where a phone number was expected.
+BSUID_FORM = re.compile(r"[A-Z]{2}\.[A-Za-z0-9._-]{1,150}")
+# What we accept where the platform says "this is a user id" (`from_user_id`, `user_id`): one token of
+# letters, digits and . _ : -, looser than the documented form, so that a form the platform changes
+# tomorrow never costs a customer's message.
+USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,159}")
 USER_ID_MAX = 160
 USERNAME_MAX = 100
 _COUNTRY_PREFIX = re.compile(r"([A-Z]{2})\.")
@@ -48,7 +52,7 @@ def clean_user_id(value: object) -> str | None:
         return None
     if len(text) > USER_ID_MAX or not USER_ID.fullmatch(text):
         raise InvalidIdentifier(
-            f"{value!r} is not a business-scoped user id (a country code, a dot and letters or digits, "
+            f"{value!r} is not a business-scoped user id (one word of letters and digits, "
             "e.g. US.13491208655302741918)."
         )
     return text
@@ -61,7 +65,8 @@ def clean_username(value: object) -> str:
 
 
 def looks_like_user_id(value: object) -> bool:
-    return isinstance(value, str) and bool(USER_ID.fullmatch(value.strip()))
+    """A BSUID in the documented form (where a phone number was expected, say)."""
+    return isinstance(value, str) and bool(BSUID_FORM.fullmatch(value.strip()))
 
 
 def country_of_user_id(user_id: str | None) -> str:

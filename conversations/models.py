@@ -15,7 +15,7 @@ from conversations.phones import phone_from_wa_id
 
 wa_id_validator = RegexValidator(r"^[0-9]{1,20}$", "A WhatsApp id is the phone number in digits only.")
 user_id_validator = RegexValidator(
-    identifiers.USER_ID, "A business-scoped user id is a country code, a dot and letters or digits."
+    identifiers.USER_ID, "A business-scoped user id is one word of letters and digits, e.g. US.1349…."
 )
 
 

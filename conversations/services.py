@@ -130,12 +130,13 @@ def record_identity_change(
     timestamp: datetime,
     change: str,
     body: str = "",
-) -> Message:
+) -> Message | None:
     """The platform says a user changed phone number or business-scoped user id (`system` messages
     `user_changed_number`, `user_changed_user_id`): the customer they were (found by `previous`, else by
     `current`) is now known by `current`. Never a second customer, never a lost thread: the window and
     the conversations stay as they were. Recorded as a line in the thread; opens no window (R1).
-    Idempotent on `wamid`."""
+    Idempotent on `wamid`; a notice without one (`user_id_update`) that changes nothing any more (a
+    replay) records no second line and returns None."""
     policy.require_aware(timestamp, "timestamp")
     known = previous if previous.names_someone else current
     known = known.require()
@@ -149,6 +150,8 @@ def record_identity_change(
         customer, changes = identity_service.change_identifiers(
             customer, current=current, at=timestamp, now=now
         )
+        if not changes and not wamid:
+            return None
         what = (
             f"The customer's WhatsApp identity changed: {'; '.join(changes)}."
             if changes

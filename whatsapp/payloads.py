@@ -31,6 +31,7 @@ TEMPLATE_STATUS_FIELD = "message_template_status_update"
 TEMPLATE_CATEGORY_FIELD = "template_category_update"
 TEMPLATE_QUALITY_FIELD = "message_template_quality_update"
 USER_PREFERENCES_FIELD = "user_preferences"
+USER_ID_UPDATE_FIELD = "user_id_update"
 
 # What kind of Kept item: the caller stores it with the delivery under this kind.
 NOT_UNDERSTOOD = "not_understood"
@@ -279,6 +280,8 @@ def _parse_change(field_name: str, value: dict, where: str) -> list[Event]:
             return [_parse_template_quality(value, where)]
         if field_name == USER_PREFERENCES_FIELD:
             return _parse_user_preferences(value, where)
+        if field_name == USER_ID_UPDATE_FIELD:
+            return _parse_user_id_updates(value, where)
     except _Refused as error:
         return [Kept(where, field_name, NOT_UNDERSTOOD, str(error), value)]
     return [
@@ -424,31 +427,49 @@ def _parse_message(message: object, contacts: list[_Contact], where: str) -> Eve
     )
 
 
+_CHANGED = re.compile(r"changed from\s+(\S+)\s+to\s+(\S+)")
+_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # direction marks around numbers
+
+
 def _identity_change(message: dict, wamid: str, timestamp: datetime, wa_id: str, user_id: str) -> Event:
     """`user_changed_number`: the sender (`from`) is the old number, `system.wa_id` the new one (older
-    payloads: `new_wa_id`, type `customer_changed_number`). `user_changed_user_id`: only the BSUID
-    changed. Both may carry `user_id`, `parent_user_id` and their `previous_…` values (August 2026)."""
+    payloads: `new_wa_id`, `customer`, type `customer_changed_number`). `user_changed_user_id`: only the
+    BSUID changed. Both may carry `user_id`, `parent_user_id` and the `previous_…` values (August 2026);
+    where an identifier is missing, the notice's own text ("… changed from A to B") says it."""
     system = _obj(message, "system")
     change = _text(system, "type")
-    new_user_id = _text(system, "user_id")
-    previous_user_id = _text(system, "previous_user_id") or (user_id if user_id != new_user_id else "")
-    new_wa_id = (
-        ""
-        if change == "user_changed_user_id"
-        else _identifier(system.get("wa_id") or system.get("new_wa_id"))
+    body = _text(system, "body")
+    said = _CHANGED.search(_MARKS.sub("", body))
+    said_old, said_new = (said.group(1), said.group(2)) if said else ("", "")
+    new_user_id = _text(system, "user_id") or (said_new if _looks_like_user_id(said_new) else "")
+    previous_user_id = (
+        _text(system, "previous_user_id")
+        or (said_old if _looks_like_user_id(said_old) else "")
+        or (user_id if user_id != new_user_id else "")
     )
+    if change == "user_changed_user_id":
+        new_wa_id = ""
+    else:
+        new_wa_id = _identifier(system.get("wa_id") or system.get("new_wa_id")) or (
+            said_new if said_new.isdigit() else ""
+        )
+    previous_wa_id = wa_id or _identifier(system.get("customer")) or (said_old if said_old.isdigit() else "")
     return IdentityChange(
         wamid=wamid,
         timestamp=timestamp,
         change=change,
-        body=_text(system, "body"),
-        previous_wa_id=wa_id,
+        body=body,
+        previous_wa_id=previous_wa_id,
         previous_user_id=previous_user_id,
         new_wa_id=new_wa_id,
         new_user_id=new_user_id,
         new_parent_user_id=_text(system, "parent_user_id"),
         raw=message,
     )
+
+
+def _looks_like_user_id(value: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z]{2}\.[A-Za-z0-9.]+", value))
 
 
 def _parse_status(status: object, contacts: list[_Contact], where: str) -> StatusUpdate:
@@ -515,6 +536,36 @@ def _describe_error(errors: tuple[PlatformErrorDetail, ...]) -> str:
         return ""
     first = errors[0]
     return " — ".join(part for part in (first.title or first.message, first.details) if part)
+
+
+def _parse_user_id_updates(value: dict, where: str) -> list[Event]:
+    """`user_id_update` (announced in 2026, then replaced by `user_changed_user_id` system messages):
+    `{wa_id, user_id: {previous, current}, parent_user_id: {previous, current}, timestamp}`."""
+    events: list[Event] = []
+    for k, item in enumerate(_required_list(value, USER_ID_UPDATE_FIELD, where)):
+        item_where = f"{where}.{USER_ID_UPDATE_FIELD}[{k}]"
+        try:
+            item = _as_object(item, item_where)
+            ids, parents = _obj(item, "user_id"), _obj(item, "parent_user_id")
+            if not _text(ids, "current"):
+                raise _Refused(f"{item_where}: missing 'user_id.current'")
+            events.append(
+                IdentityChange(
+                    wamid="",
+                    timestamp=_required_timestamp(item, "timestamp", item_where),
+                    change=USER_ID_UPDATE_FIELD,
+                    body=_text(item, "detail"),
+                    previous_wa_id=_identifier(item.get("wa_id")),
+                    previous_user_id=_text(ids, "previous"),
+                    new_wa_id="",
+                    new_user_id=_text(ids, "current"),
+                    new_parent_user_id=_text(parents, "current"),
+                    raw=item,
+                )
+            )
+        except _Refused as error:
+            events.append(Kept(item_where, USER_ID_UPDATE_FIELD, NOT_UNDERSTOOD, str(error), item))
+    return events
 
 
 def _parse_user_preferences(value: dict, where: str) -> list[Event]:

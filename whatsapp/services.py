@@ -175,7 +175,7 @@ def _kept_item(delivery, event, kind: str, reason: str, index: int, now) -> Kept
 
 _EVENT_FIELDS = {
     payloads.InboundMessage: payloads.MESSAGES_FIELD,
-    payloads.IdentityChange: payloads.MESSAGES_FIELD,
+    payloads.IdentityChange: payloads.MESSAGES_FIELD,  # or user_id_update: the event says
     payloads.StatusUpdate: payloads.MESSAGES_FIELD,
     payloads.MarketingPreference: payloads.USER_PREFERENCES_FIELD,
     payloads.TemplateStatusChange: payloads.TEMPLATE_STATUS_FIELD,
@@ -209,7 +209,7 @@ def _apply(event: payloads.Event) -> _Outcome:
             current=Identity.of(
                 wa_id=event.new_wa_id, user_id=event.new_user_id, parent_user_id=event.new_parent_user_id
             ),
-            wamid=event.wamid,
+            wamid=event.wamid or None,
             timestamp=event.timestamp,
             change=event.change,
             body=event.body,

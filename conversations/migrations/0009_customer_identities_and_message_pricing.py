@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='user_id',
-            field=models.CharField(blank=True, help_text="The platform's id for this user in our business portfolio (BSUID), e.g. US.1349….", max_length=160, null=True, unique=True, validators=[django.core.validators.RegexValidator(re.compile('[A-Z]{2}\\.[A-Za-z0-9._-]{1,150}'), 'A business-scoped user id is a country code, a dot and letters or digits.')], verbose_name='business-scoped user id'),
+            field=models.CharField(blank=True, help_text="The platform's id for this user in our business portfolio (BSUID), e.g. US.1349….", max_length=160, null=True, unique=True, validators=[django.core.validators.RegexValidator(re.compile('[A-Za-z0-9][A-Za-z0-9._:-]{0,159}'), 'A business-scoped user id is one word of letters and digits, e.g. US.1349….')], verbose_name='business-scoped user id'),
         ),
         migrations.AddField(
             model_name='customer',
