@@ -120,6 +120,13 @@ class MessageTemplate(models.Model):
         """What a send needs beyond the body's parameters (templates_app.sending)."""
         return sending.send_inputs(self.components, self.parameter_format, self.category)
 
+    @property
+    def not_sendable_from_inbox(self) -> str:
+        """Why the compose view cannot fill this template (a carousel, a product header…), in one
+        sentence for agents; "" when it can. Independent of the status (R2 says whether it may be sent
+        at all)."""
+        return self.send_inputs.not_fillable_reason
+
     def prepare_send(self, params, extras=None) -> tuple[str, dict | None]:
         """The body with `params` filled in, and the header and button values checked and ready for the
         platform (`extras`: {"header": value, "buttons": {index: value}}). Raises TemplateParamsInvalid
