@@ -53,7 +53,7 @@ PARAMETER_FORMATS = (POSITIONAL, NAMED)
 
 COMPONENT_TYPES = (HEADER, BODY, FOOTER, BUTTONS)
 # Kinds the platform has but these rules cannot check (nor the inbox send): a template using them is made
-# in WhatsApp Manager and brought here by a sync, never refused there.
+# in WhatsApp Manager and brought here by a sync, which takes it with the lenient rules.
 PLATFORM_COMPONENTS = {
     "CAROUSEL": "carousel",
     "LIMITED_TIME_OFFER": "limited-time offer",
