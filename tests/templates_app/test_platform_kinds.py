@@ -480,3 +480,32 @@ def test_examples_in_odd_shapes_are_kept_and_previewed(fake_graph, example):
     shown = components.preview(template.components, template.parameter_format)
     assert "".join(part.text for part in shown.body).startswith("Hi ")
     assert template.not_sendable_from_inbox == ""
+
+
+def test_a_legacy_authentication_template_with_a_text_header_is_taken_and_sendable(fake_graph):
+    """Authentication templates made before the platform wrote their text had a header and text of their
+    own. No saved listing of one was found, so this item is written here in the listing's shape (the
+    body as in wacloud_listing.json's explore_flow_otp, a TEXT header in front)."""
+    item = {
+        "id": "41",
+        "name": "login_code_legacy",
+        "language": "en",
+        "status": "APPROVED",
+        "category": "OTP",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Your login code"},
+            {
+                "type": "BODY",
+                "text": "*{{1}}* is your verification code. For your security, do not share this code.",
+            },
+        ],
+    }
+    assert set(template_errors(draft_of(item))) == {"components"}  # today's creation rules refuse it
+    fake_graph.templates([[item]])
+    with graph(fake_graph) as client:
+        assert sync_templates(client=client, waba_id=WABA).created == ("login_code_legacy (en)",)
+    template = MessageTemplate.objects.get()
+    assert (template.category, template.status) == ("AUTHENTICATION", "APPROVED")
+    assert template.not_sendable_from_inbox == ""
+    assert template.prepare_send(["482913"])[0].startswith("*482913* is your verification code.")
+    assert import_templates([{**item, "name": "login_code_copy"}]).created == ("login_code_copy (en)",)
