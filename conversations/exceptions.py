@@ -27,6 +27,16 @@ class TemplateNotSendable(DomainError):
     default_message = "This template is not approved, so it cannot be sent. Choose an approved template."
 
 
+class TemplateNotSendableFromInbox(TemplateNotSendable):
+    """The template is approved, but of a kind the compose view cannot fill (a carousel, a limited-time
+    offer, a product header, catalogue or Flow buttons…): refused here rather than at the platform."""
+
+    code = "template_not_sendable_from_inbox"
+    default_message = (
+        "This template is of a kind the inbox cannot fill, so it cannot be sent from here. Choose another."
+    )
+
+
 class TemplateParamsInvalid(DomainError, ValueError):
     """The parameters do not fit the template's placeholders."""
 

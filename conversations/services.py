@@ -18,7 +18,12 @@ from django.utils import timezone
 
 from conversations import identity as identity_service
 from conversations import lifecycle, policy, selectors
-from conversations.exceptions import InvalidMessage, TemplateNotSendable, WindowClosed
+from conversations.exceptions import (
+    InvalidMessage,
+    TemplateNotSendable,
+    TemplateNotSendableFromInbox,
+    WindowClosed,
+)
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message
 from templates_app.models import MessageTemplate
@@ -270,9 +275,11 @@ def send_template(
     now: datetime | None = None,
     dispatch: bool = True,
 ) -> Message:
-    """Queue a template message. R2: only APPROVED templates (TemplateNotSendable otherwise), with
-    parameters that fit its placeholders and, where it has them, a header's value and URL buttons'
-    (`extras`: {"header": value, "buttons": {index: value}}; TemplateParamsInvalid otherwise). R3/R6:
+    """Queue a template message. R2: only APPROVED templates (TemplateNotSendable otherwise), of a kind
+    the compose view can fill (TemplateNotSendableFromInbox for a carousel, a product header… rather than
+    a failure at the platform), with parameters that fit its placeholders and, where it has them, a
+    header's value and URL buttons' (`extras`: {"header": value, "buttons": {index: value}};
+    TemplateParamsInvalid otherwise). R3/R6:
     opens or joins a conversation of the template's category. `now` and `dispatch` as for send_text."""
     with transaction.atomic():
         customer = _lock_customer(customer)
@@ -284,6 +291,11 @@ def send_template(
             raise TemplateNotSendable(
                 f"The template “{template.name}” ({template.language}) is {template.status.lower()}, "
                 "not approved, so it cannot be sent. Choose an approved template."
+            )
+        if reason := template.not_sendable_from_inbox:
+            raise TemplateNotSendableFromInbox(
+                f"The template “{template.name}” ({template.language}) is approved, but cannot be sent "
+                f"from the inbox. {reason} Choose another template."
             )
         body, prepared_extras = template.prepare_send(params, extras)
         now = selectors.resolve_now(now)

@@ -452,7 +452,15 @@ class Compose:
     window: policy.ServiceWindow
     free_form_decision: policy.SendDecision
     open_conversations: list[Conversation]
-    templates: list[MessageTemplate]
+    templates: list[MessageTemplate]  # every approved template
+    # Approved but of a kind the compose view cannot fill (a carousel, a product header…), each with why.
+    not_sendable_here: list[tuple[MessageTemplate, str]] = field(default_factory=list)
+
+    @property
+    def sendable_templates(self) -> list[MessageTemplate]:
+        """The approved templates the compose view can fill: what the picker offers."""
+        blocked = {template.pk for template, _ in self.not_sendable_here}
+        return [template for template in self.templates if template.pk not in blocked]
 
     @property
     def mode(self) -> str:
@@ -471,13 +479,15 @@ class Compose:
 def compose(customer: Customer, *, now: datetime) -> Compose:
     state, rows = domain.customer_state(customer, now)
     window = state.window(now)
+    templates = list(approved_templates())
     return Compose(
         customer=customer,
         now=now,
         window=window,
         free_form_decision=policy.decide_send(state, policy.Outbound.free_form(), now),
         open_conversations=[rows[c.key] for c in state.open_conversations(now)],
-        templates=_with_refusals(customer, approved_templates(), now),
+        templates=_with_refusals(customer, templates, now),
+        not_sendable_here=[(t, t.not_sendable_from_inbox) for t in templates if t.not_sendable_from_inbox],
     )
 
 

@@ -239,6 +239,10 @@ def template_form(request, customer_id):
     ).first()
     if template is None:
         return render(request, "inbox/inbox.html#template-fields", {"template": None, "customer": customer})
+    if template.not_sendable_from_inbox:  # a carousel, a product header…: the partial says why
+        return render(
+            request, "inbox/inbox.html#template-fields", {"template": template, "customer": customer}
+        )
     form = TemplateSendForm(template, customer, request.POST or None)
     preview, problems = form.preview()
     decision = preview_send(customer, template=template)

@@ -32,7 +32,9 @@ COMPONENTS_HELP = (
     '({"type": "HEADER", "format": "TEXT", "text": "…"} up to 60 characters, or format IMAGE, VIDEO, '
     "DOCUMENT, LOCATION), one FOOTER (60 characters, no placeholders) and one BUTTONS component "
     "(QUICK_REPLY, URL, PHONE_NUMBER, COPY_CODE, OTP; at most 10). Example values for the preview go in "
-    '"example", e.g. {"type": "BODY", "text": "Hi {{1}}", "example": {"body_text": [["Pablo"]]}}.'
+    '"example", e.g. {"type": "BODY", "text": "Hi {{1}}", "example": {"body_text": [["Pablo"]]}}. '
+    "Carousels, limited-time offers, product headers and catalogue or Flow buttons are made in WhatsApp "
+    "Manager and brought here by a sync; saved unchanged, a synced template is kept as WhatsApp has it."
 )
 
 
@@ -218,7 +220,12 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             if template.rejected_reason
             else ""
         )
-        return format_html('{} <p class="tpl-meaning">{}</p>{}', _badge(info), info.meaning, reason)
+        inbox = (
+            format_html('<p class="tpl-reason">{}</p>', template.not_sendable_from_inbox)
+            if template.not_sendable_from_inbox
+            else ""
+        )
+        return format_html('{} <p class="tpl-meaning">{}</p>{}{}', _badge(info), info.meaning, reason, inbox)
 
     @admin.display(description="components as written")
     def components_readable(self, template):
@@ -247,6 +254,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                     shown.header_format.lower(),
                 )
             )
+        rows.extend(format_html('<div class="tpl-extra"><i>{}</i></div>', note) for note in shown.notes)
         rows.append(
             format_html(
                 '<div class="tpl-body"><b>Body</b> <span class="tpl-text">{}</span></div>', _parts(shown.body)
@@ -387,7 +395,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     def import_view(self, request):
-        """A JSON file in the platform's shape: checked with the platform's rules, all or nothing."""
+        """A JSON file in the platform's shape, all or nothing: what WhatsApp has taken is checked to be a
+        template, new or changed drafts with the creation rules (services.import_templates)."""
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)

@@ -24,6 +24,8 @@ HEADER = "HEADER"
 BODY = "BODY"
 FOOTER = "FOOTER"
 BUTTONS = "BUTTONS"
+CAROUSEL = "CAROUSEL"
+LIMITED_TIME_OFFER = "LIMITED_TIME_OFFER"
 
 
 def kind(component: object) -> str:
@@ -117,10 +119,11 @@ class ButtonPreview:
 @dataclass(frozen=True)
 class Preview:
     header: tuple[Part, ...] = ()
-    header_format: str = ""  # TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION ("" without a header)
+    header_format: str = ""  # TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION, PRODUCT… ("" without a header)
     body: tuple[Part, ...] = ()
     footer: str = ""
     buttons: tuple[ButtonPreview, ...] = ()
+    notes: tuple[str, ...] = ()  # what the card does not draw: "Carousel of 3 cards", "Limited-time offer…"
 
 
 def fill(text: str, values: Mapping[str, str]) -> tuple[Part, ...]:
@@ -148,15 +151,37 @@ def preview(components: object, parameter_format: str, *, examples: bool = True)
     body = find(components, BODY)
     buttons = find(components, BUTTONS)
     header_format = str(header.get("format") or "TEXT").upper() if header else ""
+    listed = buttons.get("buttons") if buttons else None
     return Preview(
         header=_filled(header, parameter_format, examples) if header_format == "TEXT" else (),
         header_format=header_format,
         body=_filled(body, parameter_format, examples),
         footer=text_of(find(components, FOOTER)),
-        buttons=tuple(
-            _button(b, examples) for b in (buttons or {}).get("buttons") or [] if isinstance(b, Mapping)
-        ),
+        buttons=tuple(_button(b, examples) for b in listed if isinstance(b, Mapping))
+        if isinstance(listed, list)
+        else (),
+        notes=_notes(components),
     )
+
+
+def _notes(components: object) -> tuple[str, ...]:
+    """Parts of the platform's richer kinds, named in words (the card draws header, body, footer, buttons)."""
+    notes = []
+    for component in components if isinstance(components, list) else []:
+        type_ = kind(component)
+        if type_ == CAROUSEL:
+            cards = component.get("cards")
+            count = len(cards) if isinstance(cards, list) else 0
+            notes.append(f"Carousel of {count} card{'' if count == 1 else 's'}")
+        elif type_ == LIMITED_TIME_OFFER:
+            offer = component.get("limited_time_offer")
+            offer = offer if isinstance(offer, Mapping) else {}
+            text = str(offer.get("text") or "").strip()
+            expiry = ", with a countdown to its expiry" if offer.get("has_expiration") else ""
+            notes.append(f"Limited-time offer{f': {text}' if text else ''}{expiry}")
+        elif type_ not in (HEADER, BODY, FOOTER, BUTTONS):
+            notes.append(f"{str(component.get('type') or 'Unnamed').replace('_', ' ').capitalize()} part")
+    return tuple(notes)
 
 
 def _filled(component, parameter_format: str, examples: bool) -> tuple[Part, ...]:
@@ -176,9 +201,17 @@ def _button(button: Mapping, examples: bool) -> ButtonPreview:
     elif kind_ == "PHONE_NUMBER":
         detail = str(button.get("phone_number") or "")
     elif kind_ == "COPY_CODE":
-        detail = str(button.get("example") or "") if examples else ""
+        example = button.get("example")
+        example = example[0] if isinstance(example, list) and example else example
+        detail = str(example or "") if examples else ""
         text = text or "Copy code"
     elif kind_ == "OTP":
         detail = str(button.get("otp_type") or "")
         text = text or "Copy code"
+    elif kind_ not in ("QUICK_REPLY", "PHONE_NUMBER"):
+        text = text or BUTTON_LABELS.get(kind_, kind_.replace("_", " ").capitalize())
     return ButtonPreview(kind_, text, detail)
+
+
+# What the platform shows on buttons that may come without a label of their own.
+BUTTON_LABELS = {"CATALOG": "View catalog", "MPM": "View items", "SPM": "View", "VOICE_CALL": "Call"}

@@ -134,6 +134,13 @@ class MessageTemplate(models.Model):
         """What a send needs beyond the body's parameters (templates_app.sending)."""
         return sending.send_inputs(self.components, self.parameter_format, self.category)
 
+    @property
+    def not_sendable_from_inbox(self) -> str:
+        """Why the compose view cannot fill this template (a carousel, a product header…), in one
+        sentence for agents; "" when it can. Independent of the status (R2 says whether it may be sent
+        at all)."""
+        return self.send_inputs.not_fillable_reason
+
     def prepare_send(self, params, extras=None) -> tuple[str, dict | None]:
         """The body with `params` filled in, and the header and button values checked and ready for the
         platform (`extras`: {"header": value, "buttons": {index: value}}). Raises TemplateParamsInvalid
@@ -164,33 +171,40 @@ class MessageTemplate(models.Model):
         finally:
             del self._excluded_from_clean
 
-    def clean(self):
-        """The platform's rules (templates_app.validation), each error on the field it belongs to; and
-        the two that need the database: one template per (name, language), and no renaming a template
-        the platform knows."""
-        excluded = getattr(self, "_excluded_from_clean", set())
-        draft = validation.Draft(
+    @property
+    def draft(self) -> validation.Draft:
+        return validation.Draft(
             name=self.name,
             language=self.language,
             category=self.category,
             parameter_format=self.parameter_format,
             components=self.components,
         )
-        errors = {
-            field: messages
-            for field, messages in validation.template_errors(draft).items()
-            if field not in excluded
-        }
+
+    def clean(self):
+        """The platform's rules (templates_app.validation), each error on the field it belongs to; and
+        the two that need the database: one template per (name, language), and no renaming a template
+        the platform knows. The creation rules judge a new template or a change to what WhatsApp reviews;
+        a template saved as it is stored (a carousel synced from WhatsApp, a legacy body that ends with a
+        placeholder) is only checked to be a template: it is what the platform holds."""
+        excluded = getattr(self, "_excluded_from_clean", set())
+        stored = None
+        if self.pk:
+            stored = MessageTemplate.objects.filter(pk=self.pk).values(*statuses.REVIEWED_FIELDS).first()
+        unchanged = stored is not None and not statuses.changed_fields(
+            stored, {field: getattr(self, field) for field in statuses.REVIEWED_FIELDS}
+        )
+        rules = validation.listing_errors if unchanged else validation.template_errors
+        errors = {field: messages for field, messages in rules(self.draft).items() if field not in excluded}
         checked = not {"name", "language"} & (excluded | errors.keys())
-        if checked and self.pk and self.platform_id:
-            stored = MessageTemplate.objects.filter(pk=self.pk).values("name", "language").first() or {}
+        if checked and stored is not None and self.platform_id:
             renamed = validation.identity_change_error(
                 known_to_platform=bool(self.platform_id),
-                old=(stored.get("name", self.name), stored.get("language", self.language)),
+                old=(stored["name"], stored["language"]),
                 new=(self.name, self.language),
             )
             if renamed:
-                errors["name" if stored.get("name") != self.name else "language"] = [renamed]
+                errors["name" if stored["name"] != self.name else "language"] = [renamed]
         if checked and "name" not in errors:
             duplicate = MessageTemplate.objects.filter(name=self.name, language=self.language)
             if self.pk:

@@ -66,7 +66,21 @@ def placeholder_errors(text: str, parameter_format: str) -> list[str]:
 
 
 def edge_placeholder_error(text: str) -> str | None:
-    """The platform refuses a body that starts or ends with a placeholder."""
+    """The platform refuses a new body that starts or ends with a placeholder (code 100, subcode 2388299,
+    "Leading or trailing params not allowed — Variables can't be at the start or end of the template").
+
+    "The end" is the very end of the text, white space aside: anything written after the last placeholder,
+    punctuation included, means it is not at the end. `Your code is {{1}}.` passes; `Hello {{1}}` does not.
+    Checked against Meta's own documentation: the body of its creation example, in "Template components"
+    (developers.facebook.com/docs/whatsapp/business-management-api/message-templates/components, section
+    Body, as creation parameter and as creation example), is
+    `Thank you, {{first_name}}! Your order number is {{order_number}}.` and WhatsApp's sample templates
+    end the same way (`This is your flight confirmation for {{1}}-{{2}} on {{3}}.`). One provider's help
+    page (Maqsam, "Creating WhatsApp Templates with Variables") claims a variable followed only by
+    punctuation counts as the end; Meta's example says otherwise, and Meta's word is the one kept here.
+    Templates the platform already holds are never judged by this (see validation.listing_errors): many
+    approved before the rule existed, e.g. WhatsApp's own `sample_movie_ticket_confirmation`, which ends
+    with `*Seats* - {{4}}`."""
     stripped = (text or "").strip()
     if TOKEN.match(stripped) or re.search(r"\{\{[^{}]*\}\}$", stripped):
         return "the body may not start or end with a placeholder"

@@ -19,6 +19,7 @@ class CatalogueEntry:
     status: statuses.StatusInfo
     preview: components.Preview  # with the platform's example values
     parameters: tuple[str, ...]
+    not_sendable_here: str = ""  # why the inbox cannot fill it (a carousel, a product header…), or ""
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,13 @@ class Catalogue:
     sendable: tuple[CatalogueEntry, ...]
     not_sendable: tuple[CatalogueEntry, ...]
     search: str = ""
+    # Approved by WhatsApp, but of a kind the compose view cannot fill: each says why.
+    not_sendable_here: tuple[CatalogueEntry, ...] = ()
 
 
 def catalogue(*, search: str = "") -> Catalogue:
-    """Every template for the agents' read-only catalogue: the sendable ones, then the others with what
-    their status means. One query."""
+    """Every template for the agents' read-only catalogue: the sendable ones, the approved ones the inbox
+    cannot fill (with why), then the others with what their status means. One query."""
     templates = MessageTemplate.objects.annotate(
         not_sendable=Case(
             When(status=policy.SENDABLE_TEMPLATE_STATUS, then=Value(0)),
@@ -46,13 +49,15 @@ def catalogue(*, search: str = "") -> Catalogue:
             status=t.status_info,
             preview=components.preview(t.components, t.parameter_format),
             parameters=tuple(t.parameter_names),
+            not_sendable_here=t.not_sendable_from_inbox,
         )
         for t in templates
     ]
     return Catalogue(
-        sendable=tuple(e for e in entries if e.status.sendable),
+        sendable=tuple(e for e in entries if e.status.sendable and not e.not_sendable_here),
         not_sendable=tuple(e for e in entries if not e.status.sendable),
         search=search,
+        not_sendable_here=tuple(e for e in entries if e.status.sendable and e.not_sendable_here),
     )
 
 

@@ -12,6 +12,11 @@ The platform takes, besides the body's parameters (templates_app.placeholders):
 `prepare` checks what the agent gave and returns it ready for the platform and for storage on the message
 (`Message.template_extras`): {"header": {"format", "name", "value"}, "buttons": [{"index", "value"}]}
 (a copy-code button's entry also says `"sub_type": "copy_code"`).
+
+Anything else a template may hold (carousel cards, a limited-time offer's expiry, a product header, the
+catalogue, multi- and single-product and Flow buttons, kinds the platform adds later) the compose view
+cannot fill: `SendInputs.unsupported` says so in plain words, the template is shown to agents as not
+sendable from the inbox, and the send is refused before it reaches the platform.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 
 from conversations.exceptions import TemplateParamsInvalid
 from templates_app import placeholders
-from templates_app.components import BUTTONS, HEADER, find, text_of
+from templates_app.components import BODY, BUTTONS, FOOTER, HEADER, find, kind, text_of
 
 MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
 HEADER_TEXT_MAX = 60
@@ -130,42 +135,113 @@ class ButtonInput:
 class SendInputs:
     header: HeaderInput | None
     buttons: tuple[ButtonInput, ...]
+    unsupported: tuple[str, ...] = ()  # what the compose view cannot fill, each in plain words
 
     @property
     def asked(self) -> tuple[ButtonInput, ...]:
         """The buttons the agent fills in (not the one-time-password one)."""
         return tuple(button for button in self.buttons if not button.is_code)
 
+    @property
+    def fillable(self) -> bool:
+        """The compose view can fill everything this template needs."""
+        return not self.unsupported
+
+    @property
+    def not_fillable_reason(self) -> str:
+        """Why the inbox cannot send it, as one sentence for agents ("" when it can)."""
+        if not self.unsupported:
+            return ""
+        return f"Not sendable from the inbox: {'; '.join(self.unsupported)}."
+
+
+MEDIA_AND_PLACE = (*MEDIA_FORMATS, "LOCATION")
+# Buttons that need nothing at send time, or that the compose view fills (URL, COPY_CODE, OTP).
+FILLED_BUTTONS = ("QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE", "OTP")
+# The platform's kinds the compose view cannot fill, in plain words.
+UNFILLABLE_BUTTONS = {
+    "CATALOG": "opens your catalogue, which the inbox cannot attach",
+    "MPM": "shows products from your catalogue, which the inbox cannot choose",
+    "SPM": "shows a product from your catalogue, which the inbox cannot choose",
+    "FLOW": "opens a WhatsApp Flow, which the inbox cannot start",
+}
+UNFILLABLE_HEADERS = {
+    "PRODUCT": "its header shows a product from your catalogue, which the inbox cannot choose",
+    "GIF": "its header is a GIF, which the inbox cannot attach",
+}
+
 
 def send_inputs(components: object, parameter_format: str, category: str) -> SendInputs:
     """What a send of a template with these components needs beyond its body's parameters."""
+    unsupported = _unfillable_parts(components, parameter_format)
     header = None
     component = find(components, HEADER)
     if component is not None:
         header_format = str(component.get("format") or "TEXT").upper()
         if header_format == "TEXT":
             names = placeholders.parameter_names(text_of(component), parameter_format)
-            if names:
+            if len(names) > 1:
+                unsupported.append("its header has more than one placeholder")
+            elif names:
                 header = HeaderInput("TEXT", names[0], text_of(component))
-        else:
+        elif header_format in MEDIA_AND_PLACE:
             header = HeaderInput(header_format)
+        else:
+            unsupported.append(
+                UNFILLABLE_HEADERS.get(
+                    header_format, f"its header is of a kind the inbox does not know ({header_format})"
+                )
+            )
     buttons = []
     component = find(components, BUTTONS)
-    for index, button in enumerate((component or {}).get("buttons") or []):
+    listed = component.get("buttons") if component is not None else None
+    for index, button in enumerate(listed if isinstance(listed, list) else []):
         if not isinstance(button, Mapping):
             continue
         type_ = str(button.get("type", "")).upper()
         url = str(button.get("url") or "")
+        label = str(button.get("text") or "")
         if type_ == "OTP" or (type_ == "URL" and str(category).upper() == "AUTHENTICATION"):
             # The platform turns an OTP button into a URL one; either way it takes the code.
-            buttons.append(ButtonInput(index, str(button.get("text") or "Copy code"), url, is_code=True))
+            buttons.append(ButtonInput(index, label or "Copy code", url, is_code=True))
         elif type_ == "URL" and placeholders.tokens(url):
-            buttons.append(ButtonInput(index, str(button.get("text") or ""), url))
+            buttons.append(ButtonInput(index, label, url))
         elif type_ == "COPY_CODE":
-            buttons.append(
-                ButtonInput(index, str(button.get("text") or "Copy offer code"), "", sub_type="copy_code")
+            buttons.append(ButtonInput(index, label or "Copy offer code", "", sub_type="copy_code"))
+        elif type_ not in FILLED_BUTTONS:
+            what = f"its “{label}” button" if label else "one of its buttons"
+            unsupported.append(
+                f"{what} {UNFILLABLE_BUTTONS.get(type_, f'is of a kind the inbox does not know ({type_})')}"
             )
-    return SendInputs(header, tuple(buttons))
+    return SendInputs(header, tuple(buttons), tuple(unsupported))
+
+
+def _unfillable_parts(components: object, parameter_format: str) -> list[str]:
+    """Components the compose view cannot fill, and a body whose placeholders it cannot fill."""
+    found = []
+    for component in components if isinstance(components, list) else []:
+        type_ = kind(component)
+        if type_ == "CAROUSEL":
+            cards = component.get("cards")
+            count = len(cards) if isinstance(cards, list) else 0
+            found.append(
+                f"it is a carousel of {count} card{'' if count == 1 else 's'}, each with its own header and "
+                "buttons, which the inbox cannot fill"
+            )
+        elif type_ == "LIMITED_TIME_OFFER":
+            found.append("it is a limited-time offer, whose expiry the inbox cannot set")
+        elif type_ not in (HEADER, BODY, FOOTER, BUTTONS):
+            found.append(f"it has a part the inbox does not know ({type_ or 'without a type'})")
+    pattern = (
+        placeholders.POSITIONAL_TOKEN
+        if parameter_format == placeholders.POSITIONAL
+        else placeholders.NAMED_TOKEN
+    )
+    strangers = [t for t in placeholders.tokens(text_of(find(components, BODY))) if not pattern.fullmatch(t)]
+    if strangers:
+        written = ", ".join(f"{{{{{t}}}}}" for t in dict.fromkeys(strangers))
+        found.append(f"its text has placeholders the inbox cannot fill ({written})")
+    return found
 
 
 def prepare(inputs: SendInputs, extras: Mapping | None, body_values: Mapping[str, str]) -> dict | None:

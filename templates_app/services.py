@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -212,11 +211,12 @@ def submit_template(*, template: MessageTemplate, client, waba_id: str, actor=No
             f"“{template}” was deleted at WhatsApp ({template.status}): it cannot be submitted again. "
             "Create a new template (a new name) instead."
         )
-    try:
-        template.full_clean()
-    except ValidationError as error:
-        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in error.message_dict.items())
-        raise NotSubmittable(f"“{template}” breaks the platform's rules: {problems}") from None
+    # Always the creation rules: what goes to review must pass them, even a template the platform listed
+    # as it is (a carousel, a legacy body): WhatsApp judges a submission by today's rules.
+    broken = validation.template_errors(template.draft)
+    if broken:
+        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in broken.items())
+        raise NotSubmittable(f"“{template}” breaks the platform's rules: {problems}")
     if template.platform_id:
         changes = {"category": template.category, "components": template.components}
         client.edit_template(template.platform_id, changes)
@@ -308,7 +308,7 @@ def _apply_listing(items: list, *, now, progress: Progress | None) -> SyncReport
                 continue
             template = by_id.get(remote.platform_id) or by_key.get(remote.key)
             holder = by_key.get(remote.key)
-            problem = _unusable(remote)
+            problem = _unusable(remote)  # the lenient rules: the platform accepted everything else
             if template is not None and template.pk in seen:
                 problem = "listed twice by the platform"
             elif template is not None and holder is not None and holder.pk != template.pk:
@@ -336,14 +336,22 @@ def _apply_listing(items: list, *, now, progress: Progress | None) -> SyncReport
     return SyncReport(*(tuple(x) for x in (created, updated, unchanged, removed, skipped)))
 
 
+def _draft(remote: platform.PlatformTemplate) -> validation.Draft:
+    return validation.Draft(
+        remote.name, remote.language, remote.category, remote.parameter_format, remote.components
+    )
+
+
 def _unusable(remote: platform.PlatformTemplate) -> str | None:
-    if remote.category not in MessageTemplate.Category.values:
-        return f"category {remote.category!r} is not one this inbox knows"
-    if remote.parameter_format not in MessageTemplate.ParameterFormat.values:
-        return f"parameter format {remote.parameter_format!r} is not one this inbox knows"
-    if not remote.name or not remote.language or len(remote.name) > 512 or len(remote.language) > 15:
-        return "no usable name or language"
-    return None
+    errors = validation.listing_errors(_draft(remote))
+    return "; ".join(message for messages in errors.values() for message in messages) or None
+
+
+def _found_reason(remote: platform.PlatformTemplate) -> str:
+    reason = f"found at the platform, {remote.status}"
+    if remote.listed_category != remote.category:
+        reason += f", listed under its former category {remote.listed_category}"
+    return reason
 
 
 def _create_from_platform(remote: platform.PlatformTemplate, *, now) -> MessageTemplate:
@@ -362,7 +370,7 @@ def _create_from_platform(remote: platform.PlatformTemplate, *, now) -> MessageT
         template=template,
         kind=TemplateEvent.Kind.EDIT,
         new="created",
-        reason=f"found at the platform, {remote.status}",
+        reason=_found_reason(remote)[:256],
         source=SYNC,
         at=now,
     )
@@ -478,8 +486,15 @@ class ImportReport:
 
 def import_templates(document: object, *, actor=None, dry_run: bool = False) -> ImportReport:
     """Import templates in the platform's shape (a list, or a listing page `{"data": [...]}`), matched
-    by (name, language). Every entry is checked with the platform's rules (templates_app.validation)
-    and duplicates in the file are refused.
+    by (name, language). Duplicates in the file are refused, and each entry is checked with one of the
+    two levels of rules (templates_app.validation):
+    - the creation rules, for an entry that is new or changed here *and* that the platform has never
+      seen (no platform id, no status or PENDING): a draft written by hand or exported from another
+      environment before its review;
+    - the lenient rules, for an entry the platform has taken (it has an id, or a status only the platform
+      gives: APPROVED, PAUSED, REJECTED…, as in a listing saved from the API or an export of a synced
+      catalogue), and for one that changes nothing here: the platform accepted it, whatever its kind
+      (carousel, limited-time offer, catalogue buttons…) or age (a body that ends with a placeholder).
 
     All or nothing, so an environment never holds half a catalogue. An import is a local edit: a new
     template starts PENDING and a changed one goes back to PENDING, whatever `status` the file says (a
@@ -489,42 +504,24 @@ def import_templates(document: object, *, actor=None, dry_run: bool = False) -> 
         items = platform.entries(document)
     except platform.ShapeError as error:
         return ImportReport(refused=(("the file", {"file": [str(error)]}),))
-    refused, accepted, first_seen = [], [], {}
+    refused, parsed = [], []
     for index, item in enumerate(items, start=1):
         try:
-            entry = platform.parse(item)
+            parsed.append((index, platform.parse(item)))
         except platform.ShapeError as error:
-            refused.append((f"item {index}", {"file": [str(error)]}))
-            continue
-        label = f"item {index} ({entry.label})"
-        errors = validation.template_errors(
-            validation.Draft(
-                entry.name, entry.language, entry.category, entry.parameter_format, entry.components
-            )
-        )
-        if entry.key in first_seen:
-            errors.setdefault("name", []).append(
-                f"also in the file as item {first_seen[entry.key]}: keep one"
-            )
-        first_seen.setdefault(entry.key, index)
-        if errors:
-            refused.append((label, errors))
-        else:
-            accepted.append(entry)
+            refused.append((index, f"item {index}", {"file": [str(error)]}))
     now = timezone.now()
-    created, updated, unchanged = [], [], []
+    created, updated, unchanged, accepted, first_seen = [], [], [], [], {}
     with transaction.atomic():
         keys = Q()
-        for entry in accepted:
+        for _, entry in parsed:
             keys |= Q(name=entry.name, language=entry.language)
         existing = (
             {(t.name, t.language): t for t in MessageTemplate.objects.select_for_update().filter(keys)}
-            if accepted
+            if parsed
             else {}
         )
-        write = not refused and not dry_run
-        reason = f"imported from a file by {_who(actor)}"
-        for entry in accepted:
+        for index, entry in parsed:
             values = {
                 "name": entry.name,
                 "language": entry.language,
@@ -533,11 +530,27 @@ def import_templates(document: object, *, actor=None, dry_run: bool = False) -> 
                 "components": entry.components,
             }
             stored = existing.get(entry.key)
+            changes = statuses.changed_fields(_reviewed(stored), values) if stored is not None else []
+            errors = _import_errors(entry, edits=stored is None or bool(changes))
+            if entry.key in first_seen:
+                errors.setdefault("name", []).append(
+                    f"also in the file as item {first_seen[entry.key]}: keep one"
+                )
+            first_seen.setdefault(entry.key, index)
+            if errors:
+                refused.append((index, f"item {index} ({entry.label})", errors))
+                continue
+            accepted.append((entry, values, stored, changes))
+        write = not refused and not dry_run
+        for entry, values, stored, changes in accepted:
+            reason = f"imported from a file by {_who(actor)}"
+            if entry.seen_by_platform:
+                reason += f"; the file has it {entry.status} at WhatsApp: sync to bring WhatsApp's status"
             if stored is None:
                 created.append(entry.label)
                 if write:
                     _create(MessageTemplate(**values), now=now, reason=reason, source=IMPORT)
-            elif statuses.changed_fields(_reviewed(stored), values):
+            elif changes:
                 updated.append(entry.label)
                 if write:
                     _edit(stored, values, now=now, reason=reason, source=IMPORT)
@@ -547,6 +560,17 @@ def import_templates(document: object, *, actor=None, dry_run: bool = False) -> 
         created=tuple(created),
         updated=tuple(updated),
         unchanged=tuple(unchanged),
-        refused=tuple(refused),
+        refused=tuple((label, errors) for _, label, errors in sorted(refused, key=lambda r: r[0])),
         applied=not refused and not dry_run,
     )
+
+
+def _import_errors(entry: platform.PlatformTemplate, *, edits: bool) -> dict[str, list[str]]:
+    """The creation rules for a draft the platform has never seen that adds or changes a template here
+    (kinds they cannot check aside); otherwise the lenient rules (it is what the platform holds, or it
+    changes nothing)."""
+    if edits and not entry.seen_by_platform:
+        # The file may describe a carousel or a catalogue template made in WhatsApp Manager: what these
+        # rules cannot check is let through (and the inbox will say it cannot send it), not refused.
+        return validation.template_errors(_draft(entry), allow_unchecked_kinds=True)
+    return validation.listing_errors(_draft(entry))

@@ -1,6 +1,15 @@
 """What WhatsApp would refuse in a message template, said in plain words and keyed by the field it belongs
-next to ("name", "language", "category", "parameter_format", "components"). Pure Python (no Django): the
-admin form (through MessageTemplate.clean), the JSON import and the tests all ask `template_errors`.
+next to ("name", "language", "category", "parameter_format", "components"). Pure Python (no Django).
+
+Two levels of rules:
+- `listing_errors`, lenient: what the platform *lists* is a template it accepted, whatever its age or
+  kind (carousels, limited-time offers, catalogue and product buttons, legacy bodies that start or end
+  with a placeholder, legacy authentication templates with a header…). Only what cannot be stored as a
+  template is refused: no name or language, a category or placeholder format outside the platform's
+  vocabulary, components that are not a list of objects. Sync, the import of what the platform approved,
+  and an admin saving a template without changing it use these.
+- `template_errors`, the creation rules below: for a template made or changed here (the admin's add and
+  change, an imported draft the platform has never seen) and for every submission to WhatsApp.
 
 Sources, checked against Meta's WhatsApp Business Management API documentation:
 - "Template components" (developers.facebook.com/docs/whatsapp/business-management-api/message-templates/
@@ -35,6 +44,7 @@ from templates_app.components import BODY, BUTTONS, FOOTER, HEADER, is_preset, k
 from templates_app.placeholders import NAMED, POSITIONAL
 
 NAME_MAX = 512
+LANGUAGE_MAX = 15  # the longest code the catalogue stores
 NAME = re.compile(r"[a-z0-9_]+")
 # The platform's language codes: `en`, `fil`, `en_US`, `pt_BR`, `zh_HK`…
 LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
@@ -42,6 +52,23 @@ CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 PARAMETER_FORMATS = (POSITIONAL, NAMED)
 
 COMPONENT_TYPES = (HEADER, BODY, FOOTER, BUTTONS)
+# Kinds the platform has but these rules cannot check (nor the inbox send): a template using them is made
+# in WhatsApp Manager and brought here by a sync, which takes it with the lenient rules.
+PLATFORM_COMPONENTS = {
+    "CAROUSEL": "carousel",
+    "LIMITED_TIME_OFFER": "limited-time offer",
+    "CALL_PERMISSION_REQUEST": "call permission request",
+}
+PLATFORM_HEADER_FORMATS = {"PRODUCT": "product", "GIF": "GIF"}
+PLATFORM_BUTTONS = {
+    "CATALOG": "catalogue",
+    "MPM": "multi-product",
+    "SPM": "single-product",
+    "FLOW": "Flow",
+    "VOICE_CALL": "voice call",
+    "ORDER_DETAILS": "order details",
+}
+UNCHECKED = "templates, but this inbox cannot check them: make it in WhatsApp Manager, then sync"
 BODY_MAX = 1024
 HEADER_TEXT_MAX = 60
 FOOTER_MAX = 60
@@ -70,8 +97,37 @@ class Draft:
     components: object
 
 
-def template_errors(draft: Draft) -> dict[str, list[str]]:
-    """Every rule `draft` breaks, by field; {} when WhatsApp would accept its shape."""
+def listing_errors(draft: Draft) -> dict[str, list[str]]:
+    """The lenient rules: what keeps `draft` from being stored as a template at all ({} when it can be).
+    Components are not judged: the platform accepted them, and they are kept as they came."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(draft.name, str) or not draft.name.strip():
+        errors["name"] = ["a template needs a name"]
+    elif len(draft.name) > NAME_MAX:
+        errors["name"] = [f"a name has at most {NAME_MAX} characters; this one has {len(draft.name)}"]
+    if not isinstance(draft.language, str) or not draft.language.strip():
+        errors["language"] = ["a template needs the platform's language code, e.g. en_US"]
+    elif len(draft.language) > LANGUAGE_MAX:
+        errors["language"] = [f"a language code has at most {LANGUAGE_MAX} characters"]
+    if draft.category not in CATEGORIES:
+        errors["category"] = [
+            f"{_choice('category', draft.category, CATEGORIES)}, so this inbox cannot file it"
+        ]
+    if draft.parameter_format not in PARAMETER_FORMATS:
+        errors["parameter_format"] = [_choice("parameter format", draft.parameter_format, PARAMETER_FORMATS)]
+    components = draft.components
+    if not isinstance(components, list) or not all(isinstance(c, Mapping) for c in components):
+        errors["components"] = ["components must be a list of the platform's component objects"]
+    return errors
+
+
+def template_errors(draft: Draft, *, allow_unchecked_kinds: bool = False) -> dict[str, list[str]]:
+    """Every rule `draft` breaks, by field; {} when WhatsApp would accept its shape.
+
+    The platform's kinds these rules cannot check (PLATFORM_COMPONENTS, PLATFORM_HEADER_FORMATS,
+    PLATFORM_BUTTONS) are refused, with a hint, unless `allow_unchecked_kinds`: then they pass unjudged
+    (an import, whose file may describe a carousel made in WhatsApp Manager: refusing it would refuse a
+    template the platform accepts; the rest of the template is still checked)."""
     errors = {
         "name": name_errors(draft.name),
         "language": language_errors(draft.language),
@@ -81,7 +137,12 @@ def template_errors(draft: Draft) -> dict[str, list[str]]:
             if draft.parameter_format in PARAMETER_FORMATS
             else [_choice("parameter format", draft.parameter_format, PARAMETER_FORMATS)]
         ),
-        "components": component_errors(draft.components, draft.category, draft.parameter_format),
+        "components": component_errors(
+            draft.components,
+            draft.category,
+            draft.parameter_format,
+            allow_unchecked_kinds=allow_unchecked_kinds,
+        ),
     }
     return {field: messages for field, messages in errors.items() if messages}
 
@@ -144,7 +205,9 @@ def duplicate_error(name: str, language: str) -> str:
 # --- Components ----------------------------------------------------------------------------------------
 
 
-def component_errors(components: object, category: str, parameter_format: str) -> list[str]:
+def component_errors(
+    components: object, category: str, parameter_format: str, *, allow_unchecked_kinds: bool = False
+) -> list[str]:
     if not isinstance(components, list):
         return [
             "components must be a list of the platform's component objects, e.g. "
@@ -157,10 +220,17 @@ def component_errors(components: object, category: str, parameter_format: str) -
             errors.append(f"component {position} is not an object with a type")
             continue
         type_ = kind(component)
+        if type_ in PLATFORM_COMPONENTS and allow_unchecked_kinds:
+            continue
         if type_ not in COMPONENT_TYPES:
+            hint = (
+                f" (WhatsApp has {PLATFORM_COMPONENTS[type_]} {UNCHECKED})"
+                if type_ in PLATFORM_COMPONENTS
+                else ""
+            )
             errors.append(
                 f"component {position}: type “{component.get('type', '')}” is not one of "
-                f"{', '.join(COMPONENT_TYPES)}"
+                f"{', '.join(COMPONENT_TYPES)}{hint}"
             )
             continue
         seen[type_] = seen.get(type_, 0) + 1
@@ -171,8 +241,13 @@ def component_errors(components: object, category: str, parameter_format: str) -
         if is_preset(component):
             errors += _preset_errors(component, type_, category)
             continue
-        check = {HEADER: _header_errors, BODY: _body_errors, FOOTER: _footer_errors, BUTTONS: _buttons_errors}
-        errors += check[type_](component, category, parameter_format)
+        if type_ == HEADER:
+            errors += _header_errors(component, category, parameter_format, allow_unchecked_kinds)
+        elif type_ == BUTTONS:
+            errors += _buttons_errors(component, category, parameter_format, allow_unchecked_kinds)
+        else:
+            check = {BODY: _body_errors, FOOTER: _footer_errors}
+            errors += check[type_](component, category, parameter_format)
     if BODY not in seen:
         errors.append("a template needs a BODY component with text")
     if category == AUTHENTICATION and HEADER in seen:
@@ -225,10 +300,16 @@ def _body_errors(component: Mapping, category: str, parameter_format: str) -> li
     return errors
 
 
-def _header_errors(component: Mapping, category: str, parameter_format: str) -> list[str]:
+def _header_errors(
+    component: Mapping, category: str, parameter_format: str, allow_unchecked_kinds: bool = False
+) -> list[str]:
     header_format = str(component.get("format") or "").upper()
+    if header_format in PLATFORM_HEADER_FORMATS and allow_unchecked_kinds:
+        return []
     if header_format not in HEADER_FORMATS:
-        return [f"HEADER: format must be one of {', '.join(HEADER_FORMATS)}"]
+        known = PLATFORM_HEADER_FORMATS.get(header_format)
+        hint = f" (WhatsApp has {known} headers in some {UNCHECKED})" if known else ""
+        return [f"HEADER: format must be one of {', '.join(HEADER_FORMATS)}{hint}"]
     if header_format != "TEXT":
         if component.get("text"):
             return [f"HEADER: a {header_format} header has no text (the media is chosen when sending)"]
@@ -294,7 +375,9 @@ def _example_shape(label: str, parameter_format: str) -> str:
 # --- Buttons -----------------------------------------------------------------------------------------------
 
 
-def _buttons_errors(component: Mapping, category: str, parameter_format: str) -> list[str]:
+def _buttons_errors(
+    component: Mapping, category: str, parameter_format: str, allow_unchecked_kinds: bool = False
+) -> list[str]:
     buttons = component.get("buttons")
     if not isinstance(buttons, list) or not buttons:
         return [
@@ -311,8 +394,13 @@ def _buttons_errors(component: Mapping, category: str, parameter_format: str) ->
             continue
         type_ = str(button.get("type", "")).upper()
         label = f"BUTTONS, button {position} ({type_ or 'no type'})"
+        if type_ in PLATFORM_BUTTONS and allow_unchecked_kinds:
+            types.append(type_)
+            continue
         if type_ not in BUTTON_TYPES:
-            errors.append(f"{label}: the type must be one of {', '.join(BUTTON_TYPES)}")
+            known = PLATFORM_BUTTONS.get(type_)
+            hint = f" (WhatsApp has {known} buttons in some {UNCHECKED})" if known else ""
+            errors.append(f"{label}: the type must be one of {', '.join(BUTTON_TYPES)}{hint}")
             continue
         types.append(type_)
         errors += [f"{label}: {e}" for e in _button_errors(button, type_, category)]

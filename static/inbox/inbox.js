@@ -99,13 +99,13 @@
     picker.querySelectorAll("[data-template-filter]").forEach(function (select) {
       wanted[select.getAttribute("data-template-filter")] = select.value;
     });
-    picker.querySelectorAll("#template-choice option[value]").forEach(function (option) {
-      if (!option.value) return;
+    picker.querySelectorAll("#template-choice option[data-category]").forEach(function (option) {
       var show =
         (!wanted.category || option.getAttribute("data-category") === wanted.category) &&
         (!wanted.language || option.getAttribute("data-language") === wanted.language);
       option.hidden = !show;
-      option.disabled = !show;
+      // Approved templates the inbox cannot fill stay visible for their reason, never choosable.
+      option.disabled = !show || option.hasAttribute("data-not-sendable");
     });
   }
 

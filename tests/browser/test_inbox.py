@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 
 from conversations import services
 from conversations.models import Customer, Message
+from templates_app.models import MessageTemplate
 from tests.whatsapp import deliveries as d
 
 pytestmark = [
@@ -192,6 +193,32 @@ def test_send_a_template_with_parameters_and_a_live_preview(agent):
     message = Message.objects.get(body=final)
     assert message.kind == Message.Kind.TEMPLATE
     assert message.conversation.category == "utility"
+
+
+def test_an_approved_carousel_is_shown_greyed_out_with_why_and_the_filters_keep_it_so(agent):
+    MessageTemplate.objects.create(
+        name="succulents_carousel",
+        language="en_US",
+        category="MARKETING",
+        status="APPROVED",
+        components=[
+            {"type": "BODY", "text": "Rare succulents for you, {{1}}: shop now."},
+            {"type": "CAROUSEL", "cards": [{"components": []}, {"components": []}]},
+        ],
+    )
+    page = agent
+    page.goto("/")
+    open_customer(page, "Lukas Weber")
+    carousel = page.locator("#template-choice option", has_text="succulents_carousel")
+    expect(carousel).to_be_disabled()
+    expect(carousel).to_contain_text("Not sendable from the inbox: it is a carousel of 2 cards")
+    order_update = page.locator("#template-choice option", has_text="order_update")
+    for category, hidden in (("MARKETING", False), ("UTILITY", True), ("", False)):
+        page.locator("[data-template-filter=category]").select_option(category)
+        assert carousel.evaluate("option => option.hidden") is hidden  # filtered like the others
+        expect(carousel).to_be_disabled()  # and never choosable
+    expect(order_update).to_be_enabled()
+    expect(compose(page).locator(".picker-note")).to_contain_text("1 approved template cannot be sent")
 
 
 def test_send_a_template_with_a_header_and_a_link_button_after_fixing_what_was_missing(agent, page_issues):

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations import services
+from conversations.exceptions import TemplateNotSendable, TemplateNotSendableFromInbox
 from conversations.models import Customer, Message
 from tests import factories
 
@@ -504,6 +505,77 @@ def test_only_approved_templates_are_offered(client_as, agent):
     factories.template(name="paused_one", status="PAUSED")
     html = client_as(agent).get(reverse("inbox:compose", args=[customer.pk])).text
     assert "approved_one" in html and "paused_one" not in html
+
+
+def carousel_template(name="succulents_carousel"):
+    """An approved carousel, as WhatsApp lists it (Meta's documented media-card carousel, two cards)."""
+    template = factories.template(
+        name=name, category="MARKETING", body="Rare succulents for {{1}}, shop now."
+    )
+    card = {
+        "components": [
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::an..."]}},
+            {"type": "BODY", "text": "Aloe 'Blue Elf', with deep blue-green leaves."},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Send me more like this!"}]},
+        ]
+    }
+    template.components = [*template.components, {"type": "CAROUSEL", "cards": [card, card]}]
+    template.save()
+    return template
+
+
+def test_an_approved_template_the_inbox_cannot_fill_is_shown_greyed_out_with_why(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    factories.template(name="approved_one")
+    carousel = carousel_template()
+    html = client_as(agent).get(reverse("inbox:compose", args=[customer.pk])).text
+    option = re.search(r"<option disabled data-not-sendable[^>]*>([^<]*)</option>", html)
+    assert option is not None and "succulents_carousel · Marketing · en_US — Not sendable from the inbox" in (
+        option.group(1)
+    )
+    assert "it is a carousel of 2 cards, each with its own header and buttons" in option.group(0)
+    assert f'value="{carousel.pk}"' not in html  # not choosable
+    assert '<optgroup label="Approved, but not sendable from the inbox">' in html
+    assert "1 approved template cannot be sent from the inbox" in html
+    assert "approved_one" in html
+
+
+def test_the_fields_of_a_template_the_inbox_cannot_fill_say_why(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    carousel = carousel_template()
+    html = (
+        client_as(agent)
+        .get(reverse("inbox:template-form", args=[customer.pk]), {"template": carousel.pk})
+        .text
+    )
+    assert "“succulents_carousel” is approved, but cannot be sent from here." in html
+    assert "Not sendable from the inbox: it is a carousel of 2 cards" in html
+    assert "Send template" not in html and 'name="p_1"' not in html
+
+
+def test_the_server_refuses_to_send_a_template_the_inbox_cannot_fill(client_as, agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    carousel = carousel_template()
+    response = client_as(agent).post(
+        reverse("inbox:send-template", args=[customer.pk]),
+        {"template": carousel.pk, "p_1": "Ann", "client_token": uuid.uuid4()},
+    )
+    assert response.status_code == 409
+    assert (
+        "The template “succulents_carousel” (en_US) is approved, but cannot be sent from the inbox. "
+        "Not sendable from the inbox: it is a carousel of 2 cards"
+    ) in response.text
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_the_service_refuses_it_with_its_own_error(agent):
+    customer = wrote("16505551234", ago=timedelta(days=3))
+    with pytest.raises(TemplateNotSendableFromInbox) as refused:
+        services.send_template(customer=customer, template=carousel_template(), params=["Ann"], agent=agent)
+    assert isinstance(refused.value, TemplateNotSendable)  # still a refusal to send, for callers
+    assert refused.value.code == "template_not_sendable_from_inbox"
+    assert "Choose another template." in refused.value.message
+    assert not Message.objects.filter(direction="outbound").exists()
 
 
 # --- Side panel and assignment -------------------------------------------------------------------------

@@ -62,6 +62,35 @@ def test_agents_and_supervisors_read_the_catalogue(client, django_user_model, te
     assert "admin/templates_app" not in text  # no way to edit from here
 
 
+def test_an_approved_template_the_inbox_cannot_fill_is_listed_apart_with_why(client, django_user_model):
+    offer = factories.template("MARKETING", "APPROVED", name="caribbean_offer", body="Hi {{1}}, 25% off!")
+    offer.components = [
+        {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW..."]}},
+        {
+            "type": "LIMITED_TIME_OFFER",
+            "limited_time_offer": {"text": "Expiring offer!", "has_expiration": True},
+        },
+        *offer.components,
+        {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "CARIBE25"}]},
+    ]
+    offer.save()
+    factories.template("UTILITY", "APPROVED", name="order_update")
+    client.force_login(member(django_user_model, "reader", roles.AGENTS))
+    response = client.get(URL)
+
+    catalogue = response.context["catalogue"]
+    assert [e.template.name for e in catalogue.sendable] == ["order_update"]
+    assert [e.template.name for e in catalogue.not_sendable_here] == ["caribbean_offer"]
+    assert catalogue.not_sendable == ()
+    text = response.text
+    assert "Approved, but not sendable from the inbox (1)" in text
+    assert (
+        "Not sendable from the inbox: it is a limited-time offer, whose expiry the inbox cannot set." in text
+    )
+    assert "[Limited-time offer: Expiring offer!, with a countdown to its expiry]" in text
+    assert "<li>Copy code</li>" in text
+
+
 def test_search_by_name_or_text(client, django_user_model, templates):
     client.force_login(member(django_user_model, "reader", roles.AGENTS))
     catalogue = client.get(URL, {"q": "winter deals"}).context["catalogue"]

@@ -161,6 +161,18 @@ EDGE_ROWS = [
     ("edge-malformed-token-at-the-start-counts", "{{First}} hello", True),
     ("edge-inside-is-fine", "Hi {{1}}, welcome.", False),
     ("edge-punctuation-after-the-last-is-fine", "Your code is {{1}}.", False),
+    ("edge-hello-placeholder-ends", "Hello {{1}}", True),
+    ("edge-exclamation-after-the-last-is-fine", "Hello {{1}}!", False),
+    ("edge-closing-bracket-after-the-last-is-fine", "Your order ({{1}})", False),
+    ("edge-bold-marker-after-the-last-is-fine", "Your code is *{{1}}*", False),
+    ("edge-bold-marker-before-the-first-is-fine", "*{{1}}* is your code.", False),
+    (
+        "edge-metas-documented-named-example-is-fine",
+        "Thank you, {{first_name}}! Your order number is {{order_number}}.",
+        False,
+    ),
+    ("edge-punctuation-then-a-new-line-still-fine", "Your code is {{1}}.\n", False),
+    ("edge-a-new-line-after-the-last-still-ends", "Your code is\n{{1}}\n", True),
     ("edge-no-placeholder", "Thanks for writing.", False),
     ("edge-empty", "", False),
 ]

@@ -73,7 +73,7 @@ PAGES = [
     ],
     [
         item("107", "free_gift", status="REJECTED", category="MARKETING", rejected_reason="PROMOTIONAL"),
-        item("108", "transactional_thing", category="TRANSACTIONAL"),
+        item("108", "newsletter_thing", category="NEWSLETTER"),
     ],
 ]
 
@@ -106,7 +106,8 @@ def test_a_sync_reads_every_page_and_reports_what_it_did(fake_graph, catalogue):
     assert report.unchanged == ("summer_note (en_US)",)
     assert report.removed_at_platform == ("old_promo (en_US)",)
     assert report.skipped == (
-        "transactional_thing (en_US): category 'TRANSACTIONAL' is not one this inbox knows",
+        "newsletter_thing (en_US): the category “NEWSLETTER” is not one of MARKETING, UTILITY, "
+        "AUTHENTICATION, so this inbox cannot file it",
     )
     assert report.summary == "2 created, 3 updated, 1 unchanged, 1 removed at the platform, 1 skipped"
 
@@ -303,10 +304,13 @@ def test_the_sandbox_sync_links_the_seeded_demo_templates():
 
 def test_a_listed_template_we_cannot_take_is_skipped_not_marked_deleted(fake_graph):
     ours = factories.template("UTILITY", "APPROVED", name="odd_one", platform_id="108")
-    fake_graph.templates([[item("108", "odd_one", category="TRANSACTIONAL")]])
+    fake_graph.templates([[item("108", "odd_one", category="NEWSLETTER")]])
     with graph(fake_graph) as client:
         report = sync_templates(client=client, waba_id=WABA)
-    assert report.skipped == ("odd_one (en_US): category 'TRANSACTIONAL' is not one this inbox knows",)
+    assert report.skipped == (
+        "odd_one (en_US): the category “NEWSLETTER” is not one of MARKETING, UTILITY, AUTHENTICATION, "
+        "so this inbox cannot file it",
+    )
     assert report.removed_at_platform == ()
     ours.refresh_from_db()
     assert ours.status == "APPROVED"

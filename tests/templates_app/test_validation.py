@@ -110,6 +110,21 @@ VALID = [
             category="AUTHENTICATION",
         ),
     ),
+    (
+        "body-ends-with-punctuation-after-its-last-placeholder",
+        draft(
+            body(
+                "Thank you, {{first_name}}! Your order number is {{order_number}}.",
+                example={
+                    "body_text_named_params": [
+                        {"param_name": "first_name", "example": "Pablo"},
+                        {"param_name": "order_number", "example": "860198-230332"},
+                    ]
+                },
+            ),
+            fmt=NAMED,
+        ),
+    ),
     ("language-without-region", draft(language="en")),
     ("language-three-letters", draft(language="fil")),
     ("language-with-region", draft(language="pt_BR")),

@@ -9,10 +9,12 @@ from templates_app import services
 
 class Command(BaseCommand):
     help = (
-        "Import templates from a JSON file in the platform's shape (as written by export_templates), "
-        "matched by name and language. Every template is checked with the platform's rules; all or "
-        "nothing: if any is refused, nothing is imported and each refusal is listed with its reason. New "
-        "and changed templates are PENDING (a file cannot approve a template): sync afterwards."
+        "Import templates from a JSON file in the platform's shape (as written by export_templates, or a "
+        "listing page saved from the API), matched by name and language. A template WhatsApp has taken (an "
+        "id, or a status other than PENDING) is only checked to be a template; a new or changed draft gets "
+        "the creation rules. All or nothing: if any is refused, nothing is imported and each refusal is "
+        "listed with its reason. New and changed templates are PENDING (a file cannot approve a template): "
+        "sync afterwards."
     )
 
     def add_arguments(self, parser):
