@@ -25,7 +25,9 @@ def _find(platform_id: str, name: str, language: str) -> MessageTemplate | None:
     if platform_id:
         found = MessageTemplate.objects.select_for_update().filter(platform_id=str(platform_id)).first()
     if found is None and name and language:
-        found = MessageTemplate.objects.select_for_update().filter(name=name, language=language).first()
+        # Some webhooks write the language with a dash ("en-US") where listings write "en_US".
+        spellings = {language, language.replace("-", "_")}
+        found = MessageTemplate.objects.select_for_update().filter(name=name, language__in=spellings).first()
     if found is None:
         logger.warning(
             "template %s (%s, %s) is not in our catalogue: sync templates", platform_id, name, language
