@@ -85,7 +85,9 @@ def test_131062_fails_the_message_in_plain_words_with_nothing_promised(platform)
     assert (message.status, message.error_code) == ("failed", 131062)
     assert message.error_text.startswith("This customer is known only by their WhatsApp username")
     assert "You can still reply to them and send other templates" in message.error_text
-    assert message.error_text.endswith("WhatsApp said: “This message type requires a phone number recipient”.")
+    assert message.error_text.endswith(
+        "WhatsApp said: “This message type requires a phone number recipient”."
+    )
     assert "tries again" not in message.error_text  # nothing retries a final failure
     assert message.conversation.status == "voided"  # R9: it cost nothing
 
