@@ -9,9 +9,11 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations import services
+from conversations.identifiers import Identity
 from conversations.models import Customer
 from inbox import roles
 from inbox.demo_history import seed_history
@@ -196,13 +198,21 @@ def platform_templates() -> list[dict]:
 
 @dataclass(frozen=True)
 class DemoCustomer:
-    wa_id: str
+    wa_id: str | None
     name: str
     state: str  # what the demo shows with this customer
     inbound: tuple[tuple[timedelta, str], ...] = ()  # (how long ago, text)
     referral_on_last: bool = False
     reply: str = ""  # an agent reply sent now (opens or joins a conversation)
     template: tuple[str, object] | None = None  # (template name, params) sent now
+    user_id: str | None = None  # a business-scoped user id (late 2026): with or instead of wa_id
+    username: str = ""
+    reaction: str = ""  # the customer reacts to the reply with this emoji (the reply is marked sent)
+    stopped_marketing: timedelta | None = None  # the customer stopped marketing messages this long ago
+
+    @property
+    def handle(self) -> str:
+        return f"+{self.wa_id}" if self.wa_id else self.username or self.user_id or ""
 
 
 DEMO_CUSTOMERS = [
@@ -234,8 +244,19 @@ DEMO_CUSTOMERS = [
     DemoCustomer(
         "4915112345678",
         "Lukas Weber",
-        "window closed (last wrote 2 days ago): templates only",
+        "window closed (last wrote 2 days ago): templates only; stopped marketing messages",
         inbound=((timedelta(days=2, hours=1), "Danke, that solved it!"),),
+        stopped_marketing=timedelta(days=1),
+    ),
+    DemoCustomer(
+        None,
+        "Noa Levi",
+        "a username and no phone number: known by their WhatsApp user id; reacted to the reply",
+        inbound=((timedelta(minutes=40), "Hi, does the jacket come in another colour?"),),
+        user_id="IL.70260000000000000001",
+        username="@noa.levi",
+        reply="Hi Noa! It comes in red and navy too.",
+        reaction="❤️",
     ),
     DemoCustomer(
         "6591234567",
@@ -268,7 +289,10 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
         users = _seed_users()
         templates = _seed_templates()
         load_sample_rates()  # the cost report's example rate card, unless an admin has made one
-        Customer.objects.filter(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS]).delete()
+        Customer.objects.filter(
+            Q(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS if c.wa_id])
+            | Q(user_id__in=[c.user_id for c in DEMO_CUSTOMERS if c.user_id])
+        ).delete()
     agent = users["agent"]
     now = timezone.now()
     history = {}
@@ -277,22 +301,49 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
             now=now, days=history_days, users=users, templates=templates, referral=AD_REFERRAL
         )
     for demo in DEMO_CUSTOMERS:
+        key = demo.wa_id or demo.user_id
+        customer = None
         for index, (ago, text) in enumerate(demo.inbound, start=1):
             last = index == len(demo.inbound)
-            services.receive_message(
+            customer = services.receive_message(
                 wa_id=demo.wa_id,
+                user_id=demo.user_id,
+                username=demo.username,
                 name=demo.name,
                 body=text,
-                wamid=f"wamid.demo.{demo.wa_id}.{int((now - ago).timestamp())}.{index}",
+                wamid=f"wamid.demo.{key}.{int((now - ago).timestamp())}.{index}",
                 timestamp=now - ago,
                 referral=AD_REFERRAL if (last and demo.referral_on_last) else None,
-            )
-        customer, _ = Customer.objects.get_or_create(wa_id=demo.wa_id, defaults={"name": demo.name})
+            ).customer
+        if customer is None:
+            customer, _ = Customer.objects.get_or_create(wa_id=demo.wa_id, defaults={"name": demo.name})
         if demo.reply:
-            services.send_text(customer=customer, body=demo.reply, agent=agent)
+            reply = services.send_text(
+                customer=customer, body=demo.reply, agent=agent, dispatch=not demo.reaction
+            )
+            if demo.reaction:
+                # As if the platform had accepted it a moment ago and the customer reacted to it.
+                wamid = f"wamid.demo.{key}.reply"
+                services.record_accepted(message=reply, wamid=wamid)
+                services.receive_message(
+                    wa_id=demo.wa_id,
+                    user_id=demo.user_id,
+                    body=f"[Reaction] {demo.reaction}",
+                    wamid=f"wamid.demo.{key}.reaction",
+                    timestamp=timezone.now(),
+                    wa_type="reaction",
+                    context_wamid=wamid,
+                    details={"reaction": demo.reaction},
+                )
         if demo.template:
             name, params = demo.template
             services.send_template(customer=customer, template=templates[name], params=params, agent=agent)
+        if demo.stopped_marketing:
+            services.record_marketing_preference(
+                identity=Identity.of(wa_id=demo.wa_id, user_id=demo.user_id),
+                stopped=True,
+                timestamp=now - demo.stopped_marketing,
+            )
     if history:
         # The reports' daily rollup, computed again over the new history.
         refresh_rollup(now=now, recompute=(date.min, date.max), wait=True)

@@ -10,6 +10,7 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations import selectors, services
@@ -48,8 +49,14 @@ def test_seed_demo_creates_every_interesting_state():
     _, window, _, now = window_and_conversations("447400123456")
     assert window.is_open and window.closes_at - now < timedelta(minutes=10)
 
-    _, window, open_now, _ = window_and_conversations("4915112345678")
-    assert not window.is_open and open_now == []
+    lukas, window, open_now, _ = window_and_conversations("4915112345678")
+    assert not window.is_open and open_now == [] and lukas.marketing_stopped_at is not None
+
+    # Late 2026: a username and no phone number, known by the BSUID; reacted to the reply.
+    noa = Customer.objects.get(user_id="IL.70260000000000000001")
+    assert (noa.wa_id, noa.username, noa.country) == (None, "@noa.levi", "IL")
+    reply = noa.messages.get(direction="outbound")
+    assert noa.messages.get(wa_type="reaction").context_wamid == reply.wamid
 
     _, window, open_now, now = window_and_conversations("6591234567")
     assert window.is_open and open_now == ["free_entry_point"]
@@ -76,7 +83,10 @@ def test_the_demo_history_follows_the_rules_and_gives_the_reports_something_to_s
         with django_capture_on_commit_callbacks() as dispatched:
             call_command("seed_demo", "--force", "--history-days", "21", stdout=io.StringIO())
         now = timezone.now()
-        history = Customer.objects.exclude(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS])
+        history = Customer.objects.exclude(
+            Q(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS if c.wa_id])
+            | Q(user_id__in=[c.user_id for c in DEMO_CUSTOMERS if c.user_id])
+        )
 
         # Ten countries; every kind of conversation (R3-R6), some voided by a refused send (R9).
         assert history.values("country").distinct().count() == 10

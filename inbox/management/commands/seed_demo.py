@@ -50,4 +50,4 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<11} {password:<16} ({role})")
         self.stdout.write("Customers:")
         for customer in DEMO_CUSTOMERS:
-            self.stdout.write(f"  {customer.name:<14} +{customer.wa_id:<14} {customer.state}")
+            self.stdout.write(f"  {customer.name:<14} {customer.handle:<15} {customer.state}")
