@@ -148,7 +148,7 @@ def inbox_page(
         queryset.select_related("assigned_to")
         .annotate(
             last_body=Subquery(latest.values("body")[:1]),
-            last_direction=Subquery(latest.values("direction")[:1]),
+            last_direction=_latest_turn_direction(),
             last_type=Subquery(latest.values("wa_type")[:1]),
             unread=Coalesce(Subquery(unread), 0),
             fep_open=Exists(fep_open),
@@ -192,14 +192,9 @@ def _at_or_before(moment: datetime | None, now: datetime) -> bool:
 
 def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
     if view is Filter.NEEDS_REPLY:
-        latest_direction = Subquery(
-            Message.objects.filter(customer=OuterRef("pk"))
-            .order_by("-occurred_at", "-pk")
-            .values("direction")[:1]
-        )
         queryset = (
             queryset.filter(window_open_q(now))
-            .annotate(_latest=latest_direction)
+            .annotate(_latest=_latest_turn_direction())
             .filter(_latest=Message.Direction.INBOUND)
         )
     elif view is Filter.CLOSING_SOON:
@@ -226,15 +221,25 @@ def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
     return queryset
 
 
-def filter_counts(*, user, now: datetime) -> dict[str, int]:
-    """How many customers each filter shows (one query)."""
-    latest_direction = Subquery(
+# A reaction or a platform notice (an identity change) is no turn in the conversation: a customer who
+# only reacted to our reply does not need one.
+NOT_A_TURN = ("reaction", *policy.NOT_FROM_THE_CUSTOMER)
+
+
+def _latest_turn_direction() -> Subquery:
+    """Who spoke last (inbound or outbound), reactions and platform notices aside."""
+    return Subquery(
         Message.objects.filter(customer=OuterRef("pk"))
+        .exclude(wa_type__in=NOT_A_TURN)
         .order_by("-occurred_at", "-pk")
         .values("direction")[:1]
     )
+
+
+def filter_counts(*, user, now: datetime) -> dict[str, int]:
+    """How many customers each filter shows (one query)."""
     open_window = window_open_q(now)
-    return Customer.objects.annotate(_latest=latest_direction).aggregate(
+    return Customer.objects.annotate(_latest=_latest_turn_direction()).aggregate(
         **{
             Filter.NEEDS_REPLY.value: Count("pk", filter=open_window & Q(_latest=Message.Direction.INBOUND)),
             Filter.CLOSING_SOON.value: Count(
