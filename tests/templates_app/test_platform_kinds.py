@@ -1,9 +1,9 @@
-"""Templates the platform accepted are never refused (issue 10, item 9): real template definitions, in
-the platform's exact shapes (tests/templates_app/fixtures/, each file says where it comes from), go
-through the sync and the import whatever their kind (carousels, limited-time offers, catalogue, multi-
-and single-product, Flow and voice-call buttons, product headers, legacy categories, legacy bodies that
-end with a placeholder, authentication templates in their listing shape, lower-case types, odd examples).
-The creation rules still judge what is made or changed here, and what goes to WhatsApp for review."""
+"""Templates the platform accepted are never refused (issue 10, item 9): template definitions written in
+the platform's exact shapes (tests/templates_app/fixtures/, each file says what it shows) go through the
+sync and the import whatever their kind (carousels, limited-time offers, catalogue, multi- and single-
+product, Flow and voice-call buttons, product headers, legacy categories, legacy bodies that end with a
+placeholder, authentication templates in their listing shape, lower-case types, odd examples). The
+creation rules still judge what is made or changed here, and what goes to WhatsApp for review."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ def as_listed(definition: dict, platform_id: str) -> dict:
     return {**copy.deepcopy(definition), "id": platform_id, "status": "APPROVED"}
 
 
-WACLOUD = fixture("wacloud_listing")
+SAVED = fixture("saved_listing")
 LEGACY = fixture("legacy_listing")
-DOCUMENTED = fixture("meta_documented_examples")
+DOCUMENTED = fixture("documented_kinds")
 DOCUMENTED_LISTED = [as_listed(d, str(900000 + n)) for n, d in enumerate(DOCUMENTED)]
-LISTING = [*WACLOUD, *LEGACY, *DOCUMENTED_LISTED]
+LISTING = [*SAVED, *LEGACY, *DOCUMENTED_LISTED]
 
 
 def label(item: dict) -> str:
@@ -93,7 +93,7 @@ def test_the_fixtures_cover_every_kind_the_issue_names():
     }
     assert any(c["type"] == "body" for item in LISTING for c in item["components"])  # lower case
     assert any("parameter_format" not in item for item in LISTING)
-    welcome = next(i for i in WACLOUD if i["name"] == "welcome_message")
+    welcome = next(i for i in SAVED if i["name"] == "rider_welcome")
     assert welcome["components"][1]["text"].endswith("{{2}}")  # approved, ends with a placeholder
 
 
@@ -101,7 +101,7 @@ def test_the_fixtures_cover_every_kind_the_issue_names():
 
 
 def test_a_sync_takes_every_template_the_platform_lists_as_it_came(fake_graph):
-    fake_graph.templates([WACLOUD, LEGACY, DOCUMENTED_LISTED])
+    fake_graph.templates([SAVED, LEGACY, DOCUMENTED_LISTED])
     with graph(fake_graph) as client:
         report = sync_templates(client=client, waba_id=WABA)
 
@@ -113,13 +113,13 @@ def test_a_sync_takes_every_template_the_platform_lists_as_it_came(fake_graph):
         assert template.components == item["components"]  # stored exactly as listed
         assert (template.platform_id, template.status) == (item["id"], item["status"])
     # Former categories are filed under today's, and the history says so.
-    assert stored["company_update"].category == "UTILITY"
-    assert stored["sample_flight_confirmation"].category == "UTILITY"
-    created = TemplateEvent.objects.get(template=stored["company_update"])
+    assert stored["shop_news_update"].category == "UTILITY"
+    assert stored["service_slot_confirmation"].category == "UTILITY"
+    created = TemplateEvent.objects.get(template=stored["shop_news_update"])
     assert created.reason == "found at the platform, APPROVED, listed under its former category ALERT_UPDATE"
     # No parameter_format: numbered placeholders are POSITIONAL.
-    assert stored["company_update"].parameter_format == "POSITIONAL"
-    assert stored["example_template_name"].body_text == "This is a flows as template demo"
+    assert stored["shop_news_update"].parameter_format == "POSITIONAL"
+    assert stored["fit_check_signup"].body_text == "Find your frame size with our quick fit check"
 
     with graph(fake_graph) as client:
         again = sync_templates(client=client, waba_id=WABA)
@@ -197,8 +197,8 @@ def test_importing_the_listing_refuses_nothing_and_a_second_import_changes_nothi
     assert report.created == tuple(label(item) for item in LISTING)
     stored = by_name()
     assert {t.status for t in stored.values()} == {"PENDING"}  # an import is a local edit
-    assert stored["carousel_template_media_cards_v1"].components == DOCUMENTED[7]["components"]
-    note = TemplateEvent.objects.get(template=stored["welcome_message"]).reason
+    assert stored["carousel_trail_bikes_v1"].components == DOCUMENTED[7]["components"]
+    note = TemplateEvent.objects.get(template=stored["rider_welcome"]).reason
     assert note.endswith("; the file has it APPROVED at WhatsApp: sync to bring WhatsApp's status")
 
     again = import_templates(export_templates())
@@ -214,7 +214,7 @@ def test_importing_the_documented_definitions_as_written_refuses_nothing():
     assert report.created == tuple(label(item) for item in DOCUMENTED)
 
 
-@pytest.mark.parametrize("name", ["wacloud_listing", "legacy_listing", "meta_documented_examples"])
+@pytest.mark.parametrize("name", ["saved_listing", "legacy_listing", "documented_kinds"])
 def test_the_import_command_takes_each_fixture_file_as_it_is(name):
     out = io.StringIO()
     call_command("import_templates", str(FIXTURES / f"{name}.json"), stdout=out, stderr=io.StringIO())
@@ -253,10 +253,10 @@ def test_a_draft_is_still_judged_by_the_creation_rules_and_the_platforms_version
 
 def test_a_carousel_draft_is_imported_but_its_body_is_still_checked():
     carousel = copy.deepcopy(DOCUMENTED[7])
-    carousel["components"][0]["text"] = "{{1}}, rare succulents for sale: {{2}} off with {{3}}!"
+    carousel["components"][0]["text"] = "{{1}}, trail bikes in stock: {{2}} off with {{3}}!"
     report = import_templates([carousel])
     assert dict(report.refused) == {
-        "item 1 (carousel_template_media_cards_v1 (en_US))": {
+        "item 1 (carousel_trail_bikes_v1 (en_US))": {
             "components": ["BODY: the body may not start or end with a placeholder"]
         }
     }
@@ -278,13 +278,13 @@ def test_every_listed_template_passes_the_lenient_rules(item):
 @pytest.mark.parametrize(
     ("name", "refusal"),
     [
-        ("carousel_template_media_cards_v1", "“CAROUSEL” is not one of HEADER, BODY, FOOTER, BUTTONS"),
-        ("limited_time_offer_caribbean_pkg_2023", "“LIMITED_TIME_OFFER” is not one of"),
-        ("abandoned_cart_offer", "format must be one of TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION"),
-        ("intro_catalog_offer", "the type must be one of QUICK_REPLY"),
-        ("abandoned_cart", "the type must be one of QUICK_REPLY"),
-        ("example_template_name", "the type must be one of QUICK_REPLY"),
-        ("call_us_now", "the type must be one of QUICK_REPLY"),
+        ("carousel_trail_bikes_v1", "“CAROUSEL” is not one of HEADER, BODY, FOOTER, BUTTONS"),
+        ("limited_time_offer_ebike_rental_2025", "“LIMITED_TIME_OFFER” is not one of"),
+        ("saddle_offer", "format must be one of TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION"),
+        ("catalog_first_order", "the type must be one of QUICK_REPLY"),
+        ("left_in_basket", "the type must be one of QUICK_REPLY"),
+        ("fit_check_signup", "the type must be one of QUICK_REPLY"),
+        ("call_the_workshop", "the type must be one of QUICK_REPLY"),
     ],
 )
 def test_the_creation_rules_still_refuse_the_kinds_they_cannot_check_and_say_where_to_make_them(
@@ -331,7 +331,7 @@ def synced(fake_graph):
 
 
 def test_the_admin_saves_a_synced_template_as_it_is_but_judges_a_change(admin_client, synced):
-    for name in ("carousel_template_media_cards_v1", "welcome_message", "explore_flow_otp"):
+    for name in ("carousel_trail_bikes_v1", "rider_welcome", "velo_login_code"):
         template = synced[name]
         url = reverse("admin:templates_app_messagetemplate_change", args=[template.pk])
         page = admin_client.get(url)
@@ -340,17 +340,17 @@ def test_the_admin_saves_a_synced_template_as_it_is_but_judges_a_change(admin_cl
         template.refresh_from_db()
         assert template.status == "APPROVED"  # nothing changed, nothing to review
 
-    carousel = synced["carousel_template_media_cards_v1"]
+    carousel = synced["carousel_trail_bikes_v1"]
     url = reverse("admin:templates_app_messagetemplate_change", args=[carousel.pk])
     changed = copy.deepcopy(carousel.components)
-    changed[0]["text"] = changed[0]["text"].replace("Rare succulents", "Rarer succulents")
+    changed[0]["text"] = changed[0]["text"].replace("Trail bikes", "Used trail bikes")
     refused = admin_client.post(url, admin_form(carousel, components=json.dumps(changed)))
     assert refused.status_code == 200
     assert "make it in WhatsApp Manager, then sync" in " ".join(
         refused.context["adminform"].form.errors["components"]
     )
 
-    welcome = synced["welcome_message"]
+    welcome = synced["rider_welcome"]
     url = reverse("admin:templates_app_messagetemplate_change", args=[welcome.pk])
     edited = admin_client.post(url, admin_form(welcome, category="UTILITY"))
     assert edited.status_code == 200
@@ -360,7 +360,7 @@ def test_the_admin_saves_a_synced_template_as_it_is_but_judges_a_change(admin_cl
 
 
 def test_the_admin_page_of_a_carousel_shows_what_it_is_and_why_agents_cannot_send_it(admin_client, synced):
-    carousel = synced["carousel_template_media_cards_v1"]
+    carousel = synced["carousel_trail_bikes_v1"]
     page = admin_client.get(reverse("admin:templates_app_messagetemplate_change", args=[carousel.pk])).text
     assert "Carousel of 3 cards" in page
     assert "Not sendable from the inbox: it is a carousel of 3 cards" in page
@@ -369,8 +369,8 @@ def test_the_admin_page_of_a_carousel_shows_what_it_is_and_why_agents_cannot_sen
 @pytest.mark.parametrize(
     ("name", "refusal"),
     [
-        ("welcome_message", "BODY: the body may not start or end with a placeholder"),
-        ("carousel_template_media_cards_v1", "make it in WhatsApp Manager, then sync"),
+        ("rider_welcome", "BODY: the body may not start or end with a placeholder"),
+        ("carousel_trail_bikes_v1", "make it in WhatsApp Manager, then sync"),
     ],
 )
 def test_submitting_applies_the_creation_rules_before_any_request(
@@ -391,15 +391,15 @@ def test_submitting_applies_the_creation_rules_before_any_request(
 # --- What the inbox can send, and previews -----------------------------------------------------------------
 
 NOT_SENDABLE = {
-    "carousel_template_media_cards_v1": "it is a carousel of 3 cards, each with its own header and buttons",
-    "carousel_template_product_cards_v1": "it is a carousel of 2 cards",
-    "limited_time_offer_caribbean_pkg_2023": "it is a limited-time offer, whose expiry the inbox cannot set",
-    "abandoned_cart_offer": "its header shows a product from your catalogue",
-    "intro_catalog_offer": "its “View catalog” button opens your catalogue",
-    "abandoned_cart": "its “View items” button shows products from your catalogue",
-    "example_template_name": "its “Sign up” button opens a WhatsApp Flow",
-    "super_admin_tasks": "its “View Flow” button opens a WhatsApp Flow",
-    "call_us_now": "its “Call Us” button is of a kind the inbox does not know (VOICE_CALL)",
+    "carousel_trail_bikes_v1": "it is a carousel of 3 cards, each with its own header and buttons",
+    "carousel_city_bikes_v1": "it is a carousel of 2 cards",
+    "limited_time_offer_ebike_rental_2025": "it is a limited-time offer, whose expiry the inbox cannot set",
+    "saddle_offer": "its header shows a product from your catalogue",
+    "catalog_first_order": "its “Browse our bikes” button opens your catalogue",
+    "left_in_basket": "its “See your parts” button shows products from your catalogue",
+    "fit_check_signup": "its “Start fit check” button opens a WhatsApp Flow",
+    "service_booking_form": "its “Book a Service” button opens a WhatsApp Flow",
+    "call_the_workshop": "its “Call the workshop” button is of a kind the inbox does not know (VOICE_CALL)",
 }
 
 
@@ -434,31 +434,31 @@ def test_previews_show_every_listed_template_without_failing(item):
 def test_previews_name_what_the_card_does_not_draw():
     carousel = components.preview(DOCUMENTED[7]["components"], "POSITIONAL")
     assert carousel.notes == ("Carousel of 3 cards",)
-    assert [part.text for part in carousel.body][:2] == ["Rare succulents for sale! ", "Pablo"]
+    assert [part.text for part in carousel.body][:2] == ["Trail bikes in stock! ", "Marta"]
     offer = components.preview(DOCUMENTED[9]["components"], "POSITIONAL")
-    assert offer.notes == ("Limited-time offer: Expiring offer!, with a countdown to its expiry",)
+    assert offer.notes == ("Limited-time offer: Ends soon!, with a countdown to its expiry",)
     assert [(b.type, b.text, b.detail) for b in offer.buttons] == [
-        ("COPY_CODE", "Copy code", "CARIBE25"),
-        ("URL", "Book now!", "https://awesomedestinations.com/offers?ref=n3mtql"),
+        ("COPY_CODE", "Copy code", "EBIKE25"),
+        ("URL", "Rent now!", "https://shop.example/rentals?ref=k7pwzd"),
     ]
     product = components.preview(DOCUMENTED[3]["components"], "POSITIONAL")
-    assert product.header_format == "PRODUCT" and [b.text for b in product.buttons] == ["View"]
+    assert product.header_format == "PRODUCT" and [b.text for b in product.buttons] == ["See it"]
     catalog = components.preview(DOCUMENTED[4]["components"], "POSITIONAL")
-    assert [(b.type, b.text) for b in catalog.buttons] == [("CATALOG", "View catalog")]
+    assert [(b.type, b.text) for b in catalog.buttons] == [("CATALOG", "Browse our bikes")]
 
 
 @pytest.mark.parametrize(
     "example",
     [
-        "Pablo",
-        ["Pablo"],
-        {"body_text": "Pablo"},
+        "Marta",
+        ["Marta"],
+        {"body_text": "Marta"},
         {"body_text": []},
         {"body_text": [[]]},
-        {"body_text": [["Pablo", "x", "extra"], ["second"]]},
+        {"body_text": [["Marta", "x", "extra"], ["second"]]},
         {"body_text_named_params": "first_name"},
         {"body_text_named_params": [{"param_name": "first_name"}, "x"]},
-        {"header_handle": ["4::aW..."]},
+        {"header_handle": ["4::dmVs..."]},
         None,
     ],
     ids=repr,
@@ -485,7 +485,7 @@ def test_examples_in_odd_shapes_are_kept_and_previewed(fake_graph, example):
 def test_a_legacy_authentication_template_with_a_text_header_is_taken_and_sendable(fake_graph):
     """Authentication templates made before the platform wrote their text had a header and text of their
     own. No saved listing of one was found, so this item is written here in the listing's shape (the
-    body as in wacloud_listing.json's explore_flow_otp, a TEXT header in front)."""
+    body as in saved_listing.json's velo_login_code, a TEXT header in front)."""
     item = {
         "id": "41",
         "name": "login_code_legacy",
