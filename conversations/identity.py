@@ -40,6 +40,8 @@ def customer_for(identity: Identity, *, at: datetime, now: datetime, name: str =
         if created is not None:
             return created
         found, stale = _find(identity, at)  # a concurrent delivery created them first
+        if not found:
+            raise RuntimeError(f"could neither create nor find the customer {identity.describe()}")
     locked = list(Customer.objects.select_for_update().filter(pk__in=[c.pk for c in found]).order_by("pk"))
     customer = locked[0]
     for other in locked[1:]:
@@ -156,8 +158,9 @@ def change_identifiers(
         changes.append(f"phone number {_phone(before[0])} → {_phone(customer.wa_id)}")
     if before[1] != customer.user_id:
         changes.append(f"WhatsApp user id {before[1] or 'none'} → {customer.user_id}")
-    customer.identity_changed_at = at
-    customer.save(update_fields=["identity_changed_at"])
+    if changes:
+        customer.identity_changed_at = _latest(customer.identity_changed_at, at)
+        customer.save(update_fields=["identity_changed_at"])
     return customer, changes
 
 
