@@ -33,7 +33,11 @@ def _verify(request):
 
 
 def _receive(request):
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        logger.warning("webhook delivery refused: Content-Length is not a number, from %s", _client(request))
+        return _error(400, "the Content-Length header is not a number")
     if declared > settings.WHATSAPP_WEBHOOK_MAX_BYTES:
         logger.warning(
             "webhook delivery of %s bytes refused unread (over 4 MB) from %s", declared, _client(request)

@@ -573,3 +573,26 @@ def test_template_found_by_name_and_language_when_the_platform_id_is_new(client)
     template.refresh_from_db()
     assert (template.status, template.platform_id) == ("PAUSED", "777")
     assert not template.is_sendable
+
+
+def test_a_content_length_that_is_not_a_number_is_a_clear_400(client):
+    body, signature = d.signed(
+        d.inbound_delivery("16505551234", "hi", timestamp=T0), settings.WHATSAPP_APP_SECRET
+    )
+    response = client.generic(
+        "POST",
+        URL,
+        body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": signature},
+        CONTENT_LENGTH="twelve",
+    )
+    assert response.status_code == 400 and "Content-Length" in response.json()["error"]
+    assert not Message.objects.exists()
+
+
+def test_json_nested_too_deeply_is_refused_not_a_crash(client):
+    raw = b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = post(client, None, raw=raw)
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+    assert WebhookDelivery.objects.get().status == "rejected"
