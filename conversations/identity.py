@@ -30,9 +30,12 @@ from conversations.models import Conversation, ConversationDiscrepancy, Customer
 logger = logging.getLogger(__name__)
 
 
-def customer_for(identity: Identity, *, at: datetime, now: datetime, name: str = "") -> Customer:
+def customer_for(
+    identity: Identity, *, at: datetime, now: datetime, name: str = "", current: bool = True
+) -> Customer:
     """The customer `identity` names, locked (select_for_update), created when nobody matches, with the
-    identifiers the item carries linked to it. Must run inside a transaction."""
+    identifiers the item carries linked to it (`current=False`: they are who the customer *was*, to
+    find them by, never to link). Must run inside a transaction."""
     identity.require()
     found, stale = _find(identity, at)
     if not found:
@@ -46,7 +49,7 @@ def customer_for(identity: Identity, *, at: datetime, now: datetime, name: str =
     customer = locked[0]
     for other in locked[1:]:
         customer = merge(customer, other, at=at, now=now, because=identity)
-    if not stale:
+    if current and not stale:
         learn(customer, identity, at=at)
     return customer
 

@@ -143,12 +143,15 @@ def record_identity_change(
     Idempotent on `wamid`; a notice without one (`user_id_update`) that changes nothing any more (a
     replay) records no second line and returns None."""
     policy.require_aware(timestamp, "timestamp")
-    known = previous if previous.names_someone else current
-    known = known.require()
+    by_previous = previous.names_someone
+    known = (previous if by_previous else current).require()
     if existing := _recorded(wamid):
         return existing
     with transaction.atomic():
-        customer = identity_service.customer_for(known, at=timestamp, now=timezone.now())
+        # Who they were finds them; it is never linked to them again (a replay would undo the change).
+        customer = identity_service.customer_for(
+            known, at=timestamp, now=timezone.now(), current=not by_previous
+        )
         now = timezone.now()
         if existing := _recorded(wamid):
             return existing

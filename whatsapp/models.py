@@ -67,6 +67,7 @@ class KeptItem(models.Model):
         NOT_UNDERSTOOD = "not_understood", "Not understood"
         KEPT_APART = "kept_apart", "Kept apart on purpose"
         UNKNOWN_MESSAGE = "unknown_message", "About a message we do not know"
+        UNKNOWN_TEMPLATE = "unknown_template", "About a template we do not hold"
 
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="kept_items")
     where = models.CharField(max_length=200, help_text="Where in the delivery, e.g. entry[0].changes[0].")

@@ -332,6 +332,17 @@ def _parse_messages_change(value: dict, where: str) -> list[Event]:
                 events.append(parse(item, contacts, item_where))
             except _Refused as error:
                 events.append(Kept(item_where, MESSAGES_FIELD, NOT_UNDERSTOOD, str(error), item))
+    problem = _describe_error(_errors(value.get("errors")))
+    if problem:  # the platform's own notice beside the messages (e.g. a payload it could not pass on)
+        events.append(
+            Kept(
+                f"{where}.errors",
+                MESSAGES_FIELD,
+                KEPT_APART,
+                f"the platform reports: {problem}",
+                value["errors"],
+            )
+        )
     return events
 
 

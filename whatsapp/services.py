@@ -226,35 +226,46 @@ def _apply(event: payloads.Event) -> _Outcome:
         )
         return _Outcome("marketing_preferences")
     if isinstance(event, payloads.TemplateStatusChange):
-        template_services.apply_platform_status(
+        template = template_services.apply_platform_status(
             platform_id=event.template_id,
             name=event.name,
             language=event.language,
             event=event.event,
             reason=event.reason,
         )
-        return _Outcome("template_status_updates")
+        return _template_outcome("template_status_updates", template, event)
     if isinstance(event, payloads.TemplateCategoryChange):
-        template_services.apply_platform_category(
+        template = template_services.apply_platform_category(
             platform_id=event.template_id,
             name=event.name,
             language=event.language,
             new_category=event.new_category,
         )
-        return _Outcome("template_category_updates")
+        return _template_outcome("template_category_updates", template, event)
     if isinstance(event, payloads.TemplateQualityChange):
-        template_services.apply_platform_quality(
+        template = template_services.apply_platform_quality(
             platform_id=event.template_id,
             name=event.name,
             language=event.language,
             previous_score=event.previous_score,
             new_score=event.new_score,
         )
-        return _Outcome("template_quality_updates")
+        return _template_outcome("template_quality_updates", template, event)
     if isinstance(event, payloads.Kept):
         return _Outcome("kept", event.kind, event.reason)
     logger.info("webhook field %r kept apart: %s", event.field, event.reason)
     return _Outcome("ignored", KeptItem.Kind.KEPT_APART, event.reason)
+
+
+def _template_outcome(counted: str, template, event) -> _Outcome:
+    if template is not None:
+        return _Outcome(counted)
+    return _Outcome(
+        counted,
+        KeptItem.Kind.UNKNOWN_TEMPLATE,
+        f"about the template {event.name or '?'} ({event.language or '?'}, id {event.template_id or '?'}), "
+        "which this inbox does not hold: sync the templates with WhatsApp to bring it in",
+    )
 
 
 def _apply_status(event: payloads.StatusUpdate) -> _Outcome:

@@ -596,3 +596,15 @@ def test_json_nested_too_deeply_is_refused_not_a_crash(client):
     response = post(client, None, raw=raw)
     assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
     assert WebhookDelivery.objects.get().status == "rejected"
+
+
+def test_a_template_update_about_a_template_we_do_not_hold_is_kept_for_an_admin(client):
+    post(client, d.delivery(d.template_status_update("9900112233", "spring_sale", "en_US", "APPROVED")))
+    delivery = WebhookDelivery.objects.get()
+    kept = KeptItem.objects.get()
+    assert (delivery.status, kept.kind, kept.field) == (
+        "processed",
+        "unknown_template",
+        "message_template_status_update",
+    )
+    assert "spring_sale (en_US" in kept.reason and "sync the templates" in kept.reason

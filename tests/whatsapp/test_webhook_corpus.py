@@ -211,6 +211,7 @@ class Inbound:
     context: bool = False
     referral: bool = False
     prepare: Callable[[dict], object] | None = None
+    platform_notice: str = ""  # value-level `errors` beside the message: kept apart with their words
 
     def check(self, seen: Seen) -> None:
         raw = raw_message(seen.data)
@@ -246,7 +247,13 @@ class Inbound:
             assert customer.fep_referral_at == sent_at and fep.is_eligible
         else:
             assert message.referral is None and customer.fep_referral_at is None and not fep.is_eligible
-        assert seen.delivery.summary == {"messages": 1} and not seen.delivery.kept_items.exists()
+        if not self.platform_notice:
+            assert seen.delivery.summary == {"messages": 1} and not seen.delivery.kept_items.exists()
+            return
+        assert seen.delivery.summary == {"messages": 1, "kept": 1}
+        notice = seen.delivery.kept_items.get()
+        assert (notice.kind, notice.where) == (KeptItem.Kind.KEPT_APART, "entry[0].changes[0].value.errors")
+        assert self.platform_notice in notice.reason
 
 
 @dataclass(frozen=True)
@@ -823,7 +830,11 @@ EXPECTED: dict[str, object] = {
         context=True,
     ),
     "interactive-without-content-value-errors.json": Inbound(
-        "interactive", "[Interactive reply]", who(wa_id=XENA), context=True
+        "interactive",
+        "[Interactive reply]",
+        who(wa_id=XENA),
+        context=True,
+        platform_notice="the platform reports: Something went wrong — Unsupported webhook payload",
     ),
     "reaction.json": Inbound(
         "reaction", "[Reaction] 👍🏽", who(wa_id=ANA), details={"reaction": "👍🏽"}, context=True
@@ -1127,15 +1138,6 @@ EXPECTED: dict[str, object] = {
     ),
 }
 
-# Application bugs found by this corpus: the test that shows each, marked until the code is fixed.
-USER_ID_UPDATE_REPLAY = (
-    "conversations.services.record_identity_change: a replayed user_id_update (no wamid) finds the "
-    "customer by the previous identifiers and identity.learn() puts the old BSUID back (the notice's "
-    "timestamp equals identity_changed_at, and learn() only skips items strictly older), then applies "
-    "the change again: a second system line and a PreviousIdentifier for the new BSUID"
-)
-KNOWN_BUGS = {"user-id-update.json": USER_ID_UPDATE_REPLAY}
-
 
 def prepare(name: str, data: dict) -> object:
     """What the file's outcome needs to have happened before it arrives, if anything."""
@@ -1144,12 +1146,7 @@ def prepare(name: str, data: dict) -> object:
 
 
 def _params() -> list:
-    return [
-        pytest.param(name, id=name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[name])])
-        if name in KNOWN_BUGS
-        else pytest.param(name, id=name)
-        for name in FILES
-    ]
+    return [pytest.param(name, id=name) for name in FILES]
 
 
 # --- the tests -------------------------------------------------------------------------------------------
@@ -1177,11 +1174,12 @@ def test_what_the_inbox_makes_of_it(client, name):
     EXPECTED[name].check(Seen(data=data, delivery=delivery, prepared=prepared))
 
 
-# --- bugs, shown by the corpus ---------------------------------------------------------------------------
+# --- bugs the corpus found, fixed ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=USER_ID_UPDATE_REPLAY)
 def test_a_replayed_user_id_update_changes_nothing(client):
+    """A notice without a wamid replayed by the platform: found by who the customer was, never linked
+    back to it, so nothing changes twice."""
     data = load("user-id-update.json")
     customer = before_the_change(wa_id=MILO, user_id=MILO_ID, parent_user_id=MILO_PARENT)(data)
     with time_machine.travel(received_at(data), tick=False):
@@ -1193,15 +1191,8 @@ def test_a_replayed_user_id_update_changes_nothing(client):
     assert set(PreviousIdentifier.objects.values_list("kind", "value")) == {("user_id", MILO_ID)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "templates_app.services._find matches a template by name and language only when the language is "
-        "spelled exactly as stored: Meta's status webhooks write 'en-US' where listings say 'en_US', so a "
-        "template not yet linked to its platform id is not found and the update is dropped (logged only)"
-    ),
-)
 def test_a_status_update_in_dash_language_finds_the_template_known_by_name(client):
+    """Meta's status webhooks write 'en-US' where listings say 'en_US'."""
     data = load("template-status-approved-integer-id-dash-language.json")
     template = factories.template(category="UTILITY", status="PENDING", name="order_ready", language="en_US")
     with time_machine.travel(received_at(data), tick=False):

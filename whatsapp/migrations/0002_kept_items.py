@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('where', models.CharField(help_text='Where in the delivery, e.g. entry[0].changes[0].', max_length=200)),
-                ('kind', models.CharField(choices=[('not_understood', 'Not understood'), ('kept_apart', 'Kept apart on purpose'), ('unknown_message', 'About a message we do not know')], max_length=16)),
+                ('kind', models.CharField(choices=[('not_understood', 'Not understood'), ('kept_apart', 'Kept apart on purpose'), ('unknown_message', 'About a message we do not know'), ('unknown_template', 'About a template we do not hold')], max_length=16)),
                 ('field', models.CharField(blank=True, max_length=64, verbose_name='webhook field')),
                 ('reason', models.TextField()),
                 ('data', models.JSONField(blank=True, help_text='The item as received.', null=True)),
