@@ -22,6 +22,17 @@ class Money:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A cell that links somewhere on the page (an admin page); its text alone in the CSV."""
+
+    text: str
+    url: str
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass(frozen=True)
 class Change:
     """The current figure against the previous period's: "+3 (+12.5%)", "-2 (-10.0%)", "+3 (new)"."""
 
@@ -90,6 +101,13 @@ class Table:
 
     def body(self) -> list[list[str]]:
         return [[cell(value) for value in row] for row in self.rows]
+
+    def linked_body(self) -> list[list[tuple[str, str | None]]]:
+        """The body for the page: each cell's text (as in the CSV) and the address it links to, if any."""
+        return [
+            [(cell(value), value.url if isinstance(value, Link) else None) for value in row]
+            for row in self.rows
+        ]
 
     def footer(self) -> list[str] | None:
         return [cell(value) for value in self.totals] if self.totals is not None else None
