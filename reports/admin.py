@@ -32,10 +32,10 @@ class FreeMessageRuleAdmin(admin.ModelAdmin):
     is free, an admin ends the rule (effective until) and, if need be, adds the new one. Overlapping rules
     for the same messages are refused. The cost report applies the rules in force on each day."""
 
-    list_display = ["messages", "where", "effective_from", "effective_until", "note"]
-    list_filter = ["where", "category"]
+    list_display = ["messages", "inside", "effective_from", "effective_until", "note"]
+    list_filter = ["inside", "category"]
     search_fields = ["note"]
-    ordering = ["where", "category", "-effective_from"]
+    ordering = ["inside", "category", "-effective_from"]
 
     @admin.display(description="messages", ordering="category")
     def messages(self, rule):

@@ -122,22 +122,22 @@ class Rate(models.Model):
 
 
 class FreeMessageRuleManager(models.Manager):
-    def get_by_natural_key(self, where, category, effective_from):
-        return self.get(where=where, category=category, effective_from=effective_from)
+    def get_by_natural_key(self, inside, category, effective_from):
+        return self.get(inside=inside, category=category, effective_from=effective_from)
 
 
 class FreeMessageRule(models.Model):
-    """Under per-message pricing, messages of `category` (blank: every message) sent `where` are free on
+    """Under per-message pricing, messages of `category` (blank: every message) sent `inside` are free on
     the days [effective_from, effective_until) (business time zone). Every other message that did not
     fail is charged at its category's per-message rate. The platform changes what is free by date (service
     messages and utility templates inside the customer service window are charged from 2026-10-01), so a
     past day is priced by the rules in force on it (reports.pricing.FreeRules)."""
 
-    class Where(models.TextChoices):
+    class Inside(models.TextChoices):
         FREE_ENTRY_POINT = "free_entry_point", "Inside a free-entry point (72 h)"
         WINDOW = "customer_service_window", "Inside an open customer service window"
 
-    where = models.CharField(max_length=32, choices=Where.choices)
+    inside = models.CharField(max_length=32, choices=Inside.choices)
     category = models.CharField(
         max_length=24,
         blank=True,
@@ -156,10 +156,10 @@ class FreeMessageRule(models.Model):
     class Meta:
         verbose_name = "what is free (per-message pricing)"
         verbose_name_plural = "what is free (per-message pricing)"
-        ordering = ["where", "category", "-effective_from"]
+        ordering = ["inside", "category", "-effective_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["where", "category", "effective_from"], name="free_rule_unique_start"
+                fields=["inside", "category", "effective_from"], name="free_rule_unique_start"
             ),
             models.CheckConstraint(
                 condition=Q(effective_until__isnull=True) | Q(effective_until__gt=F("effective_from")),
@@ -168,7 +168,7 @@ class FreeMessageRule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.what} {self.get_where_display().lower()}: free"
+        return f"{self.what} {self.get_inside_display().lower()}: free"
 
     @property
     def what(self) -> str:
@@ -179,12 +179,12 @@ class FreeMessageRule(models.Model):
         return f"{self.get_category_display()} templates"
 
     def natural_key(self):
-        return (self.where, self.category, self.effective_from)
+        return (self.inside, self.category, self.effective_from)
 
     def clean(self):
         # A rule for every message covers the rules for one category at the same place: one of them at a
         # time, so that what is free on a day never depends on which rule is read first.
-        same_place = FreeMessageRule.objects.filter(where=self.where).exclude(pk=self.pk)
+        same_place = FreeMessageRule.objects.filter(inside=self.inside).exclude(pk=self.pk)
         if self.category:
             same_place = same_place.filter(category__in=[self.category, ""])
         if (

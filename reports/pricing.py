@@ -82,7 +82,7 @@ class FreeRules:
         # Free-entry points first (they are free whatever the window), one category before every message.
         rules = sorted(
             FreeMessageRule.objects.all(),
-            key=lambda r: (r.where != FreeMessageRule.Where.FREE_ENTRY_POINT, r.category == "", r.pk),
+            key=lambda r: (r.inside != FreeMessageRule.Inside.FREE_ENTRY_POINT, r.category == "", r.pk),
         )
         return cls(rules)
 
@@ -97,10 +97,10 @@ class FreeRules:
                 continue
             if rule.category and rule.category != category:
                 continue
-            inside = (
-                in_free_entry_point if rule.where == FreeMessageRule.Where.FREE_ENTRY_POINT else in_window
+            sent_inside = (
+                in_free_entry_point if rule.inside == FreeMessageRule.Inside.FREE_ENTRY_POINT else in_window
             )
-            if inside:
+            if sent_inside:
                 self.used[rule.pk] = rule
                 return rule
         return None
@@ -116,7 +116,7 @@ class FreeRules:
 
 def free_reason(rule: FreeMessageRule) -> str:
     """Why a message was free, in a few words (a row of the cost page's free messages)."""
-    if rule.where == FreeMessageRule.Where.FREE_ENTRY_POINT:
+    if rule.inside == FreeMessageRule.Inside.FREE_ENTRY_POINT:
         where = "inside a free-entry point"
     else:
         where = "inside the customer service window"

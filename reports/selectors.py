@@ -1079,7 +1079,11 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             rows=[
                 [
                     row["occurred_at"].astimezone(tz),
-                    Link(f"#{row['id']}", reverse("admin:conversations_message_change", args=[row["id"]])),
+                    Link(
+                        f"#{row['id']}",
+                        reverse("admin:conversations_message_change", args=[row["id"]]),
+                        admin=True,
+                    ),
                     _customer_label(
                         row["customer__name"],
                         row["customer__phone_e164"],
@@ -1096,7 +1100,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                 for row in listed[:LIST_LIMIT]
             ],
             note=(f"Newest first, at most {LIST_LIMIT}. " if len(listed) > LIST_LIMIT else "Newest first. ")
-            + "Each message links to its page in the admin (its status, pricing and conversation).",
+            + "Each message links to its page in the admin (its statuses, pricing and conversation) for "
+            "those who may use the admin.",
             numeric_from=99,
         )
     )
@@ -1232,11 +1237,11 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
         Table(
             "free-rules",
             "What is free under per-message pricing (rules an admin manages)",
-            ["messages", "where", "from", "until", "note"],
+            ["messages", "inside", "from", "until", "note"],
             rows=[
                 [
                     rule.what,
-                    rule.get_where_display(),
+                    rule.get_inside_display(),
                     rule.effective_from,
                     rule.effective_until or "open",
                     rule.note,

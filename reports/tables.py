@@ -23,10 +23,12 @@ class Money:
 
 @dataclass(frozen=True)
 class Link:
-    """A cell that links somewhere on the page (an admin page); its text alone in the CSV."""
+    """A cell that links somewhere (an admin page: shown as a link only to those who may use the admin);
+    its text alone in the CSV."""
 
     text: str
     url: str
+    admin: bool = False
 
     def __str__(self):
         return self.text
@@ -102,10 +104,16 @@ class Table:
     def body(self) -> list[list[str]]:
         return [[cell(value) for value in row] for row in self.rows]
 
-    def linked_body(self) -> list[list[tuple[str, str | None]]]:
-        """The body for the page: each cell's text (as in the CSV) and the address it links to, if any."""
+    def linked_body(self) -> list[list[tuple[str, str | None, bool]]]:
+        """The body for the page: each cell's text (as in the CSV), the address it links to if any, and
+        whether that is an admin page."""
         return [
-            [(cell(value), value.url if isinstance(value, Link) else None) for value in row]
+            [
+                (cell(value), value.url, value.admin)
+                if isinstance(value, Link)
+                else (cell(value), None, False)
+                for value in row
+            ]
             for row in self.rows
         ]
 

@@ -65,6 +65,8 @@ def _report_page(name: str):
             "form": form,
             "report": report,
             "filters": urlencode(filters),
+            # Links to the admin's pages (a message's) only for those who may open them.
+            "admin_links": request.user.is_staff and request.user.has_perm("conversations.view_message"),
         }
         return render(request, "reports/report.html", context)
 

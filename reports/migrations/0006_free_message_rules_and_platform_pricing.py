@@ -49,8 +49,8 @@ def start_with_the_platforms_schedule(apps, schema_editor):
     if FreeMessageRule.objects.exists():
         return
     FreeMessageRule.objects.bulk_create(
-        FreeMessageRule(where=where, category=category, effective_from=start, effective_until=until, note=note)
-        for where, category, start, until, note in SCHEDULE
+        FreeMessageRule(inside=inside, category=category, effective_from=start, effective_until=until, note=note)
+        for inside, category, start, until, note in SCHEDULE
     )
 
 
@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 (
-                    "where",
+                    "inside",
                     models.CharField(
                         choices=[
                             ("free_entry_point", "Inside a free-entry point (72 h)"),
@@ -120,10 +120,10 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "what is free (per-message pricing)",
                 "verbose_name_plural": "what is free (per-message pricing)",
-                "ordering": ["where", "category", "-effective_from"],
+                "ordering": ["inside", "category", "-effective_from"],
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("where", "category", "effective_from"), name="free_rule_unique_start"
+                        fields=("inside", "category", "effective_from"), name="free_rule_unique_start"
                     ),
                     models.CheckConstraint(
                         condition=models.Q(("effective_until__isnull", True))

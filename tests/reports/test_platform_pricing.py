@@ -387,9 +387,17 @@ def test_the_new_tables_download_as_the_csv_on_the_page(client, boundary):
                 for row in re.findall(r"<tr>(.*?)</tr>", on_page, re.S)
             ]
             assert list(csv.reader(io.StringIO(download.content.decode()))) == on_page_rows, slug
-    uma = boundary["messages"]["uma utility"]
-    assert f'<a href="/admin/conversations/message/{uma.pk}/change/">#{uma.pk}</a>' in page.text
     assert "days up to 2026-10-03 from the daily rollup" in " ".join(page.text.split())
+    # A message links to its admin page for those who may use the admin (not a supervisor).
+    uma = boundary["messages"]["uma utility"]
+    link = f'<a href="/admin/conversations/message/{uma.pk}/change/">#{uma.pk}</a>'
+    assert link not in page.text and f">#{uma.pk}<" in page.text
+    admin = person("robin", "admins")
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    with time_machine.travel(NOW, tick=False):
+        assert link in client.get(reverse("reports:costs"), WEEK_PARAMS).text
 
 
 def test_the_cost_page_runs_the_same_queries_with_or_without_differences(client, boundary):
@@ -436,7 +444,7 @@ def test_a_message_priced_per_conversation_is_counted_but_not_priced_per_message
 
 def rule(**fields):
     defaults = {
-        "where": "customer_service_window",
+        "inside": "customer_service_window",
         "category": "utility",
         "effective_from": date(2026, 10, 1),
     }
@@ -451,7 +459,7 @@ def test_overlapping_rules_for_the_same_messages_are_refused(free_rules):
         rule(category="", effective_from=date(2026, 9, 1)).full_clean()  # every message: covers service's
     rule(category="").full_clean()  # every message in the window, from the day the shipped rules end
     with pytest.raises(ValidationError, match="covers some of these days"):
-        rule(where="free_entry_point", category="marketing").full_clean()  # every message is free there
+        rule(inside="free_entry_point", category="marketing").full_clean()  # every message is free there
     rule(category="marketing", effective_from=date(2024, 1, 1)).full_clean()  # another category
 
 
@@ -495,13 +503,13 @@ def test_admins_manage_the_rules_in_the_admin(client, free_rules):
     assert listing.status_code == 200 and "Utility templates" in listing.text
     response = client.post(
         "/admin/reports/freemessagerule/add/",
-        {"where": "customer_service_window", "category": "utility", "effective_from": "2026-09-01"},
+        {"inside": "customer_service_window", "category": "utility", "effective_from": "2026-09-01"},
     )
     assert response.status_code == 200 and "covers some of these days" in response.text
     response = client.post(
         "/admin/reports/freemessagerule/add/",
         {
-            "where": "customer_service_window",
+            "inside": "customer_service_window",
             "category": "authentication",
             "effective_from": "2027-01-01",
             "note": "a contract",
