@@ -254,46 +254,53 @@ def _charged_by_platform():
 
 
 def sent_messages(span: Span):
-    """Our messages sent in the span that reached (or may still reach) the customer (failed ones cost
-    nothing), one row each with what pricing asks of it: its category (the template's, or service for a
-    free-form message), whether it was inside a free-entry point (the conversation it joined, R6) and
-    inside the customer service window (R1: the customer wrote in (t - 24 h, t]; a free-form message
-    always is, R2 allowed nothing else), and what the platform's pricing said. Also read by the cost
-    page's list of messages where our estimate and the platform differ."""
-    is_template = Q(kind=Message.Kind.TEMPLATE)
-    at = OuterRef("occurred_at")
+    """Our messages sent in the span that reached (or may still reach) the customer: failed ones cost
+    nothing."""
     return (
         Message.objects.filter(direction=Message.Direction.OUTBOUND)
         .exclude(status=Message.Status.FAILED)
         .filter(_in_span(span, "occurred_at"))
-        .annotate(
-            day=TruncDate("occurred_at", tzinfo=span.tz),
-            category=Case(
-                When(is_template, then=Lower("template_category")),
-                default=Value(Category.SERVICE.value),
-                output_field=models.CharField(),
-            ),
-            country=F("customer__country"),
-            in_free_entry_point=Case(
-                When(conversation__category=Category.FREE_ENTRY_POINT, then=Value(True)),
-                default=Value(False),
-                output_field=models.BooleanField(),
-            ),
-            in_window=Case(
-                When(
-                    is_template,
-                    then=Exists(
-                        _customer_messages().filter(
-                            occurred_at__lte=at, occurred_at__gt=at - policy.SERVICE_WINDOW
-                        )
-                    ),
+    )
+
+
+def in_free_entry_point_lookup() -> Exists:
+    """Whether the message of the outer row joined a free-entry-point conversation (R6), as a lookup of
+    its conversation (the facts join it instead: the same answer)."""
+    return Exists(
+        Conversation.objects.filter(pk=OuterRef("conversation_id"), category=Category.FREE_ENTRY_POINT)
+    )
+
+
+def with_pricing(messages, tz: ZoneInfo):
+    """Our messages with what per-message pricing asks of each, from its own row and the customer's
+    messages (no join): its business day, its category (the template's, or service for a free-form
+    message), whether it was inside the customer service window (R1: the customer wrote in (t - 24 h, t];
+    a free-form message always is, R2 allowed nothing else), and what the platform's pricing said. The
+    facts below and the cost page's list of messages where our estimate and the platform differ read
+    them alike."""
+    is_template = Q(kind=Message.Kind.TEMPLATE)
+    at = OuterRef("occurred_at")
+    return messages.annotate(
+        day=TruncDate("occurred_at", tzinfo=tz),
+        category=Case(
+            When(is_template, then=Lower("template_category")),
+            default=Value(Category.SERVICE.value),
+            output_field=models.CharField(),
+        ),
+        in_window=Case(
+            When(
+                is_template,
+                then=Exists(
+                    _customer_messages().filter(
+                        occurred_at__lte=at, occurred_at__gt=at - policy.SERVICE_WINDOW
+                    )
                 ),
-                default=Value(True),
-                output_field=models.BooleanField(),
             ),
-            platform_pricing_model=_platform_pricing_model(),
-            charged_by_platform=_charged_by_platform(),
-        )
+            default=Value(True),
+            output_field=models.BooleanField(),
+        ),
+        platform_pricing_model=_platform_pricing_model(),
+        charged_by_platform=_charged_by_platform(),
     )
 
 
@@ -304,8 +311,14 @@ def _live_messages(span: Span):
     is_template = Q(kind=Message.Kind.TEMPLATE)
     at = OuterRef("occurred_at")
     rows = (
-        sent_messages(span)
+        with_pricing(sent_messages(span), span.tz)
         .annotate(
+            country=F("customer__country"),
+            in_free_entry_point=Case(
+                When(conversation__category=Category.FREE_ENTRY_POINT, then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            ),
             # For templates: the customer's last message before it, and ours (not failed) before it. A
             # template after the customer's last message, with nothing of ours in between and the window
             # closed, is a reply that had to be a template (R2).

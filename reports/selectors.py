@@ -23,21 +23,23 @@ Shared definitions (README "Reports" states them for supervisors):
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Max, Q, Value
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, Max, Q, Value, When
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from conversations import policy
-from conversations.models import Conversation, Customer
+from conversations.models import Conversation, Customer, Message
 from conversations.selectors import open_at
 from reports import charts, facts, pricing
 from reports.distribution import Distribution
@@ -816,6 +818,7 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     # Where our estimate and the platform differ: (category, in a free-entry point, in the window, platform
     # category, type, charged by the platform) -> days it differed on / days it agreed on (this period).
     differing, agreeing = defaultdict(set), defaultdict(set)
+    differing_per_day = defaultdict(int)
     for (
         day,
         category,
@@ -895,6 +898,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             charged_by_platform,
         )
         (differing if differs else agreeing)[combination].add(day)
+        if differs:
+            differing_per_day[day] += n
 
     def summed(name, which) -> _Priced:
         result = _Priced()
@@ -1070,7 +1075,7 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             "the rate card; the platform's is what to expect on its invoice.",
         )
     )
-    listed = _differing_messages(period, scope, now, differing, agreeing)
+    listed = _differing_messages(period, scope, now, differing, agreeing, differing_per_day)
     report.add(
         Table(
             "difference-messages",
@@ -1344,55 +1349,89 @@ def _day_runs(differing: set[date], agreeing: set[date]) -> list[tuple[date, dat
     return runs
 
 
-def _differing_messages(period: Period, scope: Scope, now: datetime, differing, agreeing) -> list[dict]:
-    """The messages of the groups where our estimate and the platform differ, newest first: one query,
-    live. It looks only at the days and combinations the grouped figures found differing; a combination
-    is cheap columns (category, free-entry point, the platform's category, type and verdict), checked
-    before the window (a lookup of the customer's messages per template), which comes last."""
+def _differing_messages(
+    period: Period, scope: Scope, now: datetime, differing, agreeing, per_day: dict[date, int]
+) -> list[dict]:
+    """The messages of the groups where our estimate and the platform differ, newest first: live, one
+    query. It looks only at the days and combinations the grouped figures found differing. For each
+    message its own columns are read first (category, the platform's category, type and verdict, the
+    day), and only where they match its conversation (a free-entry point?) and the customer's messages
+    (was the window open?): a CASE, so the planner cannot move those lookups before the cheap tests.
+    No join before the newest are found: the planner cannot guess how few messages match."""
     tz = period.tz
-    span = facts.Span(period.first, period.last, tz, now)
-    found = Q()
+    fep = facts.in_free_entry_point_lookup()
+    # The newest days that hold enough of them to fill the list: no need to look before.
+    since, found_so_far = period.first, 0
+    for day in sorted(per_day, reverse=True):
+        found_so_far += per_day[day]
+        if found_so_far > LIST_LIMIT:
+            since = day
+            break
+    # (category, the platform's category, type, charged) -> each (free-entry point, window, days) that differ
+    variants = defaultdict(list)
     for combination, days in differing.items():
         category, in_free_entry_point, in_window, pricing_category, pricing_type, charged = combination
-        for first, last in _day_runs(days, agreeing.get(combination, set())):
-            found |= (
+        for first, last in _day_runs({d for d in days if d >= since}, agreeing.get(combination, set())):
+            variants[(category, pricing_category, pricing_type, charged)].append(
                 Q(
                     occurred_at__gte=local_midnight(first, tz),
-                    occurred_at__lt=local_midnight(last + timedelta(1), tz),
+                    occurred_at__lt=local_midnight(last + timedelta(days=1), tz),
                 )
-                & Q(category=category)
-                & Q(in_free_entry_point=in_free_entry_point)
-                & Q(pricing_category=pricing_category)
-                & Q(pricing_type=pricing_type)
-                & Q(charged_by_platform=charged)
+                & (Q(fep) if in_free_entry_point else ~Q(fep))
                 & Q(in_window=in_window)
             )
-    messages = facts.sent_messages(span).filter(platform_pricing_model=policy.PER_MESSAGE)
+    differs = Case(
+        *[
+            When(
+                Q(category=category, pricing_category=pricing_category, pricing_type=pricing_type)
+                & Q(charged_by_platform=charged),
+                then=ExpressionWrapper(reduce(operator.or_, found), output_field=BooleanField()),
+            )
+            for (category, pricing_category, pricing_type, charged), found in variants.items()
+        ],
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    span = facts.Span(since, period.last, tz, now)
+    messages = facts.with_pricing(facts.sent_messages(span), tz).filter(
+        platform_pricing_model=policy.PER_MESSAGE
+    )
     if not scope.is_team:
         messages = messages.filter(agent_id=scope.agent_id)
     # Nothing differs: the same query, finding nothing (a page runs the same queries whatever its data).
-    messages = messages.filter(found) if differing else messages.filter(Value(False))
-    return list(
-        messages.order_by("-occurred_at", "-id").values(
-            "id",
-            "occurred_at",
-            "day",
-            "category",
-            "in_free_entry_point",
-            "in_window",
-            "pricing_category",
-            "pricing_type",
-            "charged_by_platform",
-            "customer__name",
-            "customer__phone_e164",
-            "customer__wa_id",
-            "customer__username",
-            "customer__user_id",
-            "agent__username",
-            "agent__first_name",
-            "agent__last_name",
-        )[: LIST_LIMIT + 1]
+    # The same keys in plain columns too, where the planner sees them (the CASE alone hides them).
+    keys = reduce(
+        operator.or_,
+        [
+            Q(pricing_category=pricing_category, pricing_type=pricing_type)
+            for _, pricing_category, pricing_type, _ in variants
+        ],
+        Q(),
     )
+    messages = messages.filter(keys, differs) if variants else messages.filter(Value(False))
+    newest = messages.order_by("-occurred_at", "-id").values("id")[: LIST_LIMIT + 1]
+    found = facts.with_pricing(Message.objects.filter(id__in=newest), tz).annotate(in_free_entry_point=fep)
+    # Sorted here: ordered in SQL, the planner may walk every message by time to meet the few found.
+    rows = found.values(
+        "id",
+        "occurred_at",
+        "day",
+        "category",
+        "in_free_entry_point",
+        "in_window",
+        "pricing_category",
+        "pricing_type",
+        "charged_by_platform",
+        "customer__name",
+        "customer__phone_e164",
+        "customer__wa_id",
+        "customer__username",
+        "customer__user_id",
+        "agent__username",
+        "agent__first_name",
+        "agent__last_name",
+    ).order_by()
+    return sorted(rows, key=lambda row: (row["occurred_at"], row["id"]), reverse=True)
 
 
 def _estimate_words(rules: FreeRules, row: dict) -> str:

@@ -24,7 +24,7 @@ message; a customer message before 60 % of them (the windows agents answer), a f
 message and a reply on half of them, a later unanswered customer message on 10 % (lost windows); 0.1 %
 voided. Our messages carry the platform's per-message pricing as its statuses would (free inside the
 window until 2026-09-30 for replies and utility templates, free inside free-entry points), except those
-of the last hour (no pricing yet), 2 % of utility templates charged as marketing and 0.1 % of replies
+of the last hour (no pricing yet), 5 % of utility templates charged as marketing and 0.1 % of replies
 charged although free for us (differences the cost page lists).
 """
 

@@ -310,6 +310,17 @@ def test_where_our_estimate_and_the_platform_differ(boundary):
     assert card.hint == "over the 11 messages the platform priced per message: 3 difference(s), listed below"
 
 
+def test_the_list_of_differences_is_limited_to_the_newest(boundary, monkeypatch):
+    from reports import selectors
+
+    monkeypatch.setattr(selectors, "LIST_LIMIT", 2)
+    report = cost_report(period=WEEK, scope=Scope(), now=NOW)
+    listed = report.tables["difference-messages"]
+    assert [row[2] for row in listed.body()] == ["Uma (14155550006)", "Walt (4915100000008)"]
+    assert listed.note.startswith("Newest first, at most 2.")
+    assert rows(report, "differences")["Utility"][1:4] == ["1", "1", "1"]  # the counts are all of them
+
+
 def test_an_agent_sees_the_differences_of_the_messages_they_sent(boundary):
     sam = cost_report(period=WEEK, scope=Scope(boundary["sam"].pk), now=NOW)
     assert sam.tables["difference-messages"].rows == []
