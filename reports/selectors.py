@@ -1353,11 +1353,12 @@ def _differing_messages(
     period: Period, scope: Scope, now: datetime, differing, agreeing, per_day: dict[date, int]
 ) -> list[dict]:
     """The messages of the groups where our estimate and the platform differ, newest first: live, one
-    query. It looks only at the days and combinations the grouped figures found differing. For each
-    message its own columns are read first (category, the platform's category, type and verdict, the
-    day), and only where they match its conversation (a free-entry point?) and the customer's messages
-    (was the window open?): a CASE, so the planner cannot move those lookups before the cheap tests.
-    No join before the newest are found: the planner cannot guess how few messages match."""
+    query. It looks only at the combinations and days the grouped figures found differing, from the
+    newest day that, with the later ones, holds enough of them to fill the list. For each message its
+    own columns are read first (category, the platform's category, type and verdict, the day), and only
+    where they match its conversation (a free-entry point?) and the customer's messages (was the window
+    open?): a CASE, so the planner cannot move those lookups before the cheap tests. No join before the
+    newest are found: the planner cannot guess how few messages match."""
     tz = period.tz
     fep = facts.in_free_entry_point_lookup()
     # The newest days that hold enough of them to fill the list: no need to look before.
@@ -1398,8 +1399,8 @@ def _differing_messages(
     )
     if not scope.is_team:
         messages = messages.filter(agent_id=scope.agent_id)
-    # Nothing differs: the same query, finding nothing (a page runs the same queries whatever its data).
-    # The same keys in plain columns too, where the planner sees them (the CASE alone hides them).
+    # The keys in plain columns too, where the planner sees them (the CASE alone hides them). Nothing
+    # differs: the same query, finding nothing (a page runs the same queries whatever its data).
     keys = reduce(
         operator.or_,
         [
