@@ -35,7 +35,8 @@ PAGES = {
     "costs": {
         "title": "Estimated cost",
         "lead": "The period priced with the rate card, per conversation (the model until June 2025) and "
-        "per template message (since July 2025), side by side.",
+        "per message (since July 2025), side by side; what the platform said it charged, and where our "
+        "estimate and the platform differ.",
     },
 }
 
