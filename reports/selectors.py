@@ -1080,7 +1080,16 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
         Table(
             "difference-messages",
             "Messages where our estimate and the platform differ",
-            ["sent", "message", "customer", "sent by", "category (ours)", "our estimate", "the platform"],
+            [
+                "sent",
+                "message",
+                "customer",
+                "sent by",
+                "category (ours)",
+                "our estimate",
+                "the platform",
+                "what differs",
+            ],
             rows=[
                 [
                     row["occurred_at"].astimezone(tz),
@@ -1101,6 +1110,7 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                     _message_category_label(row["category"]),
                     _estimate_words(rules, row),
                     _platform_words(row),
+                    _what_differs(rules, row),
                 ]
                 for row in listed[:LIST_LIMIT]
             ],
@@ -1435,14 +1445,30 @@ def _differing_messages(
     return sorted(rows, key=lambda row: (row["occurred_at"], row["id"]), reverse=True)
 
 
-def _estimate_words(rules: FreeRules, row: dict) -> str:
-    free_by = rules.free_by(
+def _free_by(rules: FreeRules, row: dict):
+    return rules.free_by(
         day=_as_date(row["day"]),
         category=row["category"],
         in_free_entry_point=bool(row["in_free_entry_point"]),
         in_window=bool(row["in_window"]),
     )
+
+
+def _estimate_words(rules: FreeRules, row: dict) -> str:
+    free_by = _free_by(rules, row)
     return f"free: {pricing.free_reason(free_by).lower()}" if free_by else "charged"
+
+
+def _what_differs(rules: FreeRules, row: dict) -> str:
+    free_for_us, charged = _free_by(rules, row) is not None, bool(row["charged_by_platform"])
+    differences = []
+    if free_for_us and charged:
+        differences.append("free for us, charged by the platform")
+    elif not free_for_us and not charged:
+        differences.append("charged by us, free on the platform")
+    if _category_differs(row["category"], row["pricing_category"]):
+        differences.append(f"charged as {row['pricing_category']}")
+    return "; ".join(differences)
 
 
 def _platform_words(row: dict) -> str:

@@ -284,6 +284,7 @@ def test_where_our_estimate_and_the_platform_differ(boundary):
             "Utility",
             "charged",
             "charged: marketing, regular",
+            "charged as marketing",
         ],
         [
             "2026-09-30 11:30",
@@ -293,6 +294,7 @@ def test_where_our_estimate_and_the_platform_differ(boundary):
             "Utility",
             "free: utility templates inside the customer service window",
             "charged: utility, regular",
+            "free for us, charged by the platform",
         ],
         [
             "2026-09-30 09:30",
@@ -302,6 +304,7 @@ def test_where_our_estimate_and_the_platform_differ(boundary):
             "Utility",
             "charged",
             "free: utility, free_customer_service",
+            "charged by us, free on the platform",
         ],
     ]
     assert listed.rows[0][1].url == f"/admin/conversations/message/{messages['uma utility'].pk}/change/"
