@@ -206,23 +206,6 @@ def _latest(messages):
     return messages.order_by("-occurred_at").values("occurred_at")[:1]
 
 
-SENT_COLUMNS = (
-    "day",
-    "agent_id",
-    "category",
-    "country",
-    "in_free_entry_point",
-    "in_window",
-    "customer_wrote_at",
-    "we_wrote_at",
-    "kind",
-    "pricing_model",
-    "pricing_category",
-    "pricing_type",
-    "charged_by_platform",
-)
-
-
 def _platform_pricing_model():
     """How the platform priced a message (policy.pricing_model): what its pricing said; else per message
     when the pricing carries a type (only per-message pricing has one); else, when it carries anything, by
