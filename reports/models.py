@@ -126,6 +126,15 @@ class FreeMessageRuleManager(models.Manager):
         return self.get(inside=inside, category=category, effective_from=effective_from)
 
 
+# The platform's schedule (fixtures/free_message_rules.json, migration 0006), as Meta announced it in
+# "Upcoming pricing updates for Meta Business Agent, service and utility messages" (updated 2026-07-01;
+# developers.facebook.com/documentation/business-messaging/whatsapp/pricing, read through a mirror at
+# nermalcat69.github.io/meta-developer-docs/.../pricing/authentication-international-rates.html): from
+# 2026-10-01 service messages (free since November 2024) and utility messages sent in an open customer
+# service window (free since 2025-07-01) are charged; the 72 h free-entry point is unchanged. Providers
+# say the same (chakrahq.com, ycloud.com/blog/whatsapp-service-messages-24-hour-window-pricing,
+# hello-charles.com: a service message costs the market's utility rate). Earlier: Meta's "Pricing updates
+# on the WhatsApp Business Platform" (developers.facebook.com/docs/whatsapp/pricing/updates-to-pricing).
 class FreeMessageRule(models.Model):
     """Under per-message pricing, messages of `category` (blank: every message) sent `inside` are free on
     the days [effective_from, effective_until) (business time zone). Every other message that did not
