@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reports.models import Rate
+from reports.models import FreeMessageRule, Rate
 
 
 @admin.register(Rate)
@@ -24,3 +24,19 @@ class RateAdmin(admin.ModelAdmin):
     @admin.display(description="country", ordering="country")
     def country_or_default(self, rate):
         return rate.country or "every other country"
+
+
+@admin.register(FreeMessageRule)
+class FreeMessageRuleAdmin(admin.ModelAdmin):
+    """What is free under per-message pricing, by date, like the rate card: when the platform changes what
+    is free, an admin ends the rule (effective until) and, if need be, adds the new one. Overlapping rules
+    for the same messages are refused. The cost report applies the rules in force on each day."""
+
+    list_display = ["messages", "inside", "effective_from", "effective_until", "note"]
+    list_filter = ["inside", "category"]
+    search_fields = ["note"]
+    ordering = ["inside", "category", "-effective_from"]
+
+    @admin.display(description="messages", ordering="category")
+    def messages(self, rule):
+        return rule.what

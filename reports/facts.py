@@ -41,7 +41,6 @@ from reports.periods import local_midnight
 from reports.sql import DAY_MS, EpochMs, WholeMs, bucket_ms, epoch_ms, from_epoch_ms, local_date, whole_ms
 
 Category = Conversation.Category
-Charge = MessageDay.Charge
 WINDOWS_TABLE = "report_service_windows"
 
 
@@ -207,45 +206,99 @@ def _latest(messages):
     return messages.order_by("-occurred_at").values("occurred_at")[:1]
 
 
-SENT_COLUMNS = (
-    "day",
-    "agent_id",
-    "category",
-    "country",
-    "kind",
-    "conversation_category",
-    "window_open",
-    "customer_wrote_at",
-    "we_wrote_at",
-)
+def _platform_pricing_model():
+    """How the platform priced a message (policy.pricing_model): what its pricing said; else per message
+    when the pricing carries a type (only per-message pricing has one); else, when it carries anything, by
+    when the message was sent; blank while the platform has reported no pricing."""
+    reported = Q(pricing_model__in=[policy.CONVERSATION_BASED, policy.PER_MESSAGE])
+    has_pricing = ~Q(pricing_category="") | Q(billable__isnull=False)
+    return Case(
+        When(reported, then=F("pricing_model")),
+        When(~Q(pricing_type=""), then=Value(policy.PER_MESSAGE)),
+        When(
+            has_pricing & Q(occurred_at__gte=policy.PER_MESSAGE_PRICING_SINCE), then=Value(policy.PER_MESSAGE)
+        ),
+        When(has_pricing, then=Value(policy.CONVERSATION_BASED)),
+        default=Value(""),
+        output_field=models.CharField(),
+    )
 
 
-def _live_messages(span: Span):
-    """Our messages that reached (or may still reach) the customer: failed ones cost nothing. How the
-    per-message pricing treats each, and whether a template was the only way to reply (R2): it answered
-    the customer's last message (nothing of ours reached them in between) after their window closed."""
-    is_template = Q(kind=Message.Kind.TEMPLATE)
-    at = OuterRef("occurred_at")
-    rows = (
+def _charged_by_platform():
+    """The platform charged the message: its per-message type is `regular`; without a type (CBP, or an
+    older webhook), `billable` says so."""
+    return Case(
+        When(pricing_type="regular", then=Value(True)),
+        When(~Q(pricing_type=""), then=Value(False)),
+        When(billable=True, then=Value(True)),
+        default=Value(False),
+        output_field=models.BooleanField(),
+    )
+
+
+def sent_messages(span: Span):
+    """Our messages sent in the span that reached (or may still reach) the customer: failed ones cost
+    nothing."""
+    return (
         Message.objects.filter(direction=Message.Direction.OUTBOUND)
         .exclude(status=Message.Status.FAILED)
         .filter(_in_span(span, "occurred_at"))
-        .annotate(
-            day=TruncDate("occurred_at", tzinfo=span.tz),
-            category=Lower("template_category"),
-            country=F("customer__country"),
-            conversation_category=F("conversation__category"),
-            # R1: the window is open at t iff the customer wrote in (t - 24 h, t]. Free-form messages
-            # are free either way: only templates need asking.
-            window_open=Case(
-                When(
-                    is_template,
-                    then=Exists(
-                        _customer_messages().filter(
-                            occurred_at__lte=at, occurred_at__gt=at - policy.SERVICE_WINDOW
-                        )
-                    ),
+    )
+
+
+def in_free_entry_point_lookup() -> Exists:
+    """Whether the message of the outer row joined a free-entry-point conversation (R6), as a lookup of
+    its conversation (the facts join it instead: the same answer)."""
+    return Exists(
+        Conversation.objects.filter(pk=OuterRef("conversation_id"), category=Category.FREE_ENTRY_POINT)
+    )
+
+
+def with_pricing(messages, tz: ZoneInfo):
+    """Our messages with what per-message pricing asks of each, from its own row and the customer's
+    messages (no join): its business day, its category (the template's, or service for a free-form
+    message), whether it was inside the customer service window (R1: the customer wrote in (t - 24 h, t];
+    a free-form message always is, R2 allowed nothing else), and what the platform's pricing said. The
+    facts below and the cost page's list of messages where our estimate and the platform differ read
+    them alike."""
+    is_template = Q(kind=Message.Kind.TEMPLATE)
+    at = OuterRef("occurred_at")
+    return messages.annotate(
+        day=TruncDate("occurred_at", tzinfo=tz),
+        category=Case(
+            When(is_template, then=Lower("template_category")),
+            default=Value(Category.SERVICE.value),
+            output_field=models.CharField(),
+        ),
+        in_window=Case(
+            When(
+                is_template,
+                then=Exists(
+                    _customer_messages().filter(
+                        occurred_at__lte=at, occurred_at__gt=at - policy.SERVICE_WINDOW
+                    )
                 ),
+            ),
+            default=Value(True),
+            output_field=models.BooleanField(),
+        ),
+        platform_pricing_model=_platform_pricing_model(),
+        charged_by_platform=_charged_by_platform(),
+    )
+
+
+def _live_messages(span: Span):
+    """Our messages per day and everything the cost and window pages group them by; and whether a template
+    was the only way to reply (R2): it answered the customer's last message (nothing of ours reached them
+    in between) after their window closed."""
+    is_template = Q(kind=Message.Kind.TEMPLATE)
+    at = OuterRef("occurred_at")
+    rows = (
+        with_pricing(sent_messages(span), span.tz)
+        .annotate(
+            country=F("customer__country"),
+            in_free_entry_point=Case(
+                When(conversation__category=Category.FREE_ENTRY_POINT, then=Value(True)),
                 default=Value(False),
                 output_field=models.BooleanField(),
             ),
@@ -263,34 +316,50 @@ def _live_messages(span: Span):
                 output_field=models.DateTimeField(),
             ),
         )
-        .values(*SENT_COLUMNS)
+        .values(
+            "day",
+            "agent_id",
+            "category",
+            "country",
+            "in_free_entry_point",
+            "in_window",
+            "customer_wrote_at",
+            "we_wrote_at",
+            "kind",
+            "platform_pricing_model",
+            "pricing_category",
+            "pricing_type",
+            "charged_by_platform",
+        )
     )
     sql, params = _sql(rows)
     return (
-        f"""SELECT day, agent_id, category, country,
-                   CASE WHEN kind = %s THEN %s WHEN conversation_category = %s THEN %s
-                        WHEN category = %s AND window_open THEN %s ELSE %s END AS charge,
-                   (kind = %s AND NOT window_open AND customer_wrote_at IS NOT NULL
+        f"""SELECT day, agent_id, category, country, in_free_entry_point, in_window,
+                   (kind = %s AND NOT in_window AND customer_wrote_at IS NOT NULL
                     AND (we_wrote_at IS NULL OR we_wrote_at < customer_wrote_at)) AS after_closed_window,
-                   COUNT(*) AS messages
-            FROM ({sql}) AS sent GROUP BY 1, 2, 3, 4, 5, 6""",
-        [
-            Message.Kind.FREE_FORM.value,
-            Charge.FREE_FORM.value,
-            Category.FREE_ENTRY_POINT.value,
-            Charge.FREE_ENTRY_POINT.value,
-            Category.UTILITY.value,
-            Charge.UTILITY_IN_WINDOW.value,
-            Charge.CHARGED.value,
-            Message.Kind.TEMPLATE.value,
-            *params,
-        ],
+                   platform_pricing_model AS pricing_model, pricing_category, pricing_type,
+                   charged_by_platform, COUNT(*) AS messages
+            FROM ({sql}) AS sent GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11""",
+        [Message.Kind.TEMPLATE.value, *params],
     )
 
 
 MESSAGES = Fact(
     MessageDay,
-    ("day", "agent_id", "category", "country", "charge", "after_closed_window", "messages"),
+    (
+        "day",
+        "agent_id",
+        "category",
+        "country",
+        "in_free_entry_point",
+        "in_window",
+        "after_closed_window",
+        "pricing_model",
+        "pricing_category",
+        "pricing_type",
+        "charged_by_platform",
+        "messages",
+    ),
     _live_messages,
 )
 

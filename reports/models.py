@@ -1,7 +1,9 @@
-"""The rate card the cost estimate prices conversations and messages with, and the daily rollup.
+"""The rate card the cost estimate prices conversations and messages with, what is free under
+per-message pricing, and the daily rollup.
 
-Admins manage the rate card in the admin; the sample rows in fixtures/sample_rates.json are examples,
-never the platform's prices.
+Admins manage the rate card and the rules of what is free in the admin; the sample rows in
+fixtures/sample_rates.json are examples, never the platform's prices; fixtures/free_message_rules.json is
+the platform's published schedule of what is free (migration 0006 starts every installation with it).
 
 The rollup holds, per business day, the aggregates the report pages read (reports/facts.py defines each
 one once, as SQL; reports/services.refresh_rollup fills them): figures of past days come from here,
@@ -22,6 +24,16 @@ TEMPLATE_CATEGORIES = [
     Conversation.Category.UTILITY,
     Conversation.Category.AUTHENTICATION,
 ]
+# What a message is priced as under per-message pricing: its template's category, or service for a
+# free-form message (charged since 2026-10-01: FreeMessageRule).
+MESSAGE_CATEGORIES = [*TEMPLATE_CATEGORIES, Conversation.Category.SERVICE]
+
+
+def _overlapping(queryset, effective_from, effective_until):
+    """The rows of `queryset` whose days [effective_from, effective_until) meet the given ones."""
+    if effective_until is not None:
+        queryset = queryset.filter(effective_from__lt=effective_until)
+    return queryset.filter(Q(effective_until__isnull=True) | Q(effective_until__gt=effective_from))
 
 
 class RateManager(models.Manager):
@@ -37,7 +49,7 @@ class Rate(models.Model):
 
     class PricingModel(models.TextChoices):
         CONVERSATION = "conversation", "Per conversation (24 h billing buckets, until June 2025)"
-        MESSAGE = "message", "Per template message (since July 2025)"
+        MESSAGE = "message", "Per message (since July 2025)"
 
     pricing_model = models.CharField(max_length=16, choices=PricingModel.choices)
     category = models.CharField(max_length=24, choices=Conversation.Category.choices)
@@ -89,24 +101,108 @@ class Rate(models.Model):
         return (self.pricing_model, self.category, self.country, self.effective_from)
 
     def clean(self):
-        if self.pricing_model == self.PricingModel.MESSAGE and self.category not in TEMPLATE_CATEGORIES:
-            raise ValidationError(
-                {"category": "Per-message rates are for templates: marketing, utility, authentication."}
-            )
         if self.category == Conversation.Category.FREE_ENTRY_POINT:
-            raise ValidationError({"category": "Free-entry-point conversations are always free."})
-        overlapping = Rate.objects.filter(
+            raise ValidationError(
+                {
+                    "category": "Free-entry-point conversations are always free; what is free per message "
+                    "is a rule (Reports › What is free)."
+                }
+            )
+        same_price = Rate.objects.filter(
             pricing_model=self.pricing_model, category=self.category, country=self.country
         ).exclude(pk=self.pk)
-        if self.effective_until is not None:
-            overlapping = overlapping.filter(effective_from__lt=self.effective_until)
-        overlapping = overlapping.filter(
-            Q(effective_until__isnull=True) | Q(effective_until__gt=self.effective_from)
-        )
-        if overlapping.exists():
+        if (
+            self.effective_from
+            and _overlapping(same_price, self.effective_from, self.effective_until).exists()
+        ):
             raise ValidationError(
                 "Another rate for this category and country covers some of these days: "
                 "end it (effective until) before this one starts."
+            )
+
+
+class FreeMessageRuleManager(models.Manager):
+    def get_by_natural_key(self, inside, category, effective_from):
+        return self.get(inside=inside, category=category, effective_from=effective_from)
+
+
+# The platform's schedule (fixtures/free_message_rules.json, migration 0006), as Meta announced it in
+# "Upcoming pricing updates for Meta Business Agent, service and utility messages" (updated 2026-07-01;
+# developers.facebook.com/documentation/business-messaging/whatsapp/pricing, read through a mirror at
+# nermalcat69.github.io/meta-developer-docs/.../pricing/authentication-international-rates.html): from
+# 2026-10-01 service messages (free since November 2024) and utility messages sent in an open customer
+# service window (free since 2025-07-01) are charged; the 72 h free-entry point is unchanged. Providers
+# say the same (chakrahq.com, ycloud.com/blog/whatsapp-service-messages-24-hour-window-pricing,
+# hello-charles.com: a service message costs the market's utility rate). Earlier: Meta's "Pricing updates
+# on the WhatsApp Business Platform" (developers.facebook.com/docs/whatsapp/pricing/updates-to-pricing).
+class FreeMessageRule(models.Model):
+    """Under per-message pricing, messages of `category` (blank: every message) sent `inside` are free on
+    the days [effective_from, effective_until) (business time zone). Every other message that did not
+    fail is charged at its category's per-message rate. The platform changes what is free by date (service
+    messages and utility templates inside the customer service window are charged from 2026-10-01), so a
+    past day is priced by the rules in force on it (reports.pricing.FreeRules)."""
+
+    class Inside(models.TextChoices):
+        FREE_ENTRY_POINT = "free_entry_point", "Inside a free-entry point (72 h)"
+        WINDOW = "customer_service_window", "Inside an open customer service window"
+
+    inside = models.CharField(max_length=32, choices=Inside.choices)
+    category = models.CharField(
+        max_length=24,
+        blank=True,
+        choices=[(c.value, c.label) for c in MESSAGE_CATEGORIES],
+        help_text="Service = free-form messages (anything but a template); the others are template "
+        "categories. Blank: every message.",
+    )
+    effective_from = models.DateField(help_text="The first day (business time zone) the rule applies.")
+    effective_until = models.DateField(
+        null=True, blank=True, help_text="The first day it no longer applies. Blank: until further notice."
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="Where the rule comes from.")
+
+    objects = FreeMessageRuleManager()
+
+    class Meta:
+        verbose_name = "what is free (per-message pricing)"
+        verbose_name_plural = "what is free (per-message pricing)"
+        ordering = ["inside", "category", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inside", "category", "effective_from"], name="free_rule_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gt=F("effective_from")),
+                name="free_rule_until_after_from",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.what} {self.get_inside_display().lower()}: free"
+
+    @property
+    def what(self) -> str:
+        if not self.category:
+            return "Every message"
+        if self.category == Conversation.Category.SERVICE:
+            return "Free-form (service) messages"
+        return f"{self.get_category_display()} templates"
+
+    def natural_key(self):
+        return (self.inside, self.category, self.effective_from)
+
+    def clean(self):
+        # A rule for every message covers the rules for one category at the same place: one of them at a
+        # time, so that what is free on a day never depends on which rule is read first.
+        same_place = FreeMessageRule.objects.filter(inside=self.inside).exclude(pk=self.pk)
+        if self.category:
+            same_place = same_place.filter(category__in=[self.category, ""])
+        if (
+            self.effective_from
+            and _overlapping(same_place, self.effective_from, self.effective_until).exists()
+        ):
+            raise ValidationError(
+                "Another rule for these messages at this place covers some of these days: end it "
+                "(effective until) before this one starts."
             )
 
 
@@ -257,38 +353,56 @@ class UnansweredWindow(models.Model):
 
 
 class MessageDay(models.Model):
-    """Our messages sent on a day that did not fail, per agent, template category, customer country,
-    how per-message pricing treats them, and whether a template went out after the window closed."""
-
-    class Charge(models.TextChoices):
-        CHARGED = "charged", "Charged"
-        FREE_FORM = "free-form", "Free-form (free)"
-        UTILITY_IN_WINDOW = "utility in window", "Utility inside the window (free)"
-        FREE_ENTRY_POINT = "free-entry point", "Inside a free-entry point (free)"
+    """Our messages sent on a day that did not fail, per agent, category, customer country, where they were
+    sent (inside a free-entry point, inside the customer service window: what the rules of what is free
+    ask), whether a template went out after the window closed, and what the platform's pricing said."""
 
     day = models.DateField()
     agent = _agent("Who sent them (none: the system).")
-    category = models.CharField(max_length=24, blank=True, help_text="The template's; blank: free-form.")
+    category = models.CharField(
+        max_length=24, help_text="The template's category; service for a free-form message."
+    )
     country = models.CharField(max_length=2, blank=True)
-    charge = models.CharField(max_length=24, choices=Charge.choices)
+    in_free_entry_point = models.BooleanField(help_text="Joined a free-entry-point conversation (R6).")
+    in_window = models.BooleanField(
+        help_text="The customer service window was open (R1); free-form messages always (R2)."
+    )
     after_closed_window = models.BooleanField(
         help_text="Templates answering the customer's last message (nothing of ours in between) after "
         "their window had closed: replies that had to be templates."
+    )
+    pricing_model = models.CharField(
+        max_length=8, blank=True, help_text="CBP or PMP, as the platform priced them; blank: no pricing yet."
+    )
+    pricing_category = models.CharField(max_length=40, blank=True, help_text="The platform's category.")
+    pricing_type = models.CharField(max_length=40, blank=True, help_text="The platform's type (PMP).")
+    charged_by_platform = models.BooleanField(
+        help_text="The platform charged them: type regular, or billable without a type (CBP)."
     )
     messages = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "agent", "category", "country", "charge", "after_closed_window"],
+                fields=[
+                    "day",
+                    "agent",
+                    "category",
+                    "country",
+                    "in_free_entry_point",
+                    "in_window",
+                    "after_closed_window",
+                    "pricing_model",
+                    "pricing_category",
+                    "pricing_type",
+                    "charged_by_platform",
+                ],
                 name="rollup_message_day_key",
             )
         ]
 
     def __str__(self):
-        return (
-            f"{self.day} agent {self.agent_id} {self.category or 'free-form'} {self.charge}: {self.messages}"
-        )
+        return f"{self.day} agent {self.agent_id} {self.category}: {self.messages}"
 
 
 ROLLUP_TABLES = [

@@ -23,26 +23,30 @@ Shared definitions (README "Reports" states them for supervisors):
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, Max, Q, Value, When
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
-from conversations.models import Conversation, Customer
+from conversations import policy
+from conversations.models import Conversation, Customer, Message
 from conversations.selectors import open_at
-from reports import charts, facts
+from reports import charts, facts, pricing
 from reports.distribution import Distribution
-from reports.models import Rate, RollupDay
-from reports.periods import Period
-from reports.pricing import Amounts, RateCard
-from reports.tables import Change, Percent, Table, duration
+from reports.models import MESSAGE_CATEGORIES, Rate, RollupDay
+from reports.periods import Period, local_midnight
+from reports.pricing import Amounts, FreeRules, RateCard
+from reports.tables import Change, Link, Percent, Table, duration
 
 Category = Conversation.Category
 CATEGORIES = list(Category)
@@ -115,6 +119,23 @@ def _day_labels(period: Period) -> list[str]:
 
 def _category_label(value: str) -> str:
     return Category(value).label
+
+
+def _customer_label(name: str, phone_e164: str, wa_id: str | None, username: str, user_id: str | None) -> str:
+    """A customer as the report lists show them: their name (else their handle, Customer.handle) and the
+    identifier to find them by: the phone number's WhatsApp id, else the username, else the
+    business-scoped user id (a customer may have no phone number)."""
+    identifier = wa_id or username or user_id or ""
+    shown = name or phone_e164 or (f"+{wa_id}" if wa_id else "") or username or user_id or ""
+    return shown if shown == identifier else f"{shown} ({identifier})"
+
+
+def _person(username: str | None, first_name: str | None, last_name: str | None) -> str | None:
+    """A user as reports name them (the same as _user_name, from columns of a values() row)."""
+    if not username:
+        return None
+    full_name = f"{first_name or ''} {last_name or ''}".strip()
+    return f"{full_name} ({username})" if full_name else username
 
 
 def rolled_up_through(tz: ZoneInfo) -> date | None:
@@ -395,7 +416,13 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
             rows=[
                 [
                     c.opened_at.astimezone(tz),
-                    f"{c.customer.name or c.customer.phone_e164} ({c.customer.wa_id})",
+                    _customer_label(
+                        c.customer.name,
+                        c.customer.phone_e164,
+                        c.customer.wa_id,
+                        c.customer.username,
+                        c.customer.user_id,
+                    ),
                     c.customer.country or "unknown",
                     _category_label(c.category),
                     (_user_name(c.opening_message.agent) if c.opening_message else None) or NO_AGENT,
@@ -489,7 +516,8 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             mine = f" AND customer_id IN (SELECT id FROM {customers} WHERE assigned_to_id = %s)"
             mine_params = [scope.agent_id]
         cursor.execute(
-            f"""SELECT u.opened_at, u.closed_at, cu.name, cu.wa_id, cu.country, cu.assigned_to_id
+            f"""SELECT u.opened_at, u.closed_at, cu.name, cu.phone_e164, cu.wa_id, cu.username, cu.user_id,
+                       cu.country, cu.assigned_to_id
                   FROM (SELECT opened_at, closed_at, customer_id FROM ({unanswered_sql}) AS u
                          WHERE outcome = 'lost' AND day >= %s{mine}
                          ORDER BY opened_at DESC, customer_id DESC LIMIT {LIST_LIMIT + 1}) AS u
@@ -620,11 +648,11 @@ def window_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                 [
                     _as_datetime(opened_at).astimezone(tz),
                     _as_datetime(closed_at).astimezone(tz),
-                    f"{name or wa_id} ({wa_id})",
+                    _customer_label(*customer),
                     country or "unknown",
                     names.get(assignee, UNASSIGNED if assignee is None else f"user #{assignee}"),
                 ]
-                for opened_at, closed_at, name, wa_id, country, assignee in lost[:LIST_LIMIT]
+                for opened_at, closed_at, *customer, country, assignee in lost[:LIST_LIMIT]
             ],
             note=f"Newest first, at most {LIST_LIMIT}." if len(lost) > LIST_LIMIT else "",
             numeric_from=99,
@@ -683,6 +711,11 @@ def _as_datetime(value) -> datetime:
 
 # --- Cost estimate ----------------------------------------------------------------------------------
 
+# The platform's pricing categories that name a free-entry point rather than a category.
+_PLATFORM_FREE_ENTRY_POINT = {"referral_conversion", "free_entry_point"}
+PRICING_TYPE_ORDER = {"regular": 0, "free_customer_service": 1, "free_entry_point": 2}
+CONVERSATION_BASED = "CBP (billable)"  # the pricing type column of conversation-based pricing's rows
+
 
 @dataclass
 class _Priced:
@@ -691,12 +724,43 @@ class _Priced:
     unpriced: int = 0
     amounts: Amounts = field(default_factory=Amounts)
 
+    def charge(self, n: int, rate: Rate | None) -> None:
+        self.charged += n
+        if rate is None:
+            self.unpriced += n
+        else:
+            self.amounts.add(rate.currency, rate.price * n)
+
+
+@dataclass
+class _Compared:
+    """Messages of one category of ours that the platform priced per message, against our estimate."""
+
+    messages: int = 0
+    free_for_us: int = 0  # free in our estimate, charged by the platform
+    free_for_platform: int = 0  # charged in our estimate, free on the platform
+    other_category: int = 0
+    estimate: Amounts = field(default_factory=Amounts)
+    platform: Amounts = field(default_factory=Amounts)
+
+
+def _category_differs(ours: str, platform_category: str) -> bool:
+    """The platform priced the message as another category than ours (a free-entry point is no category)."""
+    if not platform_category or platform_category.lower() in _PLATFORM_FREE_ENTRY_POINT:
+        return False
+    return pricing.our_category(platform_category) != ours
+
+
+def _message_category_label(value: str) -> str:
+    return "Service (free-form)" if value == Category.SERVICE else _category_label(value)
+
 
 def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
     previous = period.previous()
     report = Report(period=period, previous=previous, now=now, scope=scope)
     tz = period.tz
     card = RateCard.load()
+    rules = FreeRules.load()
 
     sources = Sources.of(previous.first, period.last, tz=tz, now=now)
     report.rolled_up_through = sources.last_rolled_up
@@ -709,19 +773,30 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             GROUP BY day, category, country HAVING SUM(opened) > 0""",
         [*conversations_params, *agent_params],
     )
-    # 2. Messages per day, template category, country and why they would be free (per-message pricing).
+    # 2. Messages per day, category, country, where they were sent (what the rules of what is free ask)
+    # and what the platform's pricing said: our per-message estimate and the platform's word side by side.
     messages_sql, messages_params = sources.rows(facts.MESSAGES)
     message_groups = _fetch(
-        f"""SELECT day, category, country, charge, SUM(messages) FROM ({messages_sql}) AS m{agent}
-            GROUP BY day, category, country, charge""",
+        f"""SELECT day, category, country, in_free_entry_point, in_window, pricing_model, pricing_category,
+                   pricing_type, charged_by_platform, SUM(messages)
+              FROM ({messages_sql}) AS m{agent}
+             GROUP BY day, category, country, in_free_entry_point, in_window, pricing_model,
+                      pricing_category, pricing_type, charged_by_platform""",
         [*messages_params, *agent_params],
     )
 
-    by = {
-        name: {"current": defaultdict(_Priced), "previous": defaultdict(_Priced)}
-        for name in ("conv-category", "conv-country", "conv-day", "msg-category", "msg-country", "msg-day")
-    }
-    free_messages = defaultdict(int)  # reason -> n (this period)
+    names = (
+        "conv-category",
+        "conv-country",
+        "conv-day",
+        "msg-category",
+        "msg-country",
+        "msg-day",
+        "platform",
+        "platform-country",
+        "platform-day",
+    )
+    by = {name: {"current": defaultdict(_Priced), "previous": defaultdict(_Priced)} for name in names}
     for day, category, country, n in conversation_groups:
         day, n = _as_date(day), int(n)
         which = "current" if day >= period.first else "previous"
@@ -731,32 +806,100 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
         for name, key in (("conv-category", category), ("conv-country", country), ("conv-day", day)):
             priced = by[name][which][key]
             priced.count += n
-            if category == Category.FREE_ENTRY_POINT:
-                continue
-            if rate is None:
-                priced.unpriced += n
-            else:
-                priced.charged += n
-                priced.amounts.add(rate.currency, rate.price * n)
-    for day, category, country, charge, n in message_groups:
+            if category != Category.FREE_ENTRY_POINT:
+                priced.charge(n, rate)
+
+    free_messages = defaultdict(int)  # why free -> n (this period)
+    unreported = {"current": 0, "previous": 0}  # messages the platform has not priced yet
+    platform_charged_cbp = (
+        0  # charged under conversation-based pricing (this period): priced per conversation
+    )
+    compared = defaultdict(_Compared)  # our category -> this period's messages priced per message
+    # Where our estimate and the platform differ: (category, in a free-entry point, in the window, platform
+    # category, type, charged by the platform) -> days it differed on / days it agreed on (this period).
+    differing, agreeing = defaultdict(set), defaultdict(set)
+    differing_per_day = defaultdict(int)
+    for (
+        day,
+        category,
+        country,
+        in_free_entry_point,
+        in_window,
+        pricing_model,
+        pricing_category,
+        pricing_type,
+        charged_by_platform,
+        n,
+    ) in message_groups:
         day, n = _as_date(day), int(n)
+        in_free_entry_point, in_window = bool(in_free_entry_point), bool(in_window)
+        charged_by_platform = bool(charged_by_platform)
         which = "current" if day >= period.first else "previous"
-        if charge != "charged":
-            if which == "current":
-                free_messages[charge] += n
-            if charge == "free-form":
-                continue
-        rate = card.rate(Rate.PricingModel.MESSAGE, category, country, day) if charge == "charged" else None
+        # Our estimate: free by the rules in force that day, else its category's per-message rate.
+        free_by = rules.free_by(
+            day=day, category=category, in_free_entry_point=in_free_entry_point, in_window=in_window
+        )
+        estimate_rate = None if free_by else card.rate(Rate.PricingModel.MESSAGE, category, country, day)
+        if free_by and which == "current":
+            free_messages[pricing.free_reason(free_by)] += n
         for name, key in (("msg-category", category), ("msg-country", country), ("msg-day", day)):
             priced = by[name][which][key]
             priced.count += n
-            if charge != "charged":
+            if not free_by:
+                priced.charge(n, estimate_rate)
+        # The platform's word: what it charged, at the rate card's per-message rate of its category.
+        if not pricing_model:
+            unreported[which] += n
+            continue
+        per_message = pricing_model == policy.PER_MESSAGE
+        platform_rate = None
+        if per_message and charged_by_platform:
+            priced_as = pricing.rate_category(pricing_category)
+            platform_rate = priced_as and card.rate(Rate.PricingModel.MESSAGE, priced_as, country, day)
+        row = (pricing_model, pricing_category, pricing_type if per_message else CONVERSATION_BASED)
+        for name, key in (("platform", row), ("platform-country", country), ("platform-day", day)):
+            priced = by[name][which][key]
+            priced.count += n
+            if not charged_by_platform:
                 continue
-            if rate is None:
-                priced.unpriced += n
+            if per_message:
+                priced.charge(n, platform_rate)
             else:
-                priced.charged += n
-                priced.amounts.add(rate.currency, rate.price * n)
+                priced.charged += n  # charged per conversation: no per-message amount
+        if not per_message:
+            if which == "current" and charged_by_platform:
+                platform_charged_cbp += n
+            continue
+        if which == "previous":
+            continue
+        # Our estimate against the platform, message by message group.
+        mine = compared[category]
+        mine.messages += n
+        differs = False
+        if free_by and charged_by_platform:
+            mine.free_for_us += n
+            differs = True
+        elif not free_by and not charged_by_platform:
+            mine.free_for_platform += n
+            differs = True
+        if _category_differs(category, pricing_category):
+            mine.other_category += n
+            differs = True
+        if estimate_rate is not None:
+            mine.estimate.add(estimate_rate.currency, estimate_rate.price * n)
+        if platform_rate:
+            mine.platform.add(platform_rate.currency, platform_rate.price * n)
+        combination = (
+            category,
+            in_free_entry_point,
+            in_window,
+            pricing_category,
+            pricing_type,
+            charged_by_platform,
+        )
+        (differing if differs else agreeing)[combination].add(day)
+        if differs:
+            differing_per_day[day] += n
 
     def summed(name, which) -> _Priced:
         result = _Priced()
@@ -770,7 +913,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
 
     conv_now, conv_before = summed("conv-category", "current"), summed("conv-category", "previous")
     msg_now, msg_before = summed("msg-category", "current"), summed("msg-category", "previous")
-    currency = _main_currency(conv_now, msg_now, card)
+    platform_now, platform_before = summed("platform", "current"), summed("platform", "previous")
+    currency = _main_currency(conv_now, msg_now, platform_now, card)
 
     report.add(
         Table(
@@ -780,7 +924,7 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                 "category",
                 "conversations",
                 "cost per conversation",
-                "template messages",
+                "messages",
                 "charged messages",
                 "cost per message",
                 "difference",
@@ -790,13 +934,11 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                     c.label,
                     by["conv-category"]["current"][c.value].count,
                     by["conv-category"]["current"][c.value].amounts,
-                    by["msg-category"]["current"][c.value].count if c in TEMPLATE_CATEGORIES else 0,
-                    by["msg-category"]["current"][c.value].charged if c in TEMPLATE_CATEGORIES else 0,
-                    by["msg-category"]["current"][c.value].amounts if c in TEMPLATE_CATEGORIES else Amounts(),
+                    by["msg-category"]["current"][c.value].count,
+                    by["msg-category"]["current"][c.value].charged,
+                    by["msg-category"]["current"][c.value].amounts,
                     _difference(
-                        by["msg-category"]["current"][c.value].amounts
-                        if c in TEMPLATE_CATEGORIES
-                        else Amounts(),
+                        by["msg-category"]["current"][c.value].amounts,
                         by["conv-category"]["current"][c.value].amounts,
                     ),
                 ]
@@ -812,11 +954,173 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                 _difference(msg_now.amounts, conv_now.amounts),
             ],
             note="Per conversation: every conversation opened, at its category's rate; free-entry points are "
-            "free. Per message: each template message at its category's rate; utility templates inside an "
-            "open customer service window, everything inside a free-entry point and every free-form "
-            "message are free. Difference = per message - per conversation.",
+            "free. Per message: each message that did not fail, at its category's rate (a template's "
+            "category; Service for free-form messages), unless the rules of what is free in force on the "
+            "day it was sent make it free (below: inside a free-entry point; until 2026-09-30 also free-form "
+            "messages and utility templates inside an open customer service window). Messages inside a "
+            "free-entry point count in their own category. Difference = per message - per conversation.",
         )
     )
+
+    # What the platform said it charged, per its category and pricing type.
+    platform_rows = sorted(
+        by["platform"]["current"].items(),
+        key=lambda item: (
+            item[0][0] != policy.PER_MESSAGE,
+            item[0][1],
+            PRICING_TYPE_ORDER.get(item[0][2], 9),
+            item[0][2],
+        ),
+    )
+    report.add(
+        Table(
+            "platform",
+            "What the platform charged, per its category and pricing type",
+            ["platform category", "pricing type", "messages", "charged", "amount at the rate card"],
+            rows=[
+                *[
+                    [
+                        pricing_category or "(none)",
+                        pricing_type or "(none)",
+                        priced.count,
+                        priced.charged,
+                        priced.amounts if pricing_model == policy.PER_MESSAGE else None,
+                    ]
+                    for (pricing_model, pricing_category, pricing_type), priced in platform_rows
+                ],
+                *(
+                    [["no pricing reported yet", "", unreported["current"], None, None]]
+                    if unreported["current"]
+                    else []
+                ),
+            ],
+            totals=[
+                "total",
+                "",
+                platform_now.count + unreported["current"],
+                platform_now.charged,
+                platform_now.amounts,
+            ],
+            note="The platform's own pricing of each message that did not fail, from its status webhooks. "
+            "Per-message pricing (PMP): type regular is charged, free_customer_service and "
+            "free_entry_point are free. Conversation-based pricing (CBP, until June 2025): billable "
+            "messages were charged per conversation, so they have no amount here (see per conversation). "
+            "Amount: the charged messages at the rate card's per-message rate for the platform's "
+            "category (marketing_lite as marketing), the customer's country and the day. "
+            f"{unreported['current']} message(s) have no pricing from the platform yet (queued, sent "
+            "recently, or sent before statuses carried pricing): counted apart, in no other figure "
+            "of this table.",
+            numeric_from=2,
+        )
+    )
+
+    # Where our estimate and the platform differ, per category of ours, then message by message.
+    compared_total = _Compared()
+    for mine in compared.values():
+        compared_total.messages += mine.messages
+        compared_total.free_for_us += mine.free_for_us
+        compared_total.free_for_platform += mine.free_for_platform
+        compared_total.other_category += mine.other_category
+        for currency_, amount in mine.estimate.by_currency.items():
+            compared_total.estimate.add(currency_, amount)
+        for currency_, amount in mine.platform.by_currency.items():
+            compared_total.platform.add(currency_, amount)
+    report.add(
+        Table(
+            "differences",
+            "Where our per-message estimate and the platform differ",
+            [
+                "category (ours)",
+                "priced by the platform",
+                "free for us, charged by the platform",
+                "charged by us, free on the platform",
+                "charged as another category",
+                "our estimate",
+                "the platform",
+                "platform - estimate",
+            ],
+            rows=[
+                [
+                    _message_category_label(c.value),
+                    compared[c.value].messages,
+                    compared[c.value].free_for_us,
+                    compared[c.value].free_for_platform,
+                    compared[c.value].other_category,
+                    compared[c.value].estimate,
+                    compared[c.value].platform,
+                    _difference(compared[c.value].platform, compared[c.value].estimate),
+                ]
+                for c in MESSAGE_CATEGORIES
+            ],
+            totals=[
+                "total",
+                compared_total.messages,
+                compared_total.free_for_us,
+                compared_total.free_for_platform,
+                compared_total.other_category,
+                compared_total.estimate,
+                compared_total.platform,
+                _difference(compared_total.platform, compared_total.estimate),
+            ],
+            note="Only the messages the platform priced per message are compared, each in the category we "
+            "sent it as (the template's category when it was sent; free-form messages are Service). Our "
+            "estimate applies the rules of what is free in force on the day it was sent to what we know: "
+            "was the customer service window open (the customer wrote in the 24 hours before), did the "
+            "message join a free-entry point. The platform decides with what it knows. A message free "
+            "for one and charged by the other means the platform saw the window or the free-entry point "
+            "otherwise than we did (a customer message that reached the platform but not us, an ad click "
+            "it did not count), or that the rules of what is free in the admin are out of date. Charged "
+            "as another category: the platform priced a template as another category than the one it "
+            "had when we sent it (say, a utility template it now counts as marketing). Both amounts at "
+            "the rate card; the platform's is what to expect on its invoice.",
+        )
+    )
+    listed = _differing_messages(period, scope, now, differing, agreeing, differing_per_day)
+    report.add(
+        Table(
+            "difference-messages",
+            "Messages where our estimate and the platform differ",
+            [
+                "sent",
+                "message",
+                "customer",
+                "sent by",
+                "category (ours)",
+                "our estimate",
+                "the platform",
+                "what differs",
+            ],
+            rows=[
+                [
+                    row["occurred_at"].astimezone(tz),
+                    Link(
+                        f"#{row['id']}",
+                        reverse("admin:conversations_message_change", args=[row["id"]]),
+                        admin=True,
+                    ),
+                    _customer_label(
+                        row["customer__name"],
+                        row["customer__phone_e164"],
+                        row["customer__wa_id"],
+                        row["customer__username"],
+                        row["customer__user_id"],
+                    ),
+                    _person(row["agent__username"], row["agent__first_name"], row["agent__last_name"])
+                    or NO_AGENT,
+                    _message_category_label(row["category"]),
+                    _estimate_words(rules, row),
+                    _platform_words(row),
+                    _what_differs(rules, row),
+                ]
+                for row in listed[:LIST_LIMIT]
+            ],
+            note=(f"Newest first, at most {LIST_LIMIT}. " if len(listed) > LIST_LIMIT else "Newest first. ")
+            + "Each message links to its page in the admin (its statuses, pricing and conversation) for "
+            "those who may use the admin.",
+            numeric_from=99,
+        )
+    )
+
     countries = sorted(
         set(by["conv-country"]["current"]) | set(by["msg-country"]["current"]),
         key=lambda c: (-by["conv-country"]["current"][c].count, c),
@@ -829,9 +1133,11 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                 "country",
                 "conversations",
                 "cost per conversation",
-                "template messages",
+                "messages",
                 "charged messages",
                 "cost per message",
+                "charged by the platform",
+                "the platform, at the rate card",
             ],
             rows=[
                 [
@@ -841,6 +1147,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                     by["msg-country"]["current"][country].count,
                     by["msg-country"]["current"][country].charged,
                     by["msg-country"]["current"][country].amounts,
+                    by["platform-country"]["current"][country].charged,
+                    by["platform-country"]["current"][country].amounts,
                 ]
                 for country in countries
             ],
@@ -851,6 +1159,8 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                 msg_now.count,
                 msg_now.charged,
                 msg_now.amounts,
+                platform_now.charged,
+                platform_now.amounts,
             ],
         )
     )
@@ -859,7 +1169,15 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
         Table(
             "per-day",
             "Estimated cost per day",
-            ["day", "conversations", "cost per conversation", "charged messages", "cost per message"],
+            [
+                "day",
+                "conversations",
+                "cost per conversation",
+                "charged messages",
+                "cost per message",
+                "charged by the platform",
+                "the platform, at the rate card",
+            ],
             rows=[
                 [
                     d,
@@ -867,10 +1185,21 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                     by["conv-day"]["current"][d].amounts,
                     by["msg-day"]["current"][d].charged,
                     by["msg-day"]["current"][d].amounts,
+                    by["platform-day"]["current"][d].charged,
+                    by["platform-day"]["current"][d].amounts,
                 ]
                 for d in dates
             ],
-            totals=["total", conv_now.count, conv_now.amounts, msg_now.charged, msg_now.amounts],
+            totals=[
+                "total",
+                conv_now.count,
+                conv_now.amounts,
+                msg_now.charged,
+                msg_now.amounts,
+                platform_now.charged,
+                platform_now.amounts,
+            ],
+            note="Each day is priced by the rates and the rules of what is free in force on it.",
         )
     )
     report.charts.append(
@@ -878,8 +1207,9 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             charts.bar_chart(
                 slug="cost-per-day",
                 title=f"Estimated cost per day ({currency}), both pricing models",
-                description=f"Two bars per day from {period.label()} ({tz.key}): priced per conversation and "
-                "per message; the table below has the same numbers.",
+                description=f"Three bars per day from {period.label()} ({tz.key}): priced per conversation, "
+                "per message, and what the platform charged at the rate card; the table below has the same "
+                "numbers.",
                 x_labels=_day_labels(period),
                 series=[
                     charts.Series(
@@ -892,6 +1222,11 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
                         "#b07000",
                         [float(by["msg-day"]["current"][d].amounts.total(currency)) for d in dates],
                     ),
+                    charts.Series(
+                        "charged by the platform",
+                        "#6b3fa0",
+                        [float(by["platform-day"]["current"][d].amounts.total(currency)) for d in dates],
+                    ),
                 ],
                 x_label=f"Day ({tz.key})",
                 y_label=f"Estimated cost ({currency})",
@@ -900,16 +1235,37 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             "per-day",
         )
     )
+    in_force = rules.in_force(period.first, period.last)
+    reasons = list(dict.fromkeys(pricing.free_reason(rule) for rule in in_force))
+    reasons += [reason for reason in free_messages if reason not in reasons]
     report.add(
         Table(
             "free-messages",
             "Messages free under per-message pricing",
             ["why free", "messages"],
-            rows=[
-                [reason, free_messages[reason]]
-                for reason in ("free-form", "utility in window", "free-entry point")
-            ],
+            rows=[[reason, free_messages[reason]] for reason in reasons],
             totals=["total", sum(free_messages.values())],
+            note="By the rules of what is free in force on the day each message was sent (next table).",
+        )
+    )
+    report.add(
+        Table(
+            "free-rules",
+            "What is free under per-message pricing (rules an admin manages)",
+            ["messages", "inside", "from", "until", "note"],
+            rows=[
+                [
+                    rule.what,
+                    rule.get_inside_display(),
+                    rule.effective_from,
+                    rule.effective_until or "open",
+                    rule.note,
+                ]
+                for rule in in_force
+            ],
+            note="In force on some day of this period; until is the first day a rule no longer applies. "
+            "Every other message that did not fail is charged at its category's per-message rate.",
+            numeric_from=99,
         )
     )
     used = sorted(
@@ -936,13 +1292,21 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             numeric_from=99,
         )
     )
-    unpriced = conv_now.unpriced + msg_now.unpriced
-    if unpriced:
+    if conv_now.unpriced + msg_now.unpriced:
         report.notes.append(
             f"{conv_now.unpriced} conversation(s) and {msg_now.unpriced} message(s) have no rate for their "
             "category, country and day in the rate card: they are not in the estimate. "
             "An admin can add rates."
         )
+    if platform_now.unpriced:
+        report.notes.append(
+            f"{platform_now.unpriced} message(s) the platform charged have no per-message rate in the rate "
+            "card for the platform's category, their country and day: they are not in the platform's "
+            "amount."
+        )
+    cbp = (
+        f"; {platform_charged_cbp} billable under conversation-based pricing" if platform_charged_cbp else ""
+    )
     report.cards = [
         Card(
             "Per conversation",
@@ -956,15 +1320,160 @@ def cost_report(*, period: Period, scope: Scope, now: datetime) -> Report:
             msg_now.amounts,
             msg_before.amounts,
             _difference(msg_now.amounts, msg_before.amounts),
-            f"{msg_now.charged} charged template messages",
+            f"{msg_now.charged} charged messages (our estimate)",
         ),
         Card(
             "Per message - per conversation",
             _difference(msg_now.amounts, conv_now.amounts),
             hint="what the newer model changes",
         ),
+        Card(
+            "Charged by the platform",
+            platform_now.amounts,
+            platform_before.amounts,
+            _difference(platform_now.amounts, platform_before.amounts),
+            f"{platform_now.charged - platform_charged_cbp} messages charged per message{cbp}; "
+            f"{unreported['current']} without pricing yet",
+        ),
+        Card(
+            "Platform - our estimate",
+            _difference(compared_total.platform, compared_total.estimate),
+            hint=f"over the {compared_total.messages} messages the platform priced per message: "
+            f"{compared_total.free_for_us + compared_total.free_for_platform + compared_total.other_category}"
+            " difference(s), listed below",
+        ),
     ]
     return report
+
+
+def _day_runs(differing: set[date], agreeing: set[date]) -> list[tuple[date, date]]:
+    """The days a combination differed on, as runs of days [first, last] that no day it agreed on
+    interrupts (days without such messages join a run: they add nothing to find)."""
+    runs: list[tuple[date, date]] = []
+    breaks = sorted(agreeing)
+    for day in sorted(differing):
+        if runs and not any(runs[-1][1] < other < day for other in breaks):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _differing_messages(
+    period: Period, scope: Scope, now: datetime, differing, agreeing, per_day: dict[date, int]
+) -> list[dict]:
+    """The messages of the groups where our estimate and the platform differ, newest first: live, one
+    query. It looks only at the combinations and days the grouped figures found differing, from the
+    newest day that, with the later ones, holds enough of them to fill the list. For each message its
+    own columns are read first (category, the platform's category, type and verdict, the day), and only
+    where they match its conversation (a free-entry point?) and the customer's messages (was the window
+    open?): a CASE, so the planner cannot move those lookups before the cheap tests. No join before the
+    newest are found: the planner cannot guess how few messages match."""
+    tz = period.tz
+    fep = facts.in_free_entry_point_lookup()
+    # The newest days that hold enough of them to fill the list: no need to look before.
+    since, found_so_far = period.first, 0
+    for day in sorted(per_day, reverse=True):
+        found_so_far += per_day[day]
+        if found_so_far > LIST_LIMIT:
+            since = day
+            break
+    # (category, the platform's category, type, charged) -> each (free-entry point, window, days) that differ
+    variants = defaultdict(list)
+    for combination, days in differing.items():
+        category, in_free_entry_point, in_window, pricing_category, pricing_type, charged = combination
+        for first, last in _day_runs({d for d in days if d >= since}, agreeing.get(combination, set())):
+            variants[(category, pricing_category, pricing_type, charged)].append(
+                Q(
+                    occurred_at__gte=local_midnight(first, tz),
+                    occurred_at__lt=local_midnight(last + timedelta(days=1), tz),
+                )
+                & (Q(fep) if in_free_entry_point else ~Q(fep))
+                & Q(in_window=in_window)
+            )
+    differs = Case(
+        *[
+            When(
+                Q(category=category, pricing_category=pricing_category, pricing_type=pricing_type)
+                & Q(charged_by_platform=charged),
+                then=ExpressionWrapper(reduce(operator.or_, found), output_field=BooleanField()),
+            )
+            for (category, pricing_category, pricing_type, charged), found in variants.items()
+        ],
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    span = facts.Span(since, period.last, tz, now)
+    messages = facts.with_pricing(facts.sent_messages(span), tz).filter(
+        platform_pricing_model=policy.PER_MESSAGE
+    )
+    if not scope.is_team:
+        messages = messages.filter(agent_id=scope.agent_id)
+    # The keys in plain columns too, where the planner sees them (the CASE alone hides them). Nothing
+    # differs: the same query, finding nothing (a page runs the same queries whatever its data).
+    keys = reduce(
+        operator.or_,
+        [
+            Q(pricing_category=pricing_category, pricing_type=pricing_type)
+            for _, pricing_category, pricing_type, _ in variants
+        ],
+        Q(),
+    )
+    messages = messages.filter(keys, differs) if variants else messages.filter(Value(False))
+    newest = messages.order_by("-occurred_at", "-id").values("id")[: LIST_LIMIT + 1]
+    found = facts.with_pricing(Message.objects.filter(id__in=newest), tz).annotate(in_free_entry_point=fep)
+    # Sorted here: ordered in SQL, the planner may walk every message by time to meet the few found.
+    rows = found.values(
+        "id",
+        "occurred_at",
+        "day",
+        "category",
+        "in_free_entry_point",
+        "in_window",
+        "pricing_category",
+        "pricing_type",
+        "charged_by_platform",
+        "customer__name",
+        "customer__phone_e164",
+        "customer__wa_id",
+        "customer__username",
+        "customer__user_id",
+        "agent__username",
+        "agent__first_name",
+        "agent__last_name",
+    ).order_by()
+    return sorted(rows, key=lambda row: (row["occurred_at"], row["id"]), reverse=True)
+
+
+def _free_by(rules: FreeRules, row: dict):
+    return rules.free_by(
+        day=_as_date(row["day"]),
+        category=row["category"],
+        in_free_entry_point=bool(row["in_free_entry_point"]),
+        in_window=bool(row["in_window"]),
+    )
+
+
+def _estimate_words(rules: FreeRules, row: dict) -> str:
+    free_by = _free_by(rules, row)
+    return f"free: {pricing.free_reason(free_by).lower()}" if free_by else "charged"
+
+
+def _what_differs(rules: FreeRules, row: dict) -> str:
+    free_for_us, charged = _free_by(rules, row) is not None, bool(row["charged_by_platform"])
+    differences = []
+    if free_for_us and charged:
+        differences.append("free for us, charged by the platform")
+    elif not free_for_us and not charged:
+        differences.append("charged by us, free on the platform")
+    if _category_differs(row["category"], row["pricing_category"]):
+        differences.append(f"charged as {row['pricing_category']}")
+    return "; ".join(differences)
+
+
+def _platform_words(row: dict) -> str:
+    verdict = "charged" if row["charged_by_platform"] else "free"
+    return f"{verdict}: {row['pricing_category'] or '(no category)'}, {row['pricing_type'] or '(no type)'}"
 
 
 def _difference(a: Amounts, b: Amounts) -> Amounts:

@@ -13,9 +13,10 @@
 - a rolled-up day whose data changed since (a failure reported late voiding a conversation, a customer
   message delivered days late, the platform correcting a conversation's category or expiry) is computed
   again by the next run: every run looks for what changed since the previous one (messages that failed
-  or arrived late, conversations whose status changed, discrepancies the platform reported; indexed)
-  and recomputes their days and the day before (a window opened then may have been answered on the
-  day). A delivered or read receipt changes no figure and recomputes nothing;
+  or arrived late, statuses that brought the platform's pricing, conversations whose status changed,
+  discrepancies the platform reported; indexed) and recomputes their days and the day before (a window
+  opened then may have been answered on the day). A receipt for a message without pricing changes no
+  figure and recomputes nothing;
 - a run claims the work first (a PostgreSQL advisory lock; SQLite's write lock serialises anyway), so
   two runs at once never both write: the second skips, or waits when asked to.
 
@@ -130,13 +131,7 @@ def _changed_ranges(
     end = local_midnight(through + timedelta(days=1), tz)
     days: set[date] = set()
     for queryset, field_name in (
-        # Of a message's status changes only a failure changes a figure (delivered and read do not).
-        (
-            Message.objects.filter(
-                Q(status_changed_at__gte=since, status=Message.Status.FAILED) | Q(created_at__gte=since)
-            ),
-            "occurred_at",
-        ),
+        (Message.objects.filter(_message_changes_since(since)), "occurred_at"),
         (Conversation.objects.filter(status_changed_at__gte=since), "opened_at"),
         (ConversationDiscrepancy.objects.filter(recorded_at__gte=since), "conversation__opened_at"),
     ):
@@ -163,6 +158,23 @@ def _changed_ranges(
         else:
             ranges.append((day, day))
     return ranges
+
+
+def _message_changes_since(since: datetime) -> Q:
+    """Messages whose figures may have changed since `since`: recorded since (a customer message delivered
+    late), failed since, or whose status moved since on a message that has the platform's pricing (the
+    status that moved may have brought or changed it: pricing comes with sent, delivered or read). A
+    status that moves a message without pricing changes no figure.
+
+    Not seen: pricing recorded by a status that does not move the message (a `sent` arriving after
+    `read`): conversations.services.record_status saves it without a timestamp. Such a day is recomputed
+    by `rollup_reports --from … --to …` until messages say when their pricing changed."""
+    status_moved = Q(status_changed_at__gte=since)
+    return (
+        Q(created_at__gte=since)
+        | (status_moved & Q(status=Message.Status.FAILED))
+        | (status_moved & Q(pricing__isnull=False))
+    )
 
 
 def _claim(*, wait: bool) -> bool:

@@ -22,6 +22,19 @@ class Money:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A cell that links somewhere (an admin page: shown as a link only to those who may use the admin);
+    its text alone in the CSV."""
+
+    text: str
+    url: str
+    admin: bool = False
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass(frozen=True)
 class Change:
     """The current figure against the previous period's: "+3 (+12.5%)", "-2 (-10.0%)", "+3 (new)"."""
 
@@ -90,6 +103,19 @@ class Table:
 
     def body(self) -> list[list[str]]:
         return [[cell(value) for value in row] for row in self.rows]
+
+    def linked_body(self) -> list[list[tuple[str, str | None, bool]]]:
+        """The body for the page: each cell's text (as in the CSV), the address it links to if any, and
+        whether that is an admin page."""
+        return [
+            [
+                (cell(value), value.url, value.admin)
+                if isinstance(value, Link)
+                else (cell(value), None, False)
+                for value in row
+            ]
+            for row in self.rows
+        ]
 
     def footer(self) -> list[str] | None:
         return [cell(value) for value in self.totals] if self.totals is not None else None

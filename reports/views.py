@@ -35,7 +35,8 @@ PAGES = {
     "costs": {
         "title": "Estimated cost",
         "lead": "The period priced with the rate card, per conversation (the model until June 2025) and "
-        "per template message (since July 2025), side by side.",
+        "per message (since July 2025), side by side; what the platform said it charged, and where our "
+        "estimate and the platform differ.",
     },
 }
 
@@ -65,6 +66,8 @@ def _report_page(name: str):
             "form": form,
             "report": report,
             "filters": urlencode(filters),
+            # Links to the admin's pages (a message's) only for those who may open them.
+            "admin_links": request.user.is_staff and request.user.has_perm("conversations.view_message"),
         }
         return render(request, "reports/report.html", context)
 

@@ -18,10 +18,14 @@ and measures the pages with every day counted live, as they were before the roll
 nothing: it reads every table of every page with the rollup and then counted live, at the same instant,
 and exits 1 if any differs.
 
-Volume for N conversations: N/5 customers in ten countries, 20 agents, and about 2.6 messages per
-conversation: every conversation's opening message; a customer message before 60 % of them (the
-windows agents answer), a follow-up customer message and a reply on half of them, a later unanswered
-customer message on 10 % (lost windows); 0.1 % voided.
+Volume for N conversations: N/5 customers in ten countries (1 % known only by a business-scoped user
+id and a username), 20 agents, and about 2.6 messages per conversation: every conversation's opening
+message; a customer message before 60 % of them (the windows agents answer), a follow-up customer
+message and a reply on half of them, a later unanswered customer message on 10 % (lost windows); 0.1 %
+voided. Our messages carry the platform's per-message pricing as its statuses would (free inside the
+window until 2026-09-30 for replies and utility templates, free inside free-entry points), except those
+of the last hour (no pricing yet), 5 % of utility templates charged as marketing and 0.1 % of replies
+charged although free for us (differences the cost page lists).
 """
 
 from __future__ import annotations
@@ -69,6 +73,19 @@ COUNTRIES = [
 ]
 
 
+def _pricing(*, category: str, pricing_type: str, priced: str) -> str:
+    """The pricing columns of a generated message (pricing_model, pricing_category, pricing_type, billable,
+    pricing): SQL expressions; none while `priced` is false."""
+    return f"""
+        CASE WHEN {priced} THEN 'PMP' ELSE '' END,
+        CASE WHEN {priced} THEN {category} ELSE '' END,
+        CASE WHEN {priced} THEN {pricing_type} ELSE '' END,
+        CASE WHEN {priced} THEN {pricing_type} = 'regular' END,
+        CASE WHEN {priced} THEN json_build_object('pricing_model', 'PMP', 'category', {category},
+                                                  'type', {pricing_type},
+                                                  'billable', {pricing_type} = 'regular') END"""
+
+
 def generate(conversations: int) -> None:
     n = conversations
     customers = max(1, n // 5)
@@ -113,11 +130,18 @@ def generate(conversations: int) -> None:
             "conversations_conversation, conversations_customer RESTART IDENTITY CASCADE"
         )
         empty_rollup(cursor)  # the old history's figures
+        # One customer in a hundred has no phone number: a business-scoped user id and a username.
         cursor.execute(f"""
-            INSERT INTO conversations_customer (id, wa_id, name, phone_e164, country, last_activity_at,
-                                                assigned_to_id, created_at)
-            SELECT c + 1, ({prefixes})[1 + c % 10] || lpad(c::text, 10, '0'), 'Customer ' || c,
-                   '+' || ({prefixes})[1 + c % 10] || lpad(c::text, 10, '0'), ({codes})[1 + c % 10], now(),
+            INSERT INTO conversations_customer (id, wa_id, user_id, parent_user_id, username, name,
+                                                phone_e164, country, last_activity_at, assigned_to_id,
+                                                created_at)
+            SELECT c + 1,
+                   CASE WHEN c % 100 <> 99 THEN ({prefixes})[1 + c % 10] || lpad(c::text, 10, '0') END,
+                   CASE WHEN c % 100 = 99 THEN ({codes})[1 + c % 10] || '.' || lpad(c::text, 19, '0') END,
+                   '', CASE WHEN c % 100 = 99 THEN '@customer' || c ELSE '' END, 'Customer ' || c,
+                   CASE WHEN c % 100 <> 99 THEN '+' || ({prefixes})[1 + c % 10] || lpad(c::text, 10, '0')
+                        ELSE '' END,
+                   ({codes})[1 + c % 10], now(),
                    CASE WHEN c % 10 < 7 THEN ({agent_array})[1 + (c / 10) % {AGENTS}] END, now()
             FROM generate_series(0, {customers - 1}) AS c""")
         cursor.execute(f"""
@@ -137,7 +161,22 @@ def generate(conversations: int) -> None:
             "WHERE status = 'open' AND expires_at <= now()"
         )
         message_columns = """(id, customer_id, direction, kind, wa_type, body, template_id, template_category,
-            occurred_at, created_at, status, error_text, send_attempts, agent_id, conversation_id)"""
+            occurred_at, created_at, status, error_text, send_attempts, agent_id, conversation_id,
+            context_wamid, pricing_model, pricing_category, pricing_type, billable, pricing)"""
+        # What the platform charged: free inside the window until the rules changed (business time zone).
+        charged_from = f"('2026-10-01'::timestamp AT TIME ZONE '{settings.BUSINESS_TIME_ZONE}')"
+        in_window_type = f"CASE WHEN {{at}} < {charged_from} THEN 'free_customer_service' ELSE 'regular' END"
+        opening_pricing = _pricing(
+            category="""CASE WHEN category = 'free_entry_point' THEN 'referral_conversion'
+                             WHEN category = 'utility' AND i % 50 = 5 THEN 'marketing'
+                             ELSE category END""",
+            pricing_type=f"""CASE WHEN category = 'free_entry_point' THEN 'free_entry_point'
+                                  WHEN category = 'service' THEN {in_window_type.format(at="opened_at")}
+                                  WHEN category = 'utility' AND i % 3 = 0 AND i % 50 <> 5
+                                       THEN {in_window_type.format(at="opened_at")}
+                                  ELSE 'regular' END""",
+            priced="(i % 997 <> 0 AND opened_at < now() - interval '1 hour')",
+        )
         template_id = (
             f"CASE category WHEN 'marketing' THEN {templates['MARKETING'].pk} WHEN 'utility' "
             f"THEN {templates['UTILITY'].pk} WHEN 'authentication' THEN {templates['AUTHENTICATION'].pk} END"
@@ -150,11 +189,10 @@ def generate(conversations: int) -> None:
                    'text', 'Hello', {template_id},
                    CASE WHEN category IN ('service', 'free_entry_point') THEN '' ELSE upper(category) END,
                    opened_at, opened_at, CASE WHEN i % 997 = 0 THEN 'failed' ELSE 'delivered' END, '', 1,
-                   ({agent_array})[1 + (c + k) % {AGENTS}], i + 1
+                   ({agent_array})[1 + (c + k) % {AGENTS}], i + 1, '', {opening_pricing}
             FROM (SELECT {conversation_fields} FROM generate_series(0, {n - 1}) AS i) AS g""")
-        inbound = (
-            """'inbound', 'free_form', 'text', 'Hi', NULL, '', {at}, {at}, 'received', '', 0, NULL, NULL"""
-        )
+        inbound = """'inbound', 'free_form', 'text', 'Hi', NULL, '', {at}, {at}, 'received', '', 0,
+                      NULL, NULL, '', '', '', '', NULL, NULL"""
         # A customer message 5-115 minutes before the reply that opened service, free-entry-point and a
         # third of the other conversations.
         at = "opened_at - ((i % 110) + 5) * interval '1 minute'"
@@ -169,12 +207,19 @@ def generate(conversations: int) -> None:
             INSERT INTO conversations_message {message_columns}
             SELECT {2 * n} + i + 1, c + 1, {inbound.format(at=at)}
             FROM (SELECT {conversation_fields} FROM generate_series(0, {n - 1}) AS i) AS g WHERE i % 2 = 0""")
+        reply_at = "opened_at + interval '2 hours' + ((i % 50) + 1) * interval '1 minute'"
+        reply_pricing = _pricing(
+            category="CASE WHEN category = 'free_entry_point' THEN 'referral_conversion' ELSE 'service' END",
+            pricing_type=f"""CASE WHEN category = 'free_entry_point' THEN 'free_entry_point'
+                                  WHEN i % 1000 = 8 THEN 'regular'
+                                  ELSE {in_window_type.format(at=reply_at)} END""",
+            priced=f"({reply_at} < now() - interval '1 hour')",
+        )
         cursor.execute(f"""
             INSERT INTO conversations_message {message_columns}
             SELECT {3 * n} + i + 1, c + 1, 'outbound', 'free_form', 'text', 'Sure', NULL, '',
-                   opened_at + interval '2 hours' + ((i % 50) + 1) * interval '1 minute',
-                   opened_at + interval '2 hours', 'read', '', 1,
-                   ({agent_array})[1 + (c + k) % {AGENTS}], i + 1
+                   {reply_at}, opened_at + interval '2 hours', 'read', '', 1,
+                   ({agent_array})[1 + (c + k) % {AGENTS}], i + 1, '', {reply_pricing}
             FROM (SELECT {conversation_fields} FROM generate_series(0, {n - 1}) AS i) AS g
             WHERE i % 4 = 0 AND i % 997 <> 0""")
         # One in ten: the customer writes again 20 days later and nobody answers (a lost window).

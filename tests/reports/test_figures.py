@@ -208,21 +208,23 @@ def test_a_window_the_platform_closed_early_ends_then(week):
 
 def test_cost_per_category_under_both_pricing_models(week, rates):
     report = cost_report(period=WEEK, scope=Scope(), now=NOW)
-    # conversations, cost per conversation, template messages, charged, cost per message, difference
+    # conversations, cost per conversation, messages, charged, cost per message, difference
     assert rows(report, "categories") == {
         "Marketing": ["1", "0.07 USD", "1", "1", "0.06 USD", "-0.01 USD"],  # GB rates; M_E failed: free
         "Utility": ["2", "0.04 USD", "3", "1", "0.02 USD", "-0.03 USD"],  # U_B in window, D's 11:00 in F_D
         # 0.025 shows as 0.03 (half up); the difference 0.025 - 0.03 = -0.005 as -0.01
         "Authentication": ["1", "0.03 USD", "1", "1", "0.03 USD", "-0.01 USD"],
-        "Service": ["2", "0.02 USD", "0", "0", "0.00", "-0.02 USD"],
-        "Free-entry point": ["1", "0.00", "0", "0", "0.00", "0.00"],
+        # A's, B's and D's replies: free-form, free in January 2026 (in the window; D's in F_D)
+        "Service": ["2", "0.02 USD", "3", "0", "0.00", "-0.02 USD"],
+        "Free-entry point": ["1", "0.00", "0", "0", "0.00", "0.00"],  # its messages count in their own
     }
     # 0.01 + 0.01 + 0.02 + 0.02 + 0.07 + 0.03 = 0.16; per message 0.06 + 0.015 + 0.025 = 0.10.
-    assert footer(report, "categories") == ["total", "7", "0.16 USD", "5", "3", "0.10 USD", "-0.06 USD"]
+    assert footer(report, "categories") == ["total", "7", "0.16 USD", "8", "3", "0.10 USD", "-0.06 USD"]
+    # By the rules in force in January 2026 (migration 0006: the platform's schedule).
     assert rows(report, "free-messages") == {
-        "free-form": ["3"],
-        "utility in window": ["1"],
-        "free-entry point": ["1"],
+        "Every message inside a free-entry point": ["2"],  # D's reply and template in F_D
+        "Free-form (service) messages inside the customer service window": ["2"],  # A's, B's replies
+        "Utility templates inside the customer service window": ["1"],  # U_B
     }
     cards = {card.label: card for card in report.cards}
     assert str(cards["Per conversation"].previous) == "0.01 USD"  # S_F last week
@@ -231,11 +233,14 @@ def test_cost_per_category_under_both_pricing_models(week, rates):
 def test_cost_per_country_and_per_day(week, rates):
     report = cost_report(period=WEEK, scope=Scope(), now=NOW)
     countries = rows(report, "countries")
-    assert countries["GB"] == ["2", "0.10 USD", "2", "2", "0.09 USD"]  # M_C 0.07 + A_H 0.03; 0.06 + 0.025
-    assert countries["US"] == ["2", "0.02 USD", "2", "1", "0.02 USD"]  # U_D (F_D free); 0.015
+    # conversations, cost, messages, charged, cost per message, charged by the platform, its amount
+    assert countries["GB"] == ["2", "0.10 USD", "2", "2", "0.09 USD", "0", "0.00"]  # M_C, A_H
+    assert countries["US"] == ["2", "0.02 USD", "3", "1", "0.02 USD", "0", "0.00"]  # U_D (F_D free); 0.015
     per_day = rows(report, "per-day")
-    assert per_day["2026-01-06"] == ["2", "0.03 USD", "0", "0.00"]  # S_B + U_B; U_B's template was free
-    assert per_day["2026-01-07"] == ["2", "0.02 USD", "1", "0.02 USD"]
+    assert per_day["2026-01-06"] == ["2", "0.03 USD", "0", "0.00", "0", "0.00"]  # S_B + U_B: U_B was free
+    assert per_day["2026-01-07"] == ["2", "0.02 USD", "1", "0.02 USD", "0", "0.00"]
+    # The week's statuses carried no pricing: every message is counted apart.
+    assert rows(report, "platform") == {"no pricing reported yet": ["", "8", "n/a", "n/a"]}
 
 
 def test_without_a_rate_the_estimate_says_what_it_left_out(week):

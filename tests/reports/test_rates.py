@@ -34,11 +34,12 @@ def test_overlapping_dates_for_one_price_are_refused():
     rate(country="GB", effective_from=date(2025, 6, 1)).full_clean()
 
 
-def test_free_entry_points_are_free_and_message_rates_are_for_templates():
-    with pytest.raises(ValidationError):
+def test_free_entry_points_are_free_and_service_messages_have_per_message_rates():
+    with pytest.raises(ValidationError, match="always free"):
         rate(category="free_entry_point").full_clean()
-    with pytest.raises(ValidationError):
-        rate(pricing_model="message", category="service").full_clean()
+    with pytest.raises(ValidationError, match="always free"):
+        rate(pricing_model="message", category="free_entry_point").full_clean()
+    rate(pricing_model="message", category="service").full_clean()  # charged from 2026-10-01
 
 
 def test_the_country_rate_wins_over_the_default_within_its_dates():

@@ -22,7 +22,17 @@ PAGES = ["reports:conversations", "reports:windows", "reports:costs"]
 TABLES = {
     "reports:conversations": ["per-day", "categories", "agents", "countries", "closed-early", "voided"],
     "reports:windows": ["per-day", "agents", "lost"],
-    "reports:costs": ["categories", "countries", "per-day", "free-messages", "rates"],
+    "reports:costs": [
+        "categories",
+        "platform",
+        "differences",
+        "difference-messages",
+        "countries",
+        "per-day",
+        "free-messages",
+        "free-rules",
+        "rates",
+    ],
 }
 
 
@@ -48,7 +58,8 @@ def html_table(page: str, slug: str) -> list[list[str]]:
     for row in re.findall(r"<tr>(.*?)</tr>", section, re.S):
         if 'class="empty"' in row:
             continue
-        rows.append([html.unescape(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)])
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        rows.append([html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells])  # a link's text
     return rows
 
 
