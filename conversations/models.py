@@ -323,6 +323,8 @@ class Message(models.Model):
         max_length=40, blank=True, help_text="regular, free_customer_service or free_entry_point."
     )
     billable = models.BooleanField(null=True, blank=True)
+    # When a status last brought or changed the pricing (it may come without moving the status).
+    pricing_changed_at = models.DateTimeField(null=True, blank=True)
     # One per compose form: a second post of the same form (a double click, a retried request) returns
     # the message the first one created instead of sending again.
     client_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -375,6 +377,14 @@ class Message(models.Model):
             # What changed since the reports' rollup last looked (reports.services.refresh_rollup).
             models.Index(fields=["status_changed_at"], name="message_changed_idx"),
             models.Index(fields=["created_at"], name="message_created_idx"),
+            # What changed since the reports' rollup looked: pricing a status brought.
+            models.Index(fields=["pricing_changed_at"], name="message_pricing_changed_idx"),
+            # The cost report's messages where our estimate and the platform's pricing differ.
+            models.Index(
+                fields=["pricing_category", "pricing_type", "occurred_at"],
+                condition=Q(direction="outbound"),
+                name="message_pricing_idx",
+            ),
             # The replies and reactions to the messages of a thread page.
             models.Index(
                 fields=["context_wamid"], condition=~Q(context_wamid=""), name="message_context_idx"

@@ -55,6 +55,7 @@ PLATFORM_CATEGORIES = {
     "utility": Category.UTILITY,
     "authentication": Category.AUTHENTICATION,
     "authentication_international": Category.AUTHENTICATION,
+    "authentication-international": Category.AUTHENTICATION,
     "service": Category.SERVICE,
     "referral_conversion": Category.FREE_ENTRY_POINT,
     "free_entry_point": Category.FREE_ENTRY_POINT,

@@ -546,7 +546,7 @@ def record_status(
             setattr(message, stamp, timestamp)
             fields.add(stamp)
         if pricing is not None:
-            fields |= _record_pricing(message, pricing)
+            fields |= _record_pricing(message, pricing, now)
         moved_to = policy.next_delivery_status(message.status, status)
         if moved_to and moved_to != policy.FAILED:
             message.status = moved_to
@@ -580,7 +580,7 @@ def record_status(
     return message
 
 
-def _record_pricing(message: Message, pricing: Mapping) -> set[str]:
+def _record_pricing(message: Message, pricing: Mapping, now: datetime) -> set[str]:
     """The platform's pricing object, as received and in parts (a later status may repeat or complete it)."""
     merged = {**(message.pricing or {}), **dict(pricing)}
     parts = policy.pricing_parts(merged)
@@ -594,6 +594,9 @@ def _record_pricing(message: Message, pricing: Mapping) -> set[str]:
     changed = {field for field, value in values.items() if getattr(message, field) != value}
     for field in changed:
         setattr(message, field, values[field])
+    if changed:
+        message.pricing_changed_at = now  # the reports' rollup recomputes the day it was sent
+        changed.add("pricing_changed_at")
     return changed
 
 

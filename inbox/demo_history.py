@@ -19,6 +19,7 @@ from django.db import transaction
 
 from conversations import services
 from conversations.models import Customer, Message
+from whatsapp import sandbox
 
 SEED = 2026
 COUNTRIES = ["US", "BR", "GB", "DE", "IN", "MX", "NG", "ID", "ES", "AE"]
@@ -249,7 +250,11 @@ def _platform_answers(message: Message, at: datetime, rng: random.Random, counts
         return
     counts["sent"] += 1
     delivered = at + timedelta(seconds=rng.randint(2, 40))
-    services.record_status(wamid=wamid, status="delivered", timestamp=delivered)
+    # With the per-message pricing the platform would report (whatsapp.sandbox), so the cost page
+    # has what the platform charged to show beside the estimates.
+    services.record_status(
+        wamid=wamid, status="delivered", timestamp=delivered, pricing=sandbox.platform_pricing(message)
+    )
     if rng.random() < 0.75:
         services.record_status(
             wamid=wamid, status="read", timestamp=delivered + timedelta(seconds=rng.randint(30, 7200))

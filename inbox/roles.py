@@ -19,6 +19,8 @@ _INSPECT_CHANNEL = [
     ("templates_app", "view_templateevent"),
     ("whatsapp", "view_webhookdelivery"),
     ("whatsapp", "change_webhookdelivery"),  # only unlocks "process again"; deliveries are never edited
+    ("whatsapp", "view_keptitem"),  # what a delivery held that was not applied, and why
+    ("conversations", "view_previousidentifier"),
 ]
 
 # Answering customers: the inbox's compose area and assignment.
@@ -30,7 +32,12 @@ _ANSWER = [
 # Reports: agents see their own figures; supervisors and admins see the whole team's.
 _OWN_REPORTS = [("reports", "view_reports")]
 _TEAM_REPORTS = [*_OWN_REPORTS, ("reports", "view_team_reports")]
-_MANAGE_RATES = [("reports", f"{action}_rate") for action in ("view", "add", "change", "delete")]
+# The rate card and the dated rules of what is free under per-message pricing.
+_MANAGE_RATES = [
+    ("reports", f"{action}_{model}")
+    for model in ("rate", "freemessagerule")
+    for action in ("view", "add", "change", "delete")
+]
 
 ROLE_PERMISSIONS = {
     AGENTS: [*_READ_CONVERSATIONS, *_ANSWER, *_OWN_REPORTS],
@@ -62,12 +69,14 @@ def sync_roles(apps):
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
             for app_label, codename in perms
             # An app migrated later in the plan grants its permissions in its own re-sync migration.
             if _migrated(apps, app_label)
         ]
-        group.permissions.set(wanted)
+        # A model created later in the plan than this sync has no permission yet: a later re-sync
+        # migration (inbox 0004…) grants it.
+        group.permissions.set([permission for permission in wanted if permission is not None])
 
 
 def _migrated(apps, app_label) -> bool:

@@ -166,14 +166,14 @@ def _message_changes_since(since: datetime) -> Q:
     status that moved may have brought or changed it: pricing comes with sent, delivered or read). A
     status that moves a message without pricing changes no figure.
 
-    Not seen: pricing recorded by a status that does not move the message (a `sent` arriving after
-    `read`): conversations.services.record_status saves it without a timestamp. Such a day is recomputed
-    by `rollup_reports --from … --to …` until messages say when their pricing changed."""
+    Pricing a status brought without moving the message (a `sent` arriving after `read`) is seen by
+    `pricing_changed_at`."""
     status_moved = Q(status_changed_at__gte=since)
     return (
         Q(created_at__gte=since)
         | (status_moved & Q(status=Message.Status.FAILED))
         | (status_moved & Q(pricing__isnull=False))
+        | Q(pricing_changed_at__gte=since)
     )
 
 

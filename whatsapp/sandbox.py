@@ -116,7 +116,7 @@ def inbound_delivery(
 FREE_IN_WINDOW_UNTIL = date(2026, 9, 30)
 
 
-def _pricing(message: Message) -> dict:
+def platform_pricing(message: Message) -> dict:
     """The per-message pricing the platform reports for `message` (API v24+ shapes)."""
     conversation = message.conversation
     if conversation is not None and conversation.category == "free_entry_point":
@@ -146,7 +146,7 @@ def status_delivery(message: Message, *, wamid: str, status: str, timestamp: dat
     entry["biz_opaque_callback_data"] = f"msg-{message.pk}"
     conversation = message.conversation
     if status in ("sent", "delivered"):
-        pricing = _pricing(message)
+        pricing = platform_pricing(message)
         if pricing["type"] == "free_entry_point":
             entry["conversation"] = {
                 "id": f"sandbox-conversation-{conversation.pk}",

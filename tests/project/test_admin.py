@@ -366,7 +366,9 @@ def test_change_pages_run_the_same_number_of_queries_however_long_the_history(gr
     assert first_conversation.messages.count() == 30
     assert counts_30 == counts_3
 
-    [conversations_inline] = browser.get(change(customer)).context["inline_admin_formsets"]
+    conversations_inline, _previous_identifiers = browser.get(change(customer)).context[
+        "inline_admin_formsets"
+    ]
     shown = [form.instance.pk for form in conversations_inline.formset.forms]
     assert shown == list(customer.conversations.order_by("-opened_at").values_list("pk", flat=True)[:20])
     messages_inline, _discrepancies = browser.get(change(first_conversation)).context["inline_admin_formsets"]
@@ -472,3 +474,31 @@ def test_an_admin_manages_templates_and_the_form_runs_the_model_clean(staff_user
     model = "templates_app_messagetemplate"
     assert browser.listed(model, status="PENDING", category="UTILITY") == {template.pk}
     assert browser.listed(model, language="pt_BR") == set()
+
+
+def test_an_admin_reads_what_a_delivery_kept_and_why(group_admin, client, settings):
+    """Issue 10: an item of a delivery that was not applied is visible to an admin, with the reason and
+    the item as received, from the list of kept items and from the delivery's page."""
+    from tests.whatsapp import deliveries as d
+    from whatsapp.models import KeptItem, WebhookDelivery
+
+    group = d.message("16505551234", "text", {"body": "hi all"}, timestamp=at(0, "09:00"), group_id="G-1")
+    body, header = d.signed(
+        d.delivery(
+            d.messages_change(group, d.text_message("16505551234", "hello", timestamp=at(0, "09:01")))
+        ),
+        settings.WHATSAPP_APP_SECRET,
+    )
+    client.post(
+        "/webhooks/whatsapp/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": header},
+    )
+    item, delivery = KeptItem.objects.get(), WebhookDelivery.objects.get()
+    browser = AdminBrowser(client, group_admin, at(0, "10:00"))
+    listing = browser.get(changelist("whatsapp_keptitem"))
+    assert listing.status_code == 200 and "group conversations are kept apart" in listing.text
+    detail = browser.get(change(item)).text
+    assert "hi all" in detail and f"#{delivery.pk}" in detail
+    assert "group conversations are kept apart" in browser.get(change(delivery)).text

@@ -376,6 +376,30 @@ def test_pricing_a_status_brings_days_later_is_rolled_up_again(boundary):
     assert_same_pages(live, NOW + timedelta(minutes=2), rolled_up_through=date(2026, 10, 3))
 
 
+def test_pricing_brought_by_a_status_that_moves_nothing_is_rolled_up_again(boundary):
+    """A `delivered` with the pricing after a `read` without: the message does not move, its pricing does."""
+    nora = boundary["messages"]["nora authentication"]
+    with time_machine.travel(NOW - timedelta(minutes=30), tick=False):
+        conversation_services.record_status(
+            wamid="wamid.nora",
+            callback=f"msg-{nora.pk}",
+            status="read",
+            timestamp=NOW - timedelta(minutes=30),
+        )
+    services.refresh_rollup(now=NOW, horizon=timedelta(0))
+    priced(nora, "authentication", "regular", at=NOW + timedelta(minutes=1), status="delivered")
+    nora.refresh_from_db()
+    assert (nora.status, nora.pricing_type, nora.pricing_changed_at) == (
+        "read",
+        "regular",
+        NOW + timedelta(minutes=1),
+    )
+    live = counted_live([WEEK], [Scope()], NOW + timedelta(minutes=2))
+    run = services.refresh_rollup(now=NOW + timedelta(minutes=5), horizon=timedelta(0))
+    assert run.changed == ((date(2026, 9, 30), date(2026, 10, 1)),)
+    assert_same_pages(live, NOW + timedelta(minutes=2), rolled_up_through=date(2026, 10, 3))
+
+
 def test_a_receipt_without_pricing_recomputes_nothing(boundary):
     services.refresh_rollup(now=NOW, horizon=timedelta(0))
     nora = Message.objects.get(pk=boundary["messages"]["nora authentication"].pk)
