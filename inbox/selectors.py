@@ -81,8 +81,9 @@ class Cursor:
 class Row:
     customer: Customer
     last_body: str
-    last_direction: str
+    last_direction: str  # who spoke last (reactions and notices aside): "needs reply" follows it
     last_type: str
+    last_body_direction: str  # whose is the message previewed: "You:" follows it
     unread: int
     window: policy.ServiceWindow
     fep_open: bool
@@ -149,6 +150,7 @@ def inbox_page(
         .annotate(
             last_body=Subquery(latest.values("body")[:1]),
             last_direction=_latest_turn_direction(),
+            last_body_direction=Subquery(latest.values("direction")[:1]),
             last_type=Subquery(latest.values("wa_type")[:1]),
             unread=Coalesce(Subquery(unread), 0),
             fep_open=Exists(fep_open),
@@ -179,6 +181,7 @@ def _row(customer: Customer, now: datetime) -> Row:
         last_body=customer.last_body or "",
         last_direction=customer.last_direction or "",
         last_type=customer.last_type or "",
+        last_body_direction=customer.last_body_direction or "",
         unread=customer.unread,
         window=window,
         fep_open=customer.fep_open,

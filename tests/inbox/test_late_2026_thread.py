@@ -188,3 +188,34 @@ def test_form_answers_and_a_marketing_opt_out_are_shown(client, agent_client):
     assert "<dt>Size</dt><dd>Large</dd>" in html and "<dt>Gift wrap</dt><dd>yes</dd>" in html
     assert "stopped marketing messages from us" in html
     assert f'value="{marketing.pk}" data-category="MARKETING" data-language="en_US" disabled' in html
+
+
+def test_a_customer_who_only_reacted_to_our_reply_needs_no_reply_and_the_preview_is_theirs(
+    client, agent_client
+):
+    post(
+        client,
+        d.inbound_delivery(
+            "16505551234", "Open on Sunday?", timestamp=NOW - timedelta(minutes=20), wamid="wamid.Q"
+        ),
+    )
+    customer = Customer.objects.get()
+    ours = services.send_text(customer=customer, body="Yes, 10 to 4.", now=NOW - timedelta(minutes=10))
+    Message.objects.filter(pk=ours.pk).update(wamid="wamid.OURS", status="sent")
+    post(
+        client,
+        d.delivery(
+            d.messages_change(
+                d.reaction_message(
+                    "16505551234", "wamid.OURS", "🙏", timestamp=NOW - timedelta(minutes=1), wamid="wamid.L"
+                )
+            )
+        ),
+    )
+    row = agent_client.get(reverse("inbox:list"), {"view": "all"}).text
+    preview = re.search(r"<span class=\"preview\">(.*?)</span>\s*<span class=\"row-meta\">", row, re.S).group(
+        1
+    )
+    assert preview.strip() == "[Reaction] 🙏", preview  # the customer's, not "You:"
+    assert "Needs reply" not in row
+    assert "Nobody here" in agent_client.get(reverse("inbox:list"), {"view": "needs-reply"}).text
