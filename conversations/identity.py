@@ -216,39 +216,43 @@ def merge(first: Customer, second: Customer, *, at: datetime, now: datetime, bec
     PreviousIdentifier.objects.filter(customer=absorbed).exclude(
         value__in=PreviousIdentifier.objects.filter(customer=survivor).values("value")
     ).update(customer=survivor)
-    for field in ("last_inbound_at", "fep_referral_at", "platform_window_closed_at", "last_activity_at"):
+    theirs, ours = absorbed.marketing_preference_at, survivor.marketing_preference_at
+    if theirs is not None and (ours is None or theirs > ours):
+        survivor.marketing_stopped_at = absorbed.marketing_stopped_at  # the latest stop or resume wins
+    for field in LATEST_WINS:
         setattr(survivor, field, _latest(getattr(survivor, field), getattr(absorbed, field)))
-    survivor.agent_last_seen_at = _latest(survivor.agent_last_seen_at, absorbed.agent_last_seen_at)
-    survivor.identity_changed_at = _latest(survivor.identity_changed_at, absorbed.identity_changed_at)
-    survivor.marketing_stopped_at = survivor.marketing_stopped_at or absorbed.marketing_stopped_at
+    for field in SURVIVOR_WINS:
+        setattr(survivor, field, getattr(survivor, field) or getattr(absorbed, field))
     survivor.created_at = min(survivor.created_at, absorbed.created_at)
-    for field in ("name", "username", "parent_user_id", "assigned_id"):
-        if field == "assigned_id":
-            survivor.assigned_to_id = survivor.assigned_to_id or absorbed.assigned_to_id
-        elif not getattr(survivor, field):
-            setattr(survivor, field, getattr(absorbed, field))
     identifiers = {"wa_id": survivor.wa_id or absorbed.wa_id, "user_id": survivor.user_id or absorbed.user_id}
     absorbed_label = absorbed.handle
     absorbed.delete()
     survivor.wa_id, survivor.user_id = identifiers["wa_id"], identifiers["user_id"]
     survivor.save()
-    Message.objects.create(
-        customer=survivor,
-        direction=Message.Direction.INBOUND,
-        kind=Message.Kind.FREE_FORM,
-        wa_type="system",
-        body=(
-            f"WhatsApp named {because.describe()}: {survivor.handle} and {absorbed_label} are the same "
-            "person, so their two threads are now one."
-        ),
-        occurred_at=at,
-        created_at=now,
-        status=Message.Status.RECEIVED,
-        status_changed_at=now,
+    lifecycle.thread_line(
+        survivor,
+        f"WhatsApp named {because.describe()}: {survivor.handle} and {absorbed_label} are the same person, "
+        "so their two threads are now one.",
+        at=at,
+        now=now,
         details={"event": "customers_merged", "absorbed": absorbed_label},
     )
     logger.info("customer %s merged into customer %s (%s)", absorbed_label, survivor.pk, because.describe())
     return survivor
+
+
+# What a merged customer keeps: the latest of both instants (R1, R6 and the rest read them as maxima)…
+LATEST_WINS = (
+    "last_inbound_at",
+    "fep_referral_at",
+    "platform_window_closed_at",
+    "last_activity_at",
+    "agent_last_seen_at",
+    "identity_changed_at",
+    "marketing_preference_at",
+)
+# … and the older row's own details where it has them, else the other's.
+SURVIVOR_WINS = ("name", "username", "parent_user_id", "assigned_to_id")
 
 
 def _overlap(a: Conversation, b: Conversation) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Customer, Message
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +26,24 @@ def void(conversation: Conversation, now: datetime) -> None:
         other.status_changed_at = now
         other.save(update_fields=["closed_at", "closed_by", "status", "status_changed_at"])
     logger.info("voided conversation %s (R9); reopened %s", conversation.pk, [c.pk for c in reopened])
+
+
+def thread_line(
+    customer: Customer, body: str, *, at: datetime, now: datetime, details: dict, wamid: str | None = None
+) -> Message:
+    """A platform notice about the customer (an identity change, two threads merged), kept in the thread
+    as a line: an inbound `system` message, which opens no window (R1, policy.NOT_FROM_THE_CUSTOMER)."""
+    return Message.objects.create(
+        customer=customer,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.FREE_FORM,
+        wa_type="system",
+        body=body,
+        wamid=wamid or None,
+        occurred_at=at,
+        platform_timestamp=at if wamid else None,
+        created_at=now,
+        status=Message.Status.RECEIVED,
+        status_changed_at=now,
+        details=details,
+    )

@@ -62,6 +62,8 @@ class Customer(models.Model):
     # The customer told WhatsApp to stop marketing messages from us (user_preferences webhook), at this
     # instant; cleared when they resume. The platform refuses marketing templates meanwhile (131050).
     marketing_stopped_at = models.DateTimeField(null=True, blank=True)
+    # The latest stop or resume applied: an older one arriving late (webhooks come in any order) is stale.
+    marketing_preference_at = models.DateTimeField(null=True, blank=True)
     # When the platform last told us this user changed number or BSUID: identifiers in messages older
     # than that are stale and never overwrite the current ones.
     identity_changed_at = models.DateTimeField(null=True, blank=True)

@@ -167,18 +167,12 @@ def record_identity_change(
         )
         customer.last_activity_at = max(customer.last_activity_at, timestamp)
         customer.save(update_fields=["last_activity_at"])
-        return Message.objects.create(
-            customer=customer,
-            direction=Message.Direction.INBOUND,
-            kind=Message.Kind.FREE_FORM,
-            wa_type="system",
-            body=what,
-            wamid=wamid or None,
-            occurred_at=timestamp,
-            platform_timestamp=timestamp,
-            created_at=now,
-            status=Message.Status.RECEIVED,
-            status_changed_at=now,
+        return lifecycle.thread_line(
+            customer,
+            what,
+            at=timestamp,
+            now=now,
+            wamid=wamid,
             details={"event": change, "changes": changes, "platform_text": body or ""},
         )
 
@@ -188,19 +182,18 @@ def record_marketing_preference(
 ) -> Customer:
     """The customer stopped (or resumed) marketing messages from us (the `user_preferences` webhook).
     While stopped, the platform refuses marketing templates to them (131050): the inbox says so and the
-    server refuses them before they cost anything. A notice older than the one applied changes nothing."""
+    server refuses them before they cost anything. A notice older than the latest one applied (webhooks
+    arrive in any order) changes nothing."""
     policy.require_aware(timestamp, "timestamp")
     identity = identity.require()
     with transaction.atomic():
         customer = identity_service.customer_for(identity, at=timestamp, now=timezone.now(), name=name)
-        current = customer.marketing_stopped_at
-        if stopped and (current is None or current < timestamp):
-            customer.marketing_stopped_at = timestamp
-        elif not stopped and current is not None and current <= timestamp:
-            customer.marketing_stopped_at = None
-        else:
+        latest = customer.marketing_preference_at
+        if latest is not None and timestamp <= latest:
             return customer
-        customer.save(update_fields=["marketing_stopped_at"])
+        customer.marketing_stopped_at = timestamp if stopped else None
+        customer.marketing_preference_at = timestamp
+        customer.save(update_fields=["marketing_stopped_at", "marketing_preference_at"])
     logger.info("customer %s %s marketing messages", customer.pk, "stopped" if stopped else "resumed")
     return customer
 

@@ -494,7 +494,7 @@ def _parse_status(status: object, contacts: list[_Contact], where: str) -> Statu
     category = _text(_obj(conversation, "origin"), "type") or _text(pricing or {}, "category")
     recipient_id = _identifier(status.get("recipient_id"))
     recipient_user_id = _text(status, "recipient_user_id")
-    if not recipient_user_id and recipient_id.count(".") >= 1 and not recipient_id.isdigit():
+    if not recipient_user_id and _looks_like_user_id(recipient_id):
         recipient_id, recipient_user_id = "", recipient_id  # a BSUID where a phone number belongs
     contact = _contact_for(_contacts(status.get("contacts")) or contacts, recipient_id, recipient_user_id)
     return StatusUpdate(

@@ -402,16 +402,11 @@ def submit_templates(templates, *, actor=None) -> list[tuple[object, Exception |
     return results
 
 
-def recipient_of(customer) -> dict[str, str]:
-    """How the platform is told whom to deliver to: the phone number (`to`) when we know it, else the
-    business-scoped user id (`recipient`), never a BSUID in `to` (the platform silently drops that)."""
-    if customer.wa_id:
-        return {"to": f"+{customer.wa_id}"}
-    return {"recipient": customer.user_id}
-
-
 def outbound_payload(message: Message) -> dict:
-    address = recipient_of(message.customer)
+    # Everything we know the customer by: the payload builders send `to` when there is a phone number,
+    # else `recipient` (never a BSUID in `to`: the platform silently drops that).
+    customer = message.customer
+    address = {"to": f"+{customer.wa_id}" if customer.wa_id else None, "recipient": customer.user_id}
     callback = conversation_services.callback_data(message)
     if message.kind == Message.Kind.TEMPLATE:
         template = message.template
@@ -450,8 +445,17 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
         return DeliveryOutcome("not queued")
     message = Message.objects.select_related("customer", "template").get(pk=message_id)
     try:
+        payload = outbound_payload(message)
+    except ValueError as error:
+        # Nothing left this machine; it cannot be put in the platform's shape, so it never will be.
+        conversation_services.mark_message_failed(
+            message=message, error_text=f"The message could not be prepared for WhatsApp: {error}"
+        )
+        logger.error("message %s could not be prepared: %s", message.pk, error)
+        return DeliveryOutcome("failed")
+    try:
         with client() as platform:
-            result = platform.send(outbound_payload(message))
+            result = platform.send(payload)
     except PlatformError as error:
         return _handle_send_error(message, error)
     conversation_services.record_accepted(message=message, wamid=result.wamid)

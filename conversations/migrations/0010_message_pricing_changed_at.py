@@ -14,6 +14,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='customer',
+            name='marketing_preference_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
             model_name='message',
             name='pricing_changed_at',
             field=models.DateTimeField(blank=True, null=True),

@@ -294,3 +294,16 @@ def test_country_of_a_bsuid():
 def test_reads_by_now_are_unaffected_by_identifiers():
     customer = write(at(0, "09:00"), wamid="w1", user_id=BSUID).customer
     assert selectors.service_window(customer, now=at(0, "09:00") + timedelta(hours=24)).is_open is False
+
+
+def test_a_marketing_preference_that_arrives_late_never_undoes_a_newer_one():
+    """Webhooks arrive in any order: a stop sent before a resume, delivered after it, changes nothing."""
+    write(at(0, "09:00"), wamid="w1", wa_id=PHONE)
+    services.record_marketing_preference(
+        identity=Identity.of(wa_id=PHONE), stopped=False, timestamp=at(0, "12:00")
+    )
+    services.record_marketing_preference(
+        identity=Identity.of(wa_id=PHONE), stopped=True, timestamp=at(0, "10:00")
+    )
+    customer = Customer.objects.get()
+    assert (customer.marketing_stopped_at, customer.marketing_preference_at) == (None, at(0, "12:00"))

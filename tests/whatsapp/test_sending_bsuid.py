@@ -182,3 +182,15 @@ def test_a_status_with_recipient_user_id_and_contacts_links_the_phone_number(cli
     customer.refresh_from_db()
     assert (customer.wa_id, customer.user_id) == ("16505551234", BSUID)
     assert selectors.service_window(customer, now=T0 + timedelta(hours=1)).is_open
+
+
+def test_a_message_that_cannot_be_put_in_the_platforms_shape_fails_with_the_reason_never_stuck(platform):
+    """A user id in a form the platform never documented (seen in published test fixtures) is recorded,
+    but a reply to it cannot be addressed: the message fails saying so, it is not left 'sending'."""
+    customer = services.receive_message(user_id="BSUID_123", body="hi", wamid="in-x", timestamp=T0).customer
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        message = services.send_text(customer=customer, body="Hello")
+    assert channel.deliver_message(message.pk).result == "failed"
+    message.refresh_from_db()
+    assert message.status == "failed" and "could not be prepared for WhatsApp" in message.error_text
+    assert platform.requests == []  # nothing was posted
