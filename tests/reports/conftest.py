@@ -20,7 +20,7 @@ Times below are UTC unless they say Berlin.
 | H | GB | Sun 18:00 sam sends an authentication template (never wrote): A_H, open right now |
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -134,6 +134,11 @@ def rates(db):
         ("message", "utility", "", "0.015"),
         ("message", "authentication", "", "0.025"),
     ]
+    create_rates(rows)
+
+
+def create_rates(rows, *, effective_from=date(2025, 1, 1)):
+    """Rate card rows (pricing model, category, country or "", price) in USD."""
     for pricing_model, category, country, price in rows:
         Rate.objects.create(
             pricing_model=pricing_model,
@@ -141,5 +146,5 @@ def rates(db):
             country=country,
             price=Decimal(price),
             currency="USD",
-            effective_from=datetime(2025, 1, 1).date(),
+            effective_from=effective_from,
         )

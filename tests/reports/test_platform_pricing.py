@@ -33,7 +33,6 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -52,7 +51,7 @@ from reports.periods import Period
 from reports.pricing import FreeRules
 from reports.selectors import Scope, cost_report
 from tests import factories
-from tests.reports.conftest import AD, person, template, text, wrote
+from tests.reports.conftest import AD, create_rates, person, template, text, wrote
 from tests.reports.test_rollup import assert_same_pages, counted_live
 
 pytestmark = pytest.mark.django_db
@@ -112,14 +111,7 @@ def message_rates(db):
         ("message", "authentication", "", "0.03"),
         ("message", "service", "", "0.01"),
     ]
-    for pricing_model, category, country, price in rows:
-        Rate.objects.create(
-            pricing_model=pricing_model,
-            category=category,
-            country=country,
-            price=Decimal(price),
-            effective_from=date(2025, 1, 1),
-        )
+    create_rates(rows)
 
 
 @pytest.fixture
