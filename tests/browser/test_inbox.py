@@ -418,3 +418,114 @@ def test_the_page_watch_catches_a_content_security_policy_violation(page, page_i
     page_issues.allow(".*")
     assert page_issues.unexpected(), "allowing never covers a CSP violation"
     page_issues.seen.clear()
+
+
+# --- Late 2026: a customer known only by a username, left open through several polls ----------------
+
+NOA_BSUID = "IL.70260000000000000001"  # the demo's customer without a phone number
+
+
+def post_delivery(live_server, delivery: dict) -> None:
+    body, signature = d.signed(delivery, settings.WHATSAPP_APP_SECRET)
+    response = httpx.post(
+        f"{live_server.url}/webhooks/whatsapp/",
+        content=body,
+        headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+def from_noa(message: dict) -> dict:
+    """A `messages` change from Noa as the platform sends it for a username-only user: no `from`, no
+    `wa_id`, only her business-scoped user id."""
+    return d.delivery(
+        d.change(
+            "messages",
+            {
+                "messaging_product": "whatsapp",
+                "metadata": {
+                    "display_phone_number": d.DISPLAY_PHONE_NUMBER,
+                    "phone_number_id": d.PHONE_NUMBER_ID,
+                },
+                "contacts": [
+                    {"profile": {"name": "Noa Levi", "username": "@noa.levi"}, "user_id": NOA_BSUID}
+                ],
+                "messages": [{"from_user_id": NOA_BSUID, **message}],
+            },
+        )
+    )
+
+
+def test_a_username_only_customer_thread_left_open_follows_replies_reactions_and_a_new_id(agent, live_server):
+    """The agent keeps Noa's thread open, half-way through typing, while she reacts, replies to our
+    message and gets a new WhatsApp user id: each shows up by itself through the polls, in place, and the
+    typed text and the focus stay where they were."""
+    page = agent
+    page.goto("/?view=all")
+    open_customer(page, "Noa Levi")
+    expect(page.locator("#conversation .thread-head")).to_contain_text("@noa.levi")
+    expect(page.locator("#side")).to_contain_text(NOA_BSUID)
+    ours = Message.objects.get(customer__user_id=NOA_BSUID, direction="outbound")
+    ours_bubble = page.locator(f"#message-{ours.pk}")
+    expect(ours_bubble.locator(".reaction")).to_have_attribute(
+        "title", "The customer reacted ❤️"
+    )  # the demo's
+    box = page.locator("#compose-body")
+    box.click()
+    box.type("Let me check the navy one in size")
+
+    now = int(timezone.now().timestamp())
+    post_delivery(
+        live_server,
+        from_noa(
+            {
+                "id": "wamid.NOA-R1",
+                "timestamp": str(now),
+                "type": "reaction",
+                "reaction": {"message_id": ours.wamid, "emoji": "👍"},
+            }
+        ),
+    )
+    expect(ours_bubble.locator(".reaction")).to_have_attribute(
+        "title", "The customer reacted 👍", timeout=POLL
+    )
+
+    post_delivery(
+        live_server,
+        from_noa(
+            {
+                "id": "wamid.NOA-T1",
+                "timestamp": str(now + 1),
+                "type": "text",
+                "text": {"body": "Navy please, size M"},
+                "context": {"from": d.DISPLAY_PHONE_NUMBER, "id": ours.wamid},
+            }
+        ),
+    )
+    reply = page.locator("#thread li.msg", has_text="Navy please, size M")
+    expect(reply.locator(".quote")).to_contain_text(
+        "You: Hi Noa! It comes in red and navy too.", timeout=POLL
+    )
+
+    notice = {
+        "id": "wamid.NOA-S1",
+        "timestamp": str(now + 2),
+        "type": "system",
+        "system": {
+            "body": f"User Noa Levi changed from {NOA_BSUID} to IL.70260000000000000099",
+            "type": "user_changed_user_id",
+            "user_id": "IL.70260000000000000099",
+            "previous_user_id": NOA_BSUID,
+        },
+    }
+    post_delivery(live_server, from_noa(notice))
+    expect(page.locator("#thread li.system-identity")).to_contain_text(
+        "IL.70260000000000000099", timeout=POLL
+    )
+
+    # Still one customer and one thread; what the agent was typing is untouched and still focused.
+    assert Customer.objects.filter(name="Noa Levi").count() == 1
+    expect(box).to_have_value("Let me check the navy one in size")
+    assert page.evaluate("() => document.activeElement && document.activeElement.id") == "compose-body"
+    row = page.locator("#customer-list li.row", has_text="Noa Levi")
+    expect(row.locator(".preview")).not_to_contain_text("You:")
