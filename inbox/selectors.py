@@ -4,6 +4,7 @@ instant per request, so the page shows what the server will enforce."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -20,6 +21,7 @@ from templates_app.models import MessageTemplate
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 25
+THROUGH_LIMIT = 500  # a list poll covers at most this many rows (20 "Older customers" pages)
 THREAD_PAGE_SIZE = 60
 CLOSING_SOON = timedelta(hours=1)
 
@@ -102,12 +104,48 @@ class Row:
     def needs_reply(self) -> bool:
         return self.last_direction == Message.Direction.INBOUND and self.window.is_open
 
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.customer.last_activity_at, self.customer.pk)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the row shows, as data and never as time: the same fingerprint renders the same row
+        whatever the clock says (the browser ticks countdowns and flips badges at zero from the row's
+        `datetime` attributes), so a poll can tell "nothing new" without rendering anything."""
+        c = self.customer
+        assignee = c.assigned_to
+        facts = (
+            c.pk,
+            str(c),
+            c.last_activity_at,
+            c.last_inbound_at,
+            c.platform_window_closed_at,
+            c.fep_referral_at,
+            assignee.pk if assignee else None,
+            (assignee.get_full_name() or assignee.get_username()) if assignee else None,
+            self.last_body,
+            self.last_direction,
+            self.last_body_direction,
+            self.last_type,
+            self.unread,
+            self.fep_open,
+            self.fep_eligible,
+        )
+        return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
+
 
 @dataclass
 class Page:
     rows: list[Row]
     next_cursor: Cursor | None
     counts: dict[str, int] = field(default_factory=dict)
+
+    def version(self, *extra) -> str:
+        """A digest of everything the list shows (rows, their order, the filter counts, plus `extra`:
+        the view, the search, the selected customer, the agent's day): equal versions, equal screens."""
+        facts = (tuple(row.fingerprint for row in self.rows), sorted(self.counts.items()), extra)
+        return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
 
 
 def inbox_page(
@@ -116,15 +154,25 @@ def inbox_page(
     view: Filter,
     search: str = "",
     cursor: Cursor | None = None,
+    through: Cursor | None = None,
     now: datetime,
     limit: int = PAGE_SIZE,
 ) -> Page:
-    """One page of customers, latest activity first (two queries: the rows, and the filter counts)."""
+    """One page of customers, latest activity first (two queries: the rows, and the filter counts).
+    `cursor`: the page after that position ("Older customers"). `through`: every row from the top down
+    to that position included (at most THROUGH_LIMIT): what a list that loaded older pages shows, so its
+    poll covers all of it."""
     queryset = _filtered(Customer.objects.all(), user=user, view=view, search=search, now=now)
     if cursor is not None:
         queryset = queryset.filter(
             Q(last_activity_at__lt=cursor.activity) | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk)
         )
+    if through is not None:
+        queryset = queryset.filter(
+            Q(last_activity_at__gt=through.activity)
+            | Q(last_activity_at=through.activity, pk__gte=through.pk)
+        )
+        limit = THROUGH_LIMIT
     latest = Message.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-pk")
     fep_open = Conversation.objects.filter(
         domain.open_at(now), customer=OuterRef("pk"), category=Conversation.Category.FREE_ENTRY_POINT

@@ -48,10 +48,13 @@ def _list_params(request) -> tuple[selectors.Filter, str]:
     return view, request.GET.get("q", "")[:100]
 
 
-def _list_context(request, *, selected=None, now):
+def _list_context(request, *, selected=None, now, through=None):
     view, search = _list_params(request)
     cursor = selectors.Cursor.decode(request.GET.get("before"))
-    page = selectors.inbox_page(user=request.user, view=view, search=search, cursor=cursor, now=now)
+    page = selectors.inbox_page(
+        user=request.user, view=view, search=search, cursor=cursor, through=through, now=now
+    )
+    day = timezone.localdate(now)  # "14:05" becomes "Mon 14:05" at midnight: a new day is news
     return {
         "page": page,
         "view": view,
@@ -59,6 +62,7 @@ def _list_context(request, *, selected=None, now):
         "search": search,
         "selected": selected,
         "now": now,
+        "list_version": page.version(view, search, selected.pk if selected else None, day),
     }
 
 
@@ -99,17 +103,18 @@ def inbox(request, customer_id=None):
 @require_GET
 def customer_list(request):
     """The list partial: filters and search, "older" pages (keyset), and the poll every few seconds.
-    A poll that would render exactly what the page shows answers 204: nothing moves under the agent."""
+    The poll names the last row the page shows (`through`) and the version it shows (`v`): when nothing
+    it shows changed, whatever the clock says, it gets 204 without anything being rendered; otherwise
+    the rows down to `through`, which static/inbox/inbox.js merges in place (only changed rows replaced)."""
     now = timezone.now()
     selected = Customer.objects.filter(pk=request.GET.get("selected") or None).first()
-    context = _list_context(request, selected=selected, now=now)
+    through = selectors.Cursor.decode(request.GET.get("through"))
+    context = _list_context(request, selected=selected, now=now, through=through)
     if request.GET.get("before"):
         return render(request, "inbox/inbox.html#rows", context)
-    html = render_to_string("inbox/inbox.html#customer-list", {**context, "oob": True}, request=request)
-    version = hashlib.sha256(html.encode()).hexdigest()[:16]
-    if request.GET.get("v") == version:
+    if request.GET.get("v") == context["list_version"]:
         return HttpResponse(status=204)
-    return HttpResponse(html.replace("__LIST_VERSION__", version))
+    return render(request, "inbox/inbox.html#customer-list", {**context, "oob": True})
 
 
 @requires(VIEW)
@@ -148,12 +153,22 @@ def side_panel(request, customer_id):
 @requires(VIEW)
 @require_GET
 def compose(request, customer_id):
-    """The compose area as the server sees it now: the countdown asks for it when it reaches zero."""
+    """The compose area as the server sees it now: the countdown asks for it when it reaches zero, and
+    the page when the thread shows the customer wrote. A template being filled in comes back with its
+    values, so the switch between free-form and template-only loses nothing the agent chose or typed."""
     customer = get_object_or_404(Customer, pk=customer_id)
-    return _render_compose(request, customer)
+    template = MessageTemplate.objects.filter(
+        pk=request.GET.get("template") or None, status=policy.SENDABLE_TEMPLATE_STATUS
+    ).first()
+    if template is None or template.not_sendable_from_inbox:
+        return _render_compose(request, customer)
+    form = TemplateSendForm(template, customer, request.GET)
+    return _render_compose(request, customer, template_form=form, problems_shown=False)
 
 
-def _render_compose(request, customer, *, status=200, error=None, draft="", sent=None, template_form=None):
+def _render_compose(
+    request, customer, *, status=200, error=None, draft="", sent=None, template_form=None, problems_shown=True
+):
     context = {
         "customer": customer,
         "compose": selectors.compose(customer, now=timezone.now()),
@@ -167,10 +182,14 @@ def _render_compose(request, customer, *, status=200, error=None, draft="", sent
     if template_form is not None:
         # A refused template comes back with its fields as typed, its preview and what is missing.
         context["preview"], context["problems"] = template_form.preview()
+        if not problems_shown:
+            context["problems"] = []
         context["decision"] = preview_send(customer, template=template_form.template)
     response = render(request, "inbox/inbox.html#compose", context, status=status)
     if sent is not None:
         response["HX-Trigger"] = "message-sent"  # the thread and the list refresh themselves
+    elif status == 409:
+        response["HX-Trigger"] = "window-refused"  # the side panel and the list show the closed window
     return response
 
 

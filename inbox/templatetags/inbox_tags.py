@@ -161,3 +161,12 @@ def sent_extras(message) -> dict:
         elif button is None or not button.is_code:
             shown["buttons"].append(f"{label}: {entry['value']}")
     return shown
+
+
+@register.simple_tag
+def window_key(customer) -> str:
+    """What the customer's service window depends on, as data and never as the clock: the thread, the
+    compose area and the side panel each carry it, and static/inbox/inbox.js re-renders the compose area
+    and the side panel when the thread shows a newer one (the customer wrote: the window reopened)."""
+    moments = (customer.last_inbound_at, customer.platform_window_closed_at)
+    return "|".join(moment.isoformat() if moment else "-" for moment in moments)

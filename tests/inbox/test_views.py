@@ -216,7 +216,7 @@ def test_a_poll_that_would_show_the_same_list_answers_204(client_as, agent):
     wrote("16505550001", ago=timedelta(hours=1))
     client = client_as(agent)
     first = client.get(reverse("inbox:list"))
-    version = re.search(r'hx-vals=\'\{"v": "([0-9a-f]+)"\}\'', first.text).group(1)
+    version = re.search(r'data-version="([0-9a-f]+)"', first.text).group(1)
     assert client.get(reverse("inbox:list"), {"v": version}).status_code == 204
     wrote("16505550002", ago=timedelta(minutes=1))
     assert client.get(reverse("inbox:list"), {"v": version}).status_code == 200
