@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from conversations import services
 from conversations.models import Message
+from tests.browser.test_inbox import save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -173,6 +174,7 @@ def test_text_typed_while_the_window_closes_is_kept_and_comes_back_when_it_reope
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     compose.get_by_role("button", name="Copy").click()
     expect(compose.locator("[data-copy-result]")).to_have_text("Copied.")
+    save_screenshot(compose, "compose-draft-kept")
     assert page.evaluate("() => navigator.clipboard.readText()") == text
 
     # A reload keeps it too (it lives in the browser until it is sent).
@@ -205,6 +207,7 @@ def test_an_expired_session_shows_a_notice_keeps_the_reply_and_signs_back_in(age
     # Never the sign-in page nested in a panel.
     expect(page.locator("#main #id_username")).to_have_count(0)
     expect(page.locator("#customer-list li.row").first).to_be_visible()
+    save_screenshot(page, "signed-out-notice")
 
     # Send is refused with the notice; the text stays.
     page.locator("#compose").get_by_role("button", name="Send", exact=True).click()
