@@ -7,6 +7,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from inbox.selectors import COUNT_LIMIT
+
 register = template.Library()
 
 EXACT = "%a %-d %b %Y, %H:%M:%S %Z"
@@ -117,7 +119,9 @@ def ticks(message):
 
 @register.simple_tag
 def get_count(counts, key):
-    return counts.get(str(key), 0)
+    """A filter's count; past the counted limit, "1,000+" (inbox.selectors.filter_counts)."""
+    count = counts.get(str(key), 0)
+    return f"{COUNT_LIMIT:,}+" if count > COUNT_LIMIT else count
 
 
 @register.simple_tag
