@@ -228,6 +228,12 @@ class Conversation(models.Model):
             # The sweep: open rows by expiry.
             models.Index(fields=["expires_at"], condition=Q(status="open"), name="conversation_due_idx"),
             models.Index(fields=["-opened_at", "-id"], name="conversation_opened_idx"),
+            # The inbox list: which customers have a free-entry-point conversation open now.
+            models.Index(
+                fields=["expires_at", "customer"],
+                condition=Q(category="free_entry_point"),
+                name="conversation_fep_open_idx",
+            ),
             # Reports: conversations opened in a period, grouped by day and category.
             models.Index(fields=["opened_at", "category"], name="conversation_opened_cat_idx"),
             models.Index(fields=["status_changed_at"], name="conversation_changed_idx"),

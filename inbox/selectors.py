@@ -125,11 +125,9 @@ def inbox_page(
 ) -> Page:
     """One page of customers, latest activity first (two queries: the rows, and the filter counts).
     Unread counts are `user`'s own: the customer's messages since that agent last opened the thread."""
-    queryset = _filtered(Customer.objects.all(), user=user, view=view, search=search, now=now)
-    if cursor is not None:
-        queryset = queryset.filter(
-            Q(last_activity_at__lt=cursor.activity) | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk)
-        )
+    queryset = _filtered(
+        Customer.objects.all(), user=user, view=view, search=search, now=now, cursor=cursor, limit=limit
+    )
     latest = Message.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-pk")
     fep_open = Conversation.objects.filter(
         domain.open_at(now), customer=OuterRef("pk"), category=Conversation.Category.FREE_ENTRY_POINT
@@ -148,7 +146,7 @@ def inbox_page(
         )
         .order_by()
         .values("customer")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("customer"))  # an index-only count (message_latest_dir_idx)
         .values("n")
     )
     customers = list(
@@ -199,7 +197,10 @@ def _at_or_before(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and moment <= now
 
 
-def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
+def _filtered(
+    queryset, *, user, view: Filter, search: str, now: datetime, cursor: Cursor | None = None, limit=PAGE_SIZE
+):
+    """The customers `view` and `search` show, after `cursor` (keyset, latest activity first)."""
     if view is Filter.NEEDS_REPLY:
         # Who spoke last, reactions and platform notices aside (policy.NOT_A_TURN), is kept on the
         # customer by the services that record messages.
@@ -212,26 +213,45 @@ def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
         queryset = queryset.filter(assigned_to=user.pk)
     elif view is Filter.UNASSIGNED:
         queryset = queryset.filter(assigned_to__isnull=True)
+    if cursor is not None:
+        # The first condition alone is what an index range can start from; the rest breaks ties.
+        queryset = queryset.filter(
+            Q(last_activity_at__lte=cursor.activity)
+            & (Q(last_activity_at__lt=cursor.activity) | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk))
+        )
     search = search.strip()
-    if search:
-        queryset = queryset.filter(_matches(search))
-    return queryset
+    if not search:
+        return queryset
+    by_customer, by_message = _customer_matches(search), _message_matches(search)
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return queryset.filter(by_customer | by_message)  # SQLite: no index would serve it anyway
+    # PostgreSQL: each way of matching is its own top of the list, so the planner picks for each the
+    # index that answers it (a trigram index for a rare name or word, the activity order for a common
+    # one); the page is the top of both.
+    top = limit + 1
+    ordered = ("-last_activity_at", "-pk")
+    arms = [queryset.filter(match).order_by(*ordered).values("pk")[:top] for match in (by_customer, by_message)]
+    return queryset.filter(pk__in=arms[0].union(arms[1], all=True))
 
 
-def _matches(search: str) -> Q:
+def _customer_matches(search: str) -> Q:
     """A customer whose name or username contains what was typed (accents and case aside), whose phone
-    number it is (however typed: E.164, spaced, national for the business's country), whose user id it
-    is, or who wrote or was sent it (case aside). PostgreSQL answers each with a trigram index."""
+    number it is (however typed: E.164, spaced, national for the business's country), or whose user id
+    it is. PostgreSQL answers each with an index (trigrams for "contains")."""
     folded = {search_module.fold(search), search_module.fold(search.lstrip("@"))} - {""}
     matches = Q(pk__in=[])
     for term in folded:
         matches |= Q(search_name__contains=term)
-    matches |= Exists(Message.objects.filter(customer=OuterRef("pk"), body__icontains=search))
     for digits in search_module.phone_digits(search, country=settings.BUSINESS_COUNTRY):
         matches |= Q(wa_id__contains=digits)
     if identifiers.looks_like_user_id(search):
         matches |= Q(user_id=search) | Q(parent_user_id=search)
     return matches
+
+
+def _message_matches(search: str) -> Q:
+    """A customer who wrote or was sent what was typed (case aside; a trigram index on PostgreSQL)."""
+    return Q(Exists(Message.objects.filter(customer=OuterRef("pk"), body__icontains=search)))
 
 
 COUNT_LIMIT = 1000

@@ -5,6 +5,7 @@ the indexes its list, filter counts and search read.
   notices aside), filled here from the messages; the services keep it from now on.
 - `search_name`: the name and username folded (NFKD, accents dropped, casefold), filled here in Python
   with the same folding as conversations.search (copied: migrations import no app code).
+- The list's free-entry-point state: open free-entry-point conversations by expiry.
 - PostgreSQL: pg_trgm (a trusted extension) and trigram indexes for "contains" searches on the search
   name, the phone number and message text. SQLite searches with LIKE, without them.
 
@@ -130,6 +131,14 @@ class Migration(migrations.Migration):
                 condition=models.Q(("parent_user_id", ""), _negated=True),
                 fields=["parent_user_id"],
                 name="customer_parent_user_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("category", "free_entry_point")),
+                fields=["expires_at", "customer"],
+                name="conversation_fep_open_idx",
             ),
         ),
         migrations.RunPython(create_search_indexes, drop_search_indexes),
