@@ -222,7 +222,10 @@ def merge(first: Customer, second: Customer, *, at: datetime, now: datetime, bec
     if absorbed.last_turn_at is not None and (
         survivor.last_turn_at is None or absorbed.last_turn_at > survivor.last_turn_at
     ):
-        survivor.last_turn_at, survivor.last_turn_direction = absorbed.last_turn_at, absorbed.last_turn_direction
+        survivor.last_turn_at, survivor.last_turn_direction = (
+            absorbed.last_turn_at,
+            absorbed.last_turn_direction,
+        )
     for field in LATEST_WINS:
         setattr(survivor, field, _latest(getattr(survivor, field), getattr(absorbed, field)))
     for field in SURVIVOR_WINS:

@@ -137,8 +137,9 @@ def generate(customers: int, messages: int) -> None:
                        - interval '1 minute' AS latest
             FROM generate_series(0, {n - 1}) AS c""")
         cursor.execute(f"""
-            INSERT INTO conversations_customer (id, wa_id, user_id, parent_user_id, username, name, search_name,
-                phone_e164, country, last_activity_at, assigned_to_id, created_at, last_turn_direction)
+            INSERT INTO conversations_customer (id, wa_id, user_id, parent_user_id, username, name,
+                search_name, phone_e164, country, last_activity_at, assigned_to_id, created_at,
+                last_turn_direction)
             SELECT c + 1,
                    CASE WHEN NOT bsuid_only THEN ({codes})[1 + country] || ({ranges})[1 + country]
                         || lpad(c::text, 7, '0') END,
@@ -209,9 +210,7 @@ def generate(customers: int, messages: int) -> None:
                    'open', occurred_at, ''
             FROM (SELECT DISTINCT ON (customer_id) customer_id, occurred_at FROM bench_message
                   WHERE direction = 'outbound' ORDER BY customer_id, occurred_at DESC) o""")
-        cursor.execute(
-            "UPDATE conversations_conversation SET status = 'expired' WHERE expires_at <= now()"
-        )
+        cursor.execute("UPDATE conversations_conversation SET status = 'expired' WHERE expires_at <= now()")
         # The benchmark's agent opened a third of the threads two hours before the latest activity.
         cursor.execute(f"""
             INSERT INTO inbox_customerseen (agent_id, customer_id, seen_at)
@@ -275,7 +274,8 @@ RAW_COUNTS = "SELECT " + ", ".join(
 # quote, the customer's messages that opened windows around them, and the conversations then.
 RAW_THREAD = [
     f"""SELECT m.*, a.username, t.name FROM conversations_message m
-        LEFT JOIN auth_user a ON a.id = m.agent_id LEFT JOIN templates_app_messagetemplate t ON t.id = m.template_id
+        LEFT JOIN auth_user a ON a.id = m.agent_id
+        LEFT JOIN templates_app_messagetemplate t ON t.id = m.template_id
         WHERE m.customer_id = %(customer)s AND (m.occurred_at, m.id) >= (%(since_at)s, %(since_id)s)
         ORDER BY m.occurred_at DESC, m.id DESC LIMIT {THREAD_PAGE_SIZE + 1}""",
     """SELECT * FROM conversations_message WHERE customer_id = %(customer)s
@@ -379,9 +379,9 @@ def main() -> None:
         # Someone to find by phone: a Mexican number typed as written in Mexico, a British one in national
         # format (BUSINESS_COUNTRY=GB would read it so), a US one in national format.
         cursor.execute(
-            "SELECT id, wa_id, name FROM conversations_customer WHERE wa_id LIKE '1555%%' ORDER BY id LIMIT 1"
+            "SELECT wa_id FROM conversations_customer WHERE wa_id LIKE '1555%%' ORDER BY id LIMIT 1"
         )
-        us_id, us_wa_id, _ = cursor.fetchone()
+        (us_wa_id,) = cursor.fetchone()
     big = 1  # the customer with BIG_THREAD messages
     deep_cursor = f"{deep_at.isoformat()}|{deep_id}"
     national = f"({us_wa_id[1:4]}) {us_wa_id[4:7]}-{us_wa_id[7:]}"  # as typed in the US
@@ -462,14 +462,13 @@ def main() -> None:
             list_url,
             {"q": "A-48213", "v": "x"},
             search_where(
-                "c.id IN (SELECT m.customer_id FROM conversations_message m WHERE upper(m.body) LIKE %(term)s)"
+                "c.id IN (SELECT m.customer_id FROM conversations_message m "
+                "WHERE upper(m.body) LIKE %(term)s)"
             ),
             {**agent_params, "term": "%A-48213%"},
         ),
     ]
-    print(
-        f"\n{'request':<46}{'median ms':>10}{'p95':>8}{'raw SQL':>9}{'p95':>7}{'ratio':>7}  queries"
-    )
+    print(f"\n{'request':<46}{'median ms':>10}{'p95':>8}{'raw SQL':>9}{'p95':>7}{'ratio':>7}  queries")
     results = []
     for label, url, params, statements, sql_params in cases:
         result = run_case(client, label, url, params, statements, sql_params, args.runs)

@@ -7,7 +7,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from inbox.selectors import COUNT_LIMIT
+from inbox import selectors
 
 register = template.Library()
 
@@ -120,8 +120,8 @@ def ticks(message):
 @register.simple_tag
 def get_count(counts, key):
     """A filter's count; past the counted limit, "1,000+" (inbox.selectors.filter_counts)."""
-    count = counts.get(str(key), 0)
-    return f"{COUNT_LIMIT:,}+" if count > COUNT_LIMIT else count
+    count, limit = counts.get(str(key), 0), selectors.COUNT_LIMIT
+    return f"{limit:,}+" if count > limit else count
 
 
 @register.simple_tag
