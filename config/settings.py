@@ -211,6 +211,9 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
 BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="UTC")
+# The business's country (ISO 3166-1 alpha-2): a phone number searched in national format is read as one
+# of its numbers ("020 7946 0958" in GB finds +44 20 7946 0958).
+BUSINESS_COUNTRY = env.str("BUSINESS_COUNTRY", default="US").upper()
 
 # --- Static files (whitenoise) ---------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -219,6 +219,13 @@ def merge(first: Customer, second: Customer, *, at: datetime, now: datetime, bec
     theirs, ours = absorbed.marketing_preference_at, survivor.marketing_preference_at
     if theirs is not None and (ours is None or theirs > ours):
         survivor.marketing_stopped_at = absorbed.marketing_stopped_at  # the latest stop or resume wins
+    if absorbed.last_turn_at is not None and (
+        survivor.last_turn_at is None or absorbed.last_turn_at > survivor.last_turn_at
+    ):
+        survivor.last_turn_at, survivor.last_turn_direction = (
+            absorbed.last_turn_at,
+            absorbed.last_turn_direction,
+        )
     for field in LATEST_WINS:
         setattr(survivor, field, _latest(getattr(survivor, field), getattr(absorbed, field)))
     for field in SURVIVOR_WINS:
@@ -247,7 +254,6 @@ LATEST_WINS = (
     "fep_referral_at",
     "platform_window_closed_at",
     "last_activity_at",
-    "agent_last_seen_at",
     "identity_changed_at",
     "marketing_preference_at",
 )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conversations import identifiers, policy
 from conversations.phones import phone_from_wa_id
+from conversations.search import folded_name
 
 wa_id_validator = RegexValidator(r"^[0-9]{1,20}$", "A WhatsApp id is the phone number in digits only.")
 user_id_validator = RegexValidator(
@@ -69,8 +70,13 @@ class Customer(models.Model):
     identity_changed_at = models.DateTimeField(null=True, blank=True)
     # The latest message in either direction: the inbox orders by it.
     last_activity_at = models.DateTimeField(default=timezone.now)
-    # The agent who owns the customer in the inbox, and when an agent last opened the thread (the team
-    # shares what has been read: customer messages after it are unread).
+    # The latest turn (reactions and platform notices aside, policy.NOT_A_TURN): who spoke last, for the
+    # inbox's "needs reply", kept by the services that record messages (conversations.services).
+    last_turn_at = models.DateTimeField(null=True, blank=True)
+    last_turn_direction = models.CharField(max_length=8, blank=True)
+    # The name and username folded for search (accents and case aside: "sofia" finds "Sofía").
+    search_name = models.CharField(max_length=400, blank=True, editable=False)
+    # The agent who owns the customer in the inbox. (What each agent has read: inbox.SeenCustomer.)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -78,6 +84,8 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_customers",
     )
+    # Superseded by inbox.CustomerSeen (what each agent has read), which inbox 0005 filled from it. Kept,
+    # unused, so the domain's migrations never wait on the inbox's: drop it in a later release.
     agent_last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -94,6 +102,16 @@ class Customer(models.Model):
             models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx"),
             models.Index(fields=["assigned_to", "-last_activity_at", "-id"], name="customer_assigned_idx"),
             models.Index(fields=["last_inbound_at"], name="customer_window_idx"),
+            # The inbox's "needs reply": open windows whose latest turn is the customer's.
+            models.Index(
+                fields=["last_inbound_at"],
+                condition=Q(last_turn_direction="inbound"),
+                name="customer_needs_reply_idx",
+            ),
+            models.Index(
+                fields=["parent_user_id"], condition=~Q(parent_user_id=""), name="customer_parent_user_idx"
+            ),
+            # Search by name and phone on PostgreSQL: trigram indexes, migration 0011.
         ]
         permissions = [("assign_customer", "Can assign customers to agents")]
         # wa_id is digits-only in the database too: see the vendor-specific SQL in migrations 0002, 0009.
@@ -103,7 +121,7 @@ class Customer(models.Model):
 
     def save(self, *args, **kwargs):
         # Derived, never typed: phone and country always match the identifiers (the phone number's
-        # country when known, else the BSUID's country prefix).
+        # country when known, else the BSUID's country prefix), the search name the name and username.
         self.wa_id = self.wa_id or None
         self.user_id = self.user_id or None
         e164, country = phone_from_wa_id(self.wa_id or "")
@@ -112,6 +130,11 @@ class Customer(models.Model):
             self.phone_e164, self.country = derived
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164", "country"}
+        search_name = folded_name(self.name, self.username)
+        if self.search_name != search_name:
+            self.search_name = search_name
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
         super().save(*args, **kwargs)
 
     @property
@@ -208,6 +231,12 @@ class Conversation(models.Model):
             # The sweep: open rows by expiry.
             models.Index(fields=["expires_at"], condition=Q(status="open"), name="conversation_due_idx"),
             models.Index(fields=["-opened_at", "-id"], name="conversation_opened_idx"),
+            # The inbox list: which customers have a free-entry-point conversation open now.
+            models.Index(
+                fields=["expires_at", "customer"],
+                condition=Q(category="free_entry_point"),
+                name="conversation_fep_open_idx",
+            ),
             # Reports: conversations opened in a period, grouped by day and category.
             models.Index(fields=["opened_at", "category"], name="conversation_opened_cat_idx"),
             models.Index(fields=["status_changed_at"], name="conversation_changed_idx"),

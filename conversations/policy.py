@@ -156,6 +156,15 @@ def service_windows(
 NOT_FROM_THE_CUSTOMER = frozenset({"system"})
 
 
+# A reaction or a platform notice is no turn in the conversation: a customer who only reacted to our
+# reply does not need one (the inbox's "needs reply" follows the latest turn).
+NOT_A_TURN = frozenset({"reaction", *NOT_FROM_THE_CUSTOMER})
+
+
+def is_turn(message_type: str) -> bool:
+    return message_type not in NOT_A_TURN
+
+
 def opens_window(message_type: str) -> bool:
     """R1: a customer's message opens the window; a platform notice about them does not."""
     return message_type not in NOT_FROM_THE_CUSTOMER

@@ -97,6 +97,7 @@ def receive_message(
         if name and name != customer.name:
             customer.name = name
             changed.add("name")
+        changed |= _record_turn(customer, wa_type or "text", Message.Direction.INBOUND, timestamp)
         if from_customer and referral is not None and _referral_grants_eligibility(customer, timestamp):
             customer.fep_referral_at = policy.latest_inbound(customer.fep_referral_at, timestamp)
             changed.add("fep_referral_at")
@@ -196,6 +197,16 @@ def record_marketing_preference(
         customer.save(update_fields=["marketing_stopped_at", "marketing_preference_at"])
     logger.info("customer %s %s marketing messages", customer.pk, "stopped" if stopped else "resumed")
     return customer
+
+
+def _record_turn(customer: Customer, wa_type: str, direction: str, at: datetime) -> set[str]:
+    """Keep who spoke last (Customer.last_turn_direction, the inbox's "needs reply") when a message at
+    `at` is the customer's latest turn: a reaction or a notice is none, and a late delivery stamped
+    before the latest turn changes nothing (a later row wins a tie, as in the thread's order)."""
+    if not policy.is_turn(wa_type) or (customer.last_turn_at is not None and at < customer.last_turn_at):
+        return set()
+    customer.last_turn_at, customer.last_turn_direction = at, direction
+    return {"last_turn_at", "last_turn_direction"}
 
 
 def _referral_grants_eligibility(customer: Customer, timestamp: datetime) -> bool:
@@ -386,7 +397,8 @@ def _record_outbound(
         conversation.opening_message = message
         conversation.save(update_fields=["opening_message"])
     customer.last_activity_at = max(customer.last_activity_at, now)
-    customer.save(update_fields=["last_activity_at"])
+    turn = _record_turn(customer, message.wa_type, Message.Direction.OUTBOUND, now)
+    customer.save(update_fields=["last_activity_at", *turn])
     # Hand it to the platform once the decision is durable. `robust`: a broker that is down must not
     # undo or fail the send; the message stays queued and the outbox job picks it up.
     if dispatch:

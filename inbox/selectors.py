@@ -9,14 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from conversations import identifiers, policy
+from conversations import search as search_module
 from conversations import selectors as domain
 from conversations.models import Conversation, Customer, Message
 from inbox import roles
+from inbox.models import CustomerSeen
 from templates_app.models import MessageTemplate
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -161,18 +165,20 @@ def inbox_page(
     """One page of customers, latest activity first (two queries: the rows, and the filter counts).
     `cursor`: the page after that position ("Older customers"). `through`: every row from the top down
     to that position included (at most THROUGH_LIMIT): what a list that loaded older pages shows, so its
-    poll covers all of it."""
-    queryset = _filtered(Customer.objects.all(), user=user, view=view, search=search, now=now)
-    if cursor is not None:
-        queryset = queryset.filter(
-            Q(last_activity_at__lt=cursor.activity) | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk)
-        )
+    poll covers all of it. Unread counts are `user`'s own: the customer's messages since that agent last
+    opened the thread."""
     if through is not None:
-        queryset = queryset.filter(
-            Q(last_activity_at__gt=through.activity)
-            | Q(last_activity_at=through.activity, pk__gte=through.pk)
-        )
         limit = THROUGH_LIMIT
+    queryset = _filtered(
+        Customer.objects.all(),
+        user=user,
+        view=view,
+        search=search,
+        now=now,
+        cursor=cursor,
+        through=through,
+        limit=limit,
+    )
     latest = Message.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-pk")
     fep_open = Conversation.objects.filter(
         domain.open_at(now), customer=OuterRef("pk"), category=Conversation.Category.FREE_ENTRY_POINT
@@ -182,22 +188,23 @@ def inbox_page(
         category=Conversation.Category.FREE_ENTRY_POINT,
         opened_at__gte=OuterRef("fep_referral_at"),
     ).exclude(status=Conversation.Status.VOIDED)
+    seen = CustomerSeen.objects.filter(agent=user.pk, customer=OuterRef("pk")).values("seen_at")[:1]
     unread = (
         Message.objects.filter(
             customer=OuterRef("pk"),
             direction=Message.Direction.INBOUND,
-            occurred_at__gt=Coalesce(OuterRef("agent_last_seen_at"), Value(NEVER)),
+            occurred_at__gt=Coalesce(OuterRef("seen_at"), Value(NEVER)),
         )
         .order_by()
         .values("customer")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("customer"))  # an index-only count (message_latest_dir_idx)
         .values("n")
     )
     customers = list(
         queryset.select_related("assigned_to")
+        .annotate(seen_at=Subquery(seen))
         .annotate(
             last_body=Subquery(latest.values("body")[:1]),
-            last_direction=_latest_turn_direction(),
             last_body_direction=Subquery(latest.values("direction")[:1]),
             last_type=Subquery(latest.values("wa_type")[:1]),
             unread=Coalesce(Subquery(unread), 0),
@@ -227,7 +234,7 @@ def _row(customer: Customer, now: datetime) -> Row:
     return Row(
         customer=customer,
         last_body=customer.last_body or "",
-        last_direction=customer.last_direction or "",
+        last_direction=customer.last_turn_direction,
         last_type=customer.last_type or "",
         last_body_direction=customer.last_body_direction or "",
         unread=customer.unread,
@@ -241,66 +248,97 @@ def _at_or_before(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and moment <= now
 
 
-def _filtered(queryset, *, user, view: Filter, search: str, now: datetime):
+def _filtered(
+    queryset,
+    *,
+    user,
+    view: Filter,
+    search: str,
+    now: datetime,
+    cursor: Cursor | None = None,
+    through: Cursor | None = None,
+    limit=PAGE_SIZE,
+):
+    """The customers `view` and `search` show, after `cursor` or down to `through` included (keyset,
+    latest activity first)."""
     if view is Filter.NEEDS_REPLY:
-        queryset = (
-            queryset.filter(window_open_q(now))
-            .annotate(_latest=_latest_turn_direction())
-            .filter(_latest=Message.Direction.INBOUND)
-        )
+        # Who spoke last, reactions and platform notices aside (policy.NOT_A_TURN), is kept on the
+        # customer by the services that record messages.
+        queryset = queryset.filter(window_open_q(now), last_turn_direction=Message.Direction.INBOUND)
     elif view is Filter.CLOSING_SOON:
         queryset = queryset.filter(
             window_open_q(now), last_inbound_at__lte=now - policy.SERVICE_WINDOW + CLOSING_SOON
         )
     elif view is Filter.MINE:
-        queryset = queryset.filter(assigned_to=user)
+        queryset = queryset.filter(assigned_to=user.pk)
     elif view is Filter.UNASSIGNED:
         queryset = queryset.filter(assigned_to__isnull=True)
-    search = search.strip()
-    if search:
-        digits = "".join(ch for ch in search if ch.isdigit())
-        matches = (
-            Q(name__icontains=search)
-            | Q(username__icontains=search.lstrip("@"))
-            | Exists(Message.objects.filter(customer=OuterRef("pk"), body__icontains=search))
+    if cursor is not None:
+        # The first condition alone is what an index range can start from; the rest breaks ties.
+        queryset = queryset.filter(
+            Q(last_activity_at__lte=cursor.activity)
+            & (
+                Q(last_activity_at__lt=cursor.activity)
+                | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk)
+            )
         )
-        if len(digits) >= 3:
-            matches |= Q(wa_id__contains=digits)
-        if identifiers.looks_like_user_id(search):
-            matches |= Q(user_id=search.strip()) | Q(parent_user_id=search.strip())
-        queryset = queryset.filter(matches)
-    return queryset
+    if through is not None:
+        queryset = queryset.filter(
+            Q(last_activity_at__gt=through.activity)
+            | Q(last_activity_at=through.activity, pk__gte=through.pk)
+        )
+    search = search.strip()
+    if not search:
+        return queryset
+    by_customer, by_message = _customer_matches(search), _message_matches(search)
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return queryset.filter(by_customer | by_message)  # SQLite: no index would serve it anyway
+    # PostgreSQL: each way of matching is its own top of the list, so the planner picks for each the
+    # index that answers it (a trigram index for a rare name or word, the activity order for a common
+    # one); the page is the top of both.
+    top = limit + 1
+    ordered = ("-last_activity_at", "-pk")
+    arms = [
+        queryset.filter(match).order_by(*ordered).values("pk")[:top] for match in (by_customer, by_message)
+    ]
+    return queryset.filter(pk__in=arms[0].union(arms[1], all=True))
 
 
-# A reaction or a platform notice (an identity change) is no turn in the conversation: a customer who
-# only reacted to our reply does not need one.
-NOT_A_TURN = ("reaction", *policy.NOT_FROM_THE_CUSTOMER)
+def _customer_matches(search: str) -> Q:
+    """A customer whose name or username contains what was typed (accents and case aside), whose phone
+    number it is (however typed: E.164, spaced, national for the business's country), or whose user id
+    it is. PostgreSQL answers each with an index (trigrams for "contains")."""
+    folded = {search_module.fold(search), search_module.fold(search.lstrip("@"))} - {""}
+    matches = Q(pk__in=[])
+    for term in folded:
+        matches |= Q(search_name__contains=term)
+    for digits in search_module.phone_digits(search, country=settings.BUSINESS_COUNTRY):
+        matches |= Q(wa_id__contains=digits)
+    if identifiers.looks_like_user_id(search):
+        matches |= Q(user_id=search) | Q(parent_user_id=search)
+    return matches
 
 
-def _latest_turn_direction() -> Subquery:
-    """Who spoke last (inbound or outbound), reactions and platform notices aside."""
-    return Subquery(
-        Message.objects.filter(customer=OuterRef("pk"))
-        .exclude(wa_type__in=NOT_A_TURN)
-        .order_by("-occurred_at", "-pk")
-        .values("direction")[:1]
-    )
+def _message_matches(search: str) -> Q:
+    """A customer who wrote or was sent what was typed (case aside; a trigram index on PostgreSQL)."""
+    return Q(Exists(Message.objects.filter(customer=OuterRef("pk"), body__icontains=search)))
+
+
+COUNT_LIMIT = 1000
 
 
 def filter_counts(*, user, now: datetime) -> dict[str, int]:
-    """How many customers each filter shows (one query)."""
-    open_window = window_open_q(now)
-    return Customer.objects.annotate(_latest=_latest_turn_direction()).aggregate(
-        **{
-            Filter.NEEDS_REPLY.value: Count("pk", filter=open_window & Q(_latest=Message.Direction.INBOUND)),
-            Filter.CLOSING_SOON.value: Count(
-                "pk", filter=open_window & Q(last_inbound_at__lte=now - policy.SERVICE_WINDOW + CLOSING_SOON)
-            ),
-            Filter.MINE.value: Count("pk", filter=Q(assigned_to=user)),
-            Filter.UNASSIGNED.value: Count("pk", filter=Q(assigned_to__isnull=True)),
-            Filter.ALL.value: Count("pk"),
-        }
-    )
+    """How many customers each filter shows, counted up to COUNT_LIMIT + 1 (the page says "1,000+"):
+    one query, each count an index range that stops at the limit, whatever the number of customers."""
+    parts, params = [], []
+    for view in Filter:
+        rows = _filtered(Customer.objects.all(), user=user, view=view, search="", now=now)
+        sql, view_params = rows.order_by().values("pk")[: COUNT_LIMIT + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{len(parts)})")  # noqa: S608 — Django's SQL
+        params.extend(view_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return dict(zip([view.value for view in Filter], cursor.fetchone(), strict=True))
 
 
 # --- One customer: thread, side panel, compose ----------------------------------------------------------

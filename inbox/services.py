@@ -1,11 +1,11 @@
-"""Inbox writes that are not about the platform's rules: who owns a customer, what the team has read."""
+"""Inbox writes that are not about the platform's rules: who owns a customer, what each agent has read."""
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.utils import timezone
+from django.db import connection, transaction
 
 from conversations.models import Customer
 from inbox import roles
+from inbox.models import CustomerSeen
 
 
 class NotAnAgent(ValueError):
@@ -23,12 +23,17 @@ def assign(*, customer: Customer, to, by) -> Customer:
     return locked
 
 
-def mark_seen(*, customer: Customer, now=None) -> None:
-    """An agent opened the thread: the customer's messages so far are read (shared by the team)."""
-    now = now or timezone.now()
-    Customer.objects.filter(pk=customer.pk).exclude(agent_last_seen_at__gte=now).update(
-        agent_last_seen_at=now
-    )
+def mark_seen(*, customer: Customer, agent, now) -> None:
+    """`agent` opened the customer's thread at `now`: the customer's messages so far are read, for that
+    agent only. One upsert; never moves what the agent has seen back in time."""
+    table = CustomerSeen._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (agent_id, customer_id, seen_at) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (agent_id, customer_id) DO UPDATE SET seen_at = excluded.seen_at "
+            f"WHERE {table}.seen_at < excluded.seen_at",
+            [agent.pk, customer.pk, connection.ops.adapt_datetimefield_value(now)],
+        )
 
 
 def agent_by_id(pk) -> object | None:

@@ -90,7 +90,8 @@ def inbox(request, customer_id=None):
         else None
     )
     if customer is not None:
-        inbox_services.mark_seen(customer=customer, now=now)  # before the list, so its unread count is right
+        # Before the list, so its unread count is right.
+        inbox_services.mark_seen(customer=customer, agent=request.user, now=now)
     context = _list_context(request, selected=customer, now=now)
     if customer is not None:
         context.update(_customer_context(request, customer, now=now))
@@ -139,7 +140,7 @@ def thread(request, customer_id):
     version = hashlib.sha256(html.encode()).hexdigest()[:16]
     if request.GET.get("v") == version:
         return HttpResponse(status=204)
-    inbox_services.mark_seen(customer=customer, now=now)
+    inbox_services.mark_seen(customer=customer, agent=request.user, now=now)
     return HttpResponse(html.replace("__THREAD_VERSION__", version))
 
 

@@ -7,6 +7,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from inbox import selectors
+
 register = template.Library()
 
 EXACT = "%a %-d %b %Y, %H:%M:%S %Z"
@@ -117,7 +119,9 @@ def ticks(message):
 
 @register.simple_tag
 def get_count(counts, key):
-    return counts.get(str(key), 0)
+    """A filter's count; past the counted limit, "1,000+" (inbox.selectors.filter_counts)."""
+    count, limit = counts.get(str(key), 0), selectors.COUNT_LIMIT
+    return f"{limit:,}+" if count > limit else count
 
 
 @register.simple_tag
