@@ -366,6 +366,50 @@ class Thread:
     earlier_cursor: str | None
     since: str | None = None  # the first message shown: polls render from it onward, so nothing is skipped
 
+    def version(self, *extra) -> str:
+        """A digest of what the thread shows, as data (plus `extra`: the agent's day, the window's data):
+        equal versions, equal threads, so the poll answers 204 without rendering anything."""
+        facts: list = [extra, self.since]
+        for item in self.items:
+            m = item.message
+            if m is None:
+                facts.append((item.kind, item.at, item.text, item.tone))
+                continue
+            facts.append(
+                (
+                    *(getattr(m, name) for name in MESSAGE_SHOWN),
+                    getattr(m, "quote", ""),
+                    getattr(m, "reaction", ""),
+                    getattr(m, "reaction_to", ""),
+                )
+            )
+        return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
+
+
+# Every Message field the thread's bubble shows (inbox.html#timeline-items): Thread.version follows them.
+MESSAGE_SHOWN = (
+    "pk",
+    "direction",
+    "kind",
+    "wa_type",
+    "body",
+    "template_id",
+    "template_params",
+    "template_extras",
+    "template_category",
+    "occurred_at",
+    "status",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "error_code",
+    "error_text",
+    "agent_id",
+    "referral",
+    "context_wamid",
+    "details",
+)
+
 
 SINCE_LIMIT = 1000
 

@@ -2,13 +2,11 @@
 partials (`inbox/inbox.html#name`) for htmx. Every rule is decided by conversations.policy on the server;
 the templates only display what it decided."""
 
-import hashlib
 import uuid
 
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -67,9 +65,11 @@ def _list_context(request, *, selected=None, now, through=None):
 
 
 def _customer_context(request, customer, *, now):
+    thread = selectors.thread(customer, now=now, tz=timezone.get_current_timezone())
     context = {
         "customer": customer,
-        "thread": selectors.thread(customer, now=now, tz=timezone.get_current_timezone()),
+        "thread": thread,
+        "thread_version": _thread_version(thread, customer, now),
         "compose": selectors.compose(customer, now=now),
         "can_send": request.user.has_perm(SEND),
         "can_assign": request.user.has_perm(ASSIGN),
@@ -136,12 +136,18 @@ def thread(request, customer_id):
     }
     if request.GET.get("before"):
         return render(request, "inbox/inbox.html#earlier", context)
-    html = render_to_string("inbox/inbox.html#thread", context, request=request)
-    version = hashlib.sha256(html.encode()).hexdigest()[:16]
-    if request.GET.get("v") == version:
+    context["thread_version"] = _thread_version(context["thread"], customer, now)
+    if request.GET.get("v") == context["thread_version"]:
         return HttpResponse(status=204)
     inbox_services.mark_seen(customer=customer, agent=request.user, now=now)
-    return HttpResponse(html.replace("__THREAD_VERSION__", version))
+    return render(request, "inbox/inbox.html#thread", context)
+
+
+def _thread_version(thread, customer, now) -> str:
+    """What the thread shows, as data: its items, the agent's day ("Today" becomes "Yesterday" at
+    midnight) and the window's data (data-window-key), never the clock."""
+    window = (customer.last_inbound_at, customer.platform_window_closed_at)
+    return thread.version(timezone.localdate(now), window)
 
 
 @requires(VIEW)

@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations import services
+from conversations.models import Message
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +265,39 @@ def test_the_page_carries_the_signed_out_notice(client, agent):
     client.force_login(agent)
     html = client.get(reverse("inbox:home")).text
     assert 'id="page-notice"' in html and "You were signed out." in html and 'href="/login/"' in html
+
+
+def thread_version(html: str) -> str:
+    return re.search(r'hx-vals=\'\{"v": "([0-9a-f]+)"\}\'', html).group(1)
+
+
+def test_thread_polls_with_nothing_new_answer_204_and_a_tick_or_a_message_is_news(client, agent, clock):
+    customer = wrote("16505550001", at=NOW - timedelta(hours=2), name="Ana")
+    client.force_login(agent)
+    page = client.get(reverse("inbox:customer", args=[customer.pk])).text
+    v = thread_version(page)
+    url = reverse("inbox:thread", args=[customer.pk])
+    for later in (timedelta(seconds=4), timedelta(seconds=8), timedelta(minutes=5)):
+        clock.move_to(NOW + later)
+        assert client.get(url, {"v": v}, **HTMX).status_code == 204, later
+
+    reply = services.send_text(customer=customer, body="On it!", agent=agent)
+    changed = client.get(url, {"v": v}, **HTMX)
+    assert changed.status_code == 200 and "On it!" in changed.text
+    v = thread_version(changed.text)
+    assert client.get(url, {"v": v}, **HTMX).status_code == 204
+    # The platform says it was delivered: the ticks change, so the thread is news again.
+    Message.objects.filter(pk=reply.pk).update(status="delivered", delivered_at=NOW + timedelta(minutes=6))
+    ticked = client.get(url, {"v": v}, **HTMX)
+    assert ticked.status_code == 200 and "ticks-delivered" in ticked.text
+    # The window closing (R1, 24:00:00 after she wrote) is news too: a line says so.
+    # Midnight is news once ("Today" becomes "Yesterday" on the day separator).
+    clock.move_to(NOW + timedelta(hours=21, minutes=59, seconds=58))
+    next_day = client.get(url, {"v": thread_version(ticked.text)}, **HTMX)
+    assert next_day.status_code == 200 and "Yesterday" in next_day.text
+    v = thread_version(next_day.text)
+    clock.move_to(NOW + timedelta(hours=21, minutes=59, seconds=59))
+    assert client.get(url, {"v": v}, **HTMX).status_code == 204
+    clock.move_to(NOW + timedelta(hours=22))
+    closed = client.get(url, {"v": v}, **HTMX)
+    assert closed.status_code == 200 and "Customer service window closed" in closed.text
