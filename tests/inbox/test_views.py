@@ -436,7 +436,7 @@ def test_a_template_with_a_header_and_a_url_button_asks_for_both_previews_and_se
     preview = client.post(
         url, {"template": template.pk, "p_first_name": "Sheena", "header": "T-7", "button_0": "7"}
     ).text
-    assert visible(preview).startswith("Preview: what the customer will see Ticket T-7 Hi Sheena, news.")
+    assert visible(preview).startswith("What the customer will see Ticket T-7 Hi Sheena, news.")
     assert "Open https://s.example.com/t/7" in visible(preview)
     assert "problems" not in preview
 
