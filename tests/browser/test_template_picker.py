@@ -178,11 +178,11 @@ def test_on_a_laptop_screen_the_fields_preview_and_send_button_show_without_scro
             box = element.bounding_box()
             assert box is not None and box["height"] > 0
             # In the window, and inside the compose area's visible part (nothing scrolled out of sight).
-            assert 0 <= box["y"] and box["y"] + box["height"] <= height, (element, box)
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (element, box)
             assert (
                 compose["y"] <= box["y"] and box["y"] + box["height"] <= compose["y"] + compose["height"] + 1
             )
-            assert 0 <= box["x"] and box["x"] + box["width"] <= width
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width
         assert page.evaluate("() => document.scrollingElement.scrollHeight <= window.innerHeight")
         assert page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
 
