@@ -128,8 +128,8 @@ def test_a_media_header_and_a_copy_code_button_in_the_preview(client):
         client, customer, template, p_1="Ann", header="https://cdn.example.com/v.mp4", button_0="AUTUMN5"
     )
     assert (
-        "Video header: https://cdn.example.com/v.mp4 Hi Ann, 20% off with this code. Copy offer code AUTUMN5"
-        in (visible(html).replace("Copy code", "Copy offer code"))
+        "Video header: https://cdn.example.com/v.mp4 Hi Ann, 20% off with this code. Copy code AUTUMN5"
+        in visible(html)
     )
     assert 'placeholder="e.g. SUMMER20"' in fields_of(client, customer, template)
 
