@@ -199,6 +199,19 @@ def test_on_a_laptop_screen_the_fields_preview_and_send_button_show_without_scro
     save_screenshot(page, f"template-picker-{width}x{height}")
 
 
+def test_on_a_phone_the_picker_is_one_column_without_overflow(agent):
+    page = agent
+    page.set_viewport_size({"width": 390, "height": 800})
+    open_customer(page, "Lukas Weber")
+    choose(page, "ticket_update")
+    fields = page.get_by_label("Header {{ticket_id}}").bounding_box()
+    preview = page.locator("#template-preview").bounding_box()
+    assert preview["y"] >= fields["y"] + fields["height"]  # one below the other
+    send_button(page).scroll_into_view_if_needed()
+    expect(send_button(page)).to_be_in_viewport()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
 # --- The thread ---------------------------------------------------------------------------------------
 
 
