@@ -52,6 +52,7 @@ class DemoTemplate:
     body: str
     examples: tuple[str, ...] | dict[str, str] = ()  # the body's example values, as the platform keeps them
     header: str = ""  # a TEXT header's text (at most one placeholder)
+    header_example: str = ""  # the example value of a TEXT header's placeholder
     header_format: str = "TEXT"  # or IMAGE / VIDEO / DOCUMENT: the media is chosen when sending
     footer: str = ""
     buttons: tuple[dict, ...] = ()  # buttons that need no parameters when sending
@@ -69,6 +70,13 @@ class DemoTemplate:
             components = [{"type": "HEADER", "format": self.header_format}]
         else:
             components = [{"type": "HEADER", "format": "TEXT", "text": self.header}] if self.header else []
+        if self.header_example:
+            name = self.header.split("{{")[1].split("}}")[0]
+            components[0]["example"] = (
+                {"header_text_named_params": [{"param_name": name, "example": self.header_example}]}
+                if self.parameter_format == "NAMED"
+                else {"header_text": [self.header_example]}
+            )
         components.append(body)
         if self.footer:
             components.append({"type": "FOOTER", "text": self.footer})
@@ -131,7 +139,15 @@ DEMO_TEMPLATES = [
         "Hi {{first_name}}, there is news on your support request. Tap below to read it and reply.",
         examples={"first_name": "Sheena"},
         header="Ticket {{ticket_id}}",
-        buttons=({"type": "URL", "text": "Open the ticket", "url": "https://support.example.com/t/{{1}}"},),
+        header_example="T-4821",
+        buttons=(
+            {
+                "type": "URL",
+                "text": "Open the ticket",
+                "url": "https://support.example.com/t/{{1}}",
+                "example": ["https://support.example.com/t/4821"],
+            },
+        ),
     ),
     DemoTemplate(
         "new_arrivals",

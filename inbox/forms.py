@@ -6,6 +6,7 @@ from django import forms
 
 from conversations.exceptions import TemplateParamsInvalid
 from conversations.services import MAX_TEXT_LENGTH
+from templates_app import components
 from templates_app.models import MessageTemplate
 from templates_app.placeholders import POSITIONAL
 from templates_app.sending import LOCATION_FIELDS
@@ -52,32 +53,28 @@ class TemplateSendForm(ErrorText, forms.Form):
         super().__init__(data)
         self.template = template
         first_name = (customer.name or "").split(" ")[0]
+        examples = components.example_values(template.component(components.BODY), template.parameter_format)
         for name in template.parameter_names:
             initial = ""
             if name in NAME_PARAMETERS or (
                 template.parameter_format == POSITIONAL and name == "1" and GREETING.match(template.body_text)
             ):
                 initial = customer.name if name in {"full_name", "customer_name", "name"} else first_name
-            label = f"{{{{{name}}}}}"
-            self.fields[f"p_{name}"] = forms.CharField(
-                label=label,
-                required=False,
-                initial=initial,
-                strip=False,
-                widget=forms.TextInput(attrs={"autocomplete": "off"}),
-            )
+            self.fields[f"p_{name}"] = _field(f"{{{{{name}}}}}", examples.get(name), initial=initial)
         # Beyond the body (templates_app.sending): a header's value and URL buttons' link ends.
         inputs = template.send_inputs
         if inputs.header is not None and inputs.header.format == "LOCATION":
             for part in LOCATION_FIELDS:
                 label = f"Header location: {part}" + (" (optional)" if part in ("name", "address") else "")
-                self.fields[f"header_{part}"] = forms.CharField(label=label, required=False, strip=False)
+                self.fields[f"header_{part}"] = _field(label)
         elif inputs.header is not None:
-            self.fields["header"] = forms.CharField(label=inputs.header.label, required=False, strip=False)
+            header = template.component(components.HEADER)
+            example = components.example_values(header, template.parameter_format).get(inputs.header.name)
+            self.fields["header"] = _field(inputs.header.label, example)
+        listed = (template.component(components.BUTTONS) or {}).get("buttons") or []
         for button in inputs.asked:
-            self.fields[f"button_{button.index}"] = forms.CharField(
-                label=button.label, required=False, strip=False
-            )
+            example = components.button_example(listed[button.index]) if button.index < len(listed) else ""
+            self.fields[f"button_{button.index}"] = _field(button.label, example)
 
     def values(self) -> dict[str, str]:
         source = self.data if self.is_bound else {f"p_{n}": self.fields[f"p_{n}"].initial for n in self.names}
@@ -107,37 +104,23 @@ class TemplateSendForm(ErrorText, forms.Form):
             extras["buttons"] = buttons
         return extras
 
-    def preview(self) -> tuple[str, list[str]]:
-        """The final text as the customer will read it, and what is missing (placeholders stay visible):
-        the header above the body, the buttons' links below."""
-        values = {name: value for name, value in self.values().items() if value.strip()}
-        text = self.template.body_text
-        for name, value in values.items():
-            text = text.replace(f"{{{{{name}}}}}", value)
-        extras = self.extras()
-        header = self.template.send_inputs.header
-        if header is not None:
-            given = extras.get("header", "")
-            if header.format == "TEXT":
-                given = str(given).strip()
-                shown = header.text.replace(f"{{{{{header.name}}}}}", given) if given else header.text
-            elif header.format == "LOCATION":
-                place = ", ".join(
-                    str(given.get(k, "")).strip() for k in LOCATION_FIELDS if str(given.get(k, "")).strip()
-                )
-                shown = f"[location: {place or 'place needed'}]"
-            else:
-                given = str(given).strip()
-                shown = f"[{header.format.lower()}: {given or 'link needed'}]"
-            text = f"{shown}\n{text}"
-        for button in self.template.send_inputs.asked:
-            end = str(extras["buttons"].get(str(button.index), "")).strip()
-            if button.sub_type == "copy_code":
-                text += f"\n[{button.text}: {end or 'code needed'}]"
-            else:
-                text += f"\n[{button.text}: {button.url.replace('{{1}}', end) if end else button.url}]"
+    def preview(self) -> tuple[components.Preview, list[str]]:
+        """The message as the customer will see it (header, body, footer, buttons; what is missing stays
+        visible as its placeholder), and what is missing or wrong, in words."""
+        shown = self.template.shown(self.values(), self.extras())
         try:
-            self.template.prepare_send(self.params(), extras)
+            self.template.prepare_send(self.params(), self.extras())
         except TemplateParamsInvalid as error:
-            return text, error.errors
-        return text, []
+            return shown, error.errors
+        return shown, []
+
+
+def _field(label: str, example: str | None = None, *, initial: str = "") -> forms.CharField:
+    """A parameter's text field; the template's example value, if it has one, is its hint."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        initial=initial,
+        strip=False,
+        help_text=f"e.g. {example}" if example else "",
+    )

@@ -387,7 +387,9 @@ def main() -> None:
     national = f"({us_wa_id[1:4]}) {us_wa_id[4:7]}-{us_wa_id[7:]}"  # as typed in the US
     agent_params = {"agent": agent.pk}
     html = client.get(reverse("inbox:home"), HTTP_HOST="localhost").content.decode()
-    list_version = version_of(html)
+    # What the page's poll sends (static/inbox/inbox.js): the version it shows and its last row.
+    list_version = re.search(r'data-version="([0-9a-f]+)"', html).group(1)
+    through = unquote(re.findall(r'data-cursor="([^"]+)"', html)[-1])
     thread_url = reverse("inbox:thread", args=[big])
     html = client.get(reverse("inbox:customer", args=[big]), HTTP_HOST="localhost").content.decode()
     since = unquote(re.search(r"thread/\?since=([^\"&]+)", html).group(1))
@@ -417,7 +419,13 @@ def main() -> None:
             page_sql("(c.last_activity_at, c.id) < (%(at)s, %(id)s)"),
             {**agent_params, "at": deep_at, "id": deep_id},
         ),
-        ("list poll (/list/?v=…)", list_url, {"v": list_version}, page_sql("true"), agent_params),
+        (
+            "list poll (/list/?v=…&through=…)",
+            list_url,
+            {"v": list_version, "through": through},
+            page_sql("true"),
+            agent_params,
+        ),
         (
             "needs reply (/list/?view=needs-reply)",
             list_url,

@@ -129,6 +129,17 @@ class MessageTemplate(models.Model):
         """The body with `params` filled in; raises TemplateParamsInvalid when they do not fit."""
         return placeholders.render(components_.body_text(self.components), self.parameter_format, params)
 
+    def shown(self, params=None, extras=None) -> components_.Preview:
+        """The message as the customer sees it (header, body, footer, buttons) with a send's `params`
+        and `extras`, as the compose form gives them or as a sent message stores them; a placeholder
+        without a value stays as written. The compose preview and the thread both draw this."""
+        return components_.preview(
+            self.components,
+            self.parameter_format,
+            examples=False,
+            given=components_.given_from(params, extras),
+        )
+
     @property
     def send_inputs(self) -> sending.SendInputs:
         """What a send needs beyond the body's parameters (templates_app.sending)."""

@@ -1,6 +1,7 @@
 """Display helpers: times in the agent's zone with the exact time on hover, countdowns the page's
 script ticks, delivery ticks. They display what the server computed; they decide nothing."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django import template
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from inbox import selectors
+from templates_app.components import Part
 
 register = template.Library()
 
@@ -136,34 +138,15 @@ def day_label(moment):
 
 
 @register.simple_tag
-def sent_extras(message) -> dict:
-    """What the customer saw of a template message besides its body: the header (text, or the media's
-    link) and the buttons' links or codes (Message.template_extras)."""
-    extras = message.template_extras or {}
-    if not extras or message.template is None:
-        return {}
-    inputs = message.template.send_inputs
-    shown: dict = {}
-    header = extras.get("header")
-    if header:
-        if header.get("format") == "TEXT" and inputs.header is not None:
-            shown["header"] = inputs.header.text.replace(f"{{{{{header['name']}}}}}", header["value"])
-        elif header.get("format") == "LOCATION" and isinstance(header.get("value"), dict):
-            place = header["value"]
-            where = ", ".join(str(place[k]) for k in ("name", "address") if place.get(k))
-            coordinates = f"({place['latitude']}, {place['longitude']})"
-            shown["header"] = f"location: {where} {coordinates}" if where else f"location: {coordinates}"
-        else:
-            shown["header"] = f"{str(header.get('format', '')).lower()}: {header.get('value', '')}"
-    buttons = {button.index: button for button in inputs.buttons}
-    shown["buttons"] = []
-    for entry in extras.get("buttons") or []:
-        button = buttons.get(entry.get("index"))
-        label = button.text if button else f"button {entry.get('index')}"
-        if button is not None and button.url and not button.is_code:
-            shown["buttons"].append(f"{label}: {button.url.replace('{{1}}', entry['value'])}")
-        elif button is None or not button.is_code:
-            shown["buttons"].append(f"{label}: {entry['value']}")
+def sent_template(message):
+    """A template message as the customer saw it: header, body, footer and buttons, filled with the
+    values it was sent with (Message.template_params and template_extras); None for other messages.
+    The body is the text as sent, should the template have changed since."""
+    if message.kind != "template" or message.template is None:
+        return None
+    shown = message.template.shown(message.template_params, message.template_extras)
+    if shown.body_text != message.body:
+        shown = replace(shown, body=(Part(message.body, "text"),))
     return shown
 
 

@@ -101,7 +101,9 @@
     }
   }
 
-  // The template picker's category and language filters only hide options; the server decides.
+  // The template picker's category and language filters only hide options; the server decides. A chosen
+  // template that the filters now hide is unselected, with its fields and Send button, and a note says why:
+  // what is on screen is always what would be sent.
   function filterTemplates(picker) {
     var wanted = {};
     picker.querySelectorAll("[data-template-filter]").forEach(function (select) {
@@ -115,11 +117,31 @@
       // Approved templates the inbox cannot fill stay visible for their reason, never choosable.
       option.disabled = !show || option.hasAttribute("data-not-sendable");
     });
+    var choice = picker.querySelector("#template-choice");
+    var chosen = choice && choice.selectedOptions[0];
+    var note = picker.querySelector("[data-template-cleared]");
+    if (chosen && chosen.value && (chosen.hidden || chosen.disabled)) {
+      choice.value = "";
+      var fields = picker.querySelector("#template-fields");
+      if (fields) fields.replaceChildren();
+      if (note) {
+        note.textContent =
+          "“" + (chosen.getAttribute("data-name") || chosen.textContent) + "” is not in the category or " +
+          "language chosen, so it is no longer selected: choose a template from the list.";
+        note.hidden = false;
+      }
+    } else if (note) {
+      note.hidden = true;
+    }
   }
 
   function onChange(event) {
     var filter = event.target.closest && event.target.closest("[data-template-filter]");
     if (filter) filterTemplates(filter.closest("form"));
+    if (event.target.id === "template-choice") {
+      var note = event.target.form && event.target.form.querySelector("[data-template-cleared]");
+      if (note) note.hidden = true;
+    }
   }
 
   function focusComposer(event) {
