@@ -72,16 +72,6 @@ def countdown(closes_at, now, *, warn_within=3600, event="window-closed"):
     )
 
 
-def coarse(remaining: timedelta) -> str:
-    """What the server writes (the script replaces it with a ticking clock): minutes, not seconds, so a
-    polled fragment renders identically for a minute and the poll can answer 204."""
-    minutes = int(remaining.total_seconds()) // 60
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min" if minutes else "under a minute"
-
-
 def clock(remaining: timedelta) -> str:
     seconds = int(remaining.total_seconds())
     hours, rest = divmod(seconds, 3600)

@@ -204,7 +204,8 @@ def test_the_compose_area_rerendered_keeps_the_template_being_filled_in(client, 
     ).text
     assert 'data-compose-mode="free-form"' in html
     assert f'value="{template.pk}" data-category="UTILITY"' in html and "selected" in html
-    assert 'value="86"' in html and "Hi Ana, order 86 shipped." in html
+    assert 'value="86"' in html
+    assert "Hi Ana, order 86 shipped." in " ".join(re.sub(r"<[^>]+>", "", html).split())
 
 
 def test_a_refused_send_tells_the_page_the_window_closed(client, agent, clock):
