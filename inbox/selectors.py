@@ -490,6 +490,9 @@ def _message_items(customer, page: list[Message]) -> list[TimelineItem]:
             continue
         reaction = reactions.get(message.wamid) if message.wamid else None
         message.reaction = reaction.details.get("reaction", "") if reaction and reaction.details else ""
+        # Set on every message, so the template never looks up a missing attribute (Django's template
+        # engine then lists the model's attributes: a tenth of a long thread's rendering time).
+        message.quote = message.reaction_to = ""
         if message.wa_type == "reaction":
             message.reaction_to = _quote(quoted.get(message.context_wamid)) or "an earlier message"
         elif message.context_wamid:
