@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -71,6 +72,8 @@ class Cursor:
     def encode(self) -> str:
         return f"{self.activity.isoformat()}|{self.pk}"
 
+    END: ClassVar[Cursor]  # the position after every row: `through` it is the whole list (THROUGH_LIMIT)
+
     @classmethod
     def decode(cls, value: str | None) -> Cursor | None:
         if not value:
@@ -81,6 +84,9 @@ class Cursor:
             return cls(policy.require_aware(moment, "cursor"), int(pk))
         except (ValueError, TypeError):
             return None
+
+
+Cursor.END = Cursor(datetime.min.replace(tzinfo=UTC), 0)
 
 
 @dataclass

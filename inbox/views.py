@@ -92,11 +92,16 @@ def inbox(request, customer_id=None):
     if customer is not None:
         # Before the list, so its unread count is right.
         inbox_services.mark_seen(customer=customer, agent=request.user, now=now)
+    if request.htmx and request.htmx.target == "workspace" and not request.htmx.history_restore_request:
+        # A customer opened from the list: only the thread, compose area and side panel; the list the
+        # agent has scrolled and loaded stays (its poll brings the unread count down).
+        context = {"customer": customer, "view": _list_params(request)[0], "now": now}
+        if customer is not None:
+            context.update(_customer_context(request, customer, now=now))
+        return render(request, "inbox/inbox.html#workspace", context)
     context = _list_context(request, selected=customer, now=now)
     if customer is not None:
         context.update(_customer_context(request, customer, now=now))
-        if request.htmx and request.htmx.target == "conversation":
-            return render(request, "inbox/inbox.html#conversation", context)
     return render(request, "inbox/inbox.html", context)
 
 
@@ -109,7 +114,11 @@ def customer_list(request):
     the rows down to `through`, which static/inbox/inbox.js merges in place (only changed rows replaced)."""
     now = timezone.now()
     selected = Customer.objects.filter(pk=request.GET.get("selected") or None).first()
-    through = selectors.Cursor.decode(request.GET.get("through"))
+    through = (
+        selectors.Cursor.END
+        if request.GET.get("through") == "end"
+        else selectors.Cursor.decode(request.GET.get("through"))
+    )
     context = _list_context(request, selected=selected, now=now, through=through)
     if request.GET.get("before"):
         return render(request, "inbox/inbox.html#rows", context)

@@ -245,6 +245,7 @@
         var replacement = document.importNode(incoming, true);
         if (row) row.replaceWith(replacement);
         row = replacement;
+        if (window.htmx) window.htmx.process(row); // its link opens the customer in place
       }
       placed[id] = true;
       var expected = previous ? previous.nextElementSibling : ol.firstElementChild;
@@ -265,11 +266,54 @@
       ol.appendChild(older);
       if (window.htmx) window.htmx.process(older);
     }
+    markSelected();
     if (activeId && document.activeElement !== active) {
       var same = active && active.isConnected ? active : ol.querySelector('li.row[data-id="' + activeId + '"] a');
       if (same) same.focus({ preventScroll: true });
     }
     tick();
+  }
+
+  // --- Opening a customer in place ----------------------------------------------------------------------
+  // A row's link swaps only the thread, compose area and side panel (#workspace); the list stays as the
+  // agent left it. The open customer's row is marked here, as the server would mark it.
+  function openCustomerId() {
+    var workspace = document.getElementById("workspace");
+    return workspace ? workspace.getAttribute("data-customer") || "" : "";
+  }
+
+  function markSelected() {
+    var id = openCustomerId();
+    document.querySelectorAll("#customer-list li.row").forEach(function (row) {
+      var chosen = row.getAttribute("data-id") === id;
+      row.classList.toggle("selected", chosen);
+      var link = row.querySelector("a");
+      if (!link) return;
+      if (chosen) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+  }
+
+  function openedCustomer() {
+    var id = openCustomerId();
+    var workspace = document.getElementById("workspace");
+    document.body.classList.toggle("has-customer", !!id);
+    if (workspace && workspace.getAttribute("data-title")) document.title = workspace.getAttribute("data-title");
+    // The list's poll and filters name the open customer, as the page did when it was loaded.
+    var list = document.getElementById("customer-list");
+    if (list && list.getAttribute("data-poll-url")) {
+      var url = new URL(list.getAttribute("data-poll-url"), location.href);
+      if (id) url.searchParams.set("selected", id);
+      else url.searchParams.delete("selected");
+      list.setAttribute("data-poll-url", url.pathname + url.search);
+    }
+    var hidden = document.querySelector("form.filters input[name='selected']");
+    if (hidden && id) hidden.value = id;
+    markSelected();
+    stickToBottom = true;
+    watchScroll();
+    scrollThread();
+    pollList(); // the unread count of the customer just read goes
   }
 
   // --- The window, followed both ways ---------------------------------------------------------------
@@ -458,6 +502,8 @@
     document.body.addEventListener("htmx:afterSettle", function (event) {
       var target = event.detail && event.detail.target;
       followWindow(target ? target.id : "");
+      if (target && target.id === "workspace") openedCustomer();
+      else markSelected(); // a filter or search re-rendered the list
       // Older rows were loaded: the poll now covers them; learn their version at once, so the polls
       // that follow can answer 204.
       if (target && target.classList && target.classList.contains("older")) pollList();

@@ -226,3 +226,50 @@ def test_an_expired_session_shows_a_notice_keeps_the_reply_and_signs_back_in(age
     page.locator("#compose").get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#thread .msg-outbound", has_text=text)).to_be_visible()
     assert Message.objects.filter(body=text).count() == 1
+
+
+def test_opening_customers_from_a_scrolled_list_leaves_the_list_as_it_was(agent):
+    page = agent
+    now = timezone.now()
+    for i in range(40):
+        at = now - timedelta(minutes=30 + i)
+        customer_writes(f"4930{i:07d}", f"Question {i}", name=f"Kunde {i:02d}", at=at)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/?view=all")
+    page.evaluate("() => { window.__marker = 1; }")
+    rows = page.locator("#customer-list li.row")
+    page.get_by_role("link", name="Older customers").click()
+    expect(rows).to_have_count(48)
+    link = page.locator("#customer-list li.row", has_text="Kunde 33").get_by_role("link")
+    link.scroll_into_view_if_needed()  # as a person scrolls to the row they want
+    scroll = page.locator("#customer-list").evaluate("el => el.scrollTop")
+    assert scroll > 1000
+    link.click()
+    expect(page.locator("#customer-title")).to_have_text("Kunde 33")
+    expect(page).to_have_url(re.compile(r"/customers/\d+/\?view=all$"))
+    expect(page).to_have_title(re.compile(r"^Kunde 33 · Inbox"))
+    expect(page.locator("#thread")).to_contain_text("Question 33")
+    expect(link).to_have_attribute("aria-current", "page")
+    expect(link).to_be_focused()
+    expect(rows).to_have_count(48)
+    assert page.locator("#customer-list").evaluate("el => el.scrollTop") == scroll
+    # The list's poll brings her unread count down, in place.
+    expect(page.locator("#customer-list li.row", has_text="Kunde 33").locator(".unread-count")).to_have_count(
+        0, timeout=POLL
+    )
+
+    # The keyboard: the next row, Enter; the previous one loses its mark.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#customer-title")).to_have_text("Kunde 34")
+    expect(link).not_to_have_attribute("aria-current", "page")
+    expect(rows).to_have_count(48)
+    assert page.locator("#customer-list").evaluate("el => el.scrollTop") == scroll
+    page.fill("#compose-body", "Hallo Kunde 34")
+    page.locator("#compose").get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#thread .msg-outbound", has_text="Hallo Kunde 34")).to_be_visible()
+    assert page.evaluate("() => window.__marker") == 1  # one document all along
+
+    # Back goes to the previous customer (a fresh page for that address).
+    page.go_back()
+    expect(page.locator("#customer-title")).to_have_text("Kunde 33")

@@ -302,3 +302,31 @@ def test_thread_polls_with_nothing_new_answer_204_and_a_tick_or_a_message_is_new
     clock.move_to(NOW + timedelta(hours=22))
     closed = client.get(url, {"v": v}, **HTMX)
     assert closed.status_code == 200 and "Customer service window closed" in closed.text
+
+
+def test_opening_a_customer_from_the_list_renders_only_the_workspace(client, agent, clock):
+    ana = wrote("16505550001", at=NOW - timedelta(minutes=5), name="Ana")
+    client.force_login(agent)
+    html = client.get(
+        reverse("inbox:customer", args=[ana.pk]),
+        {"view": "all"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="workspace",
+    ).text
+    assert html.lstrip().startswith('<div id="workspace"') and f'data-customer="{ana.pk}"' in html
+    assert 'id="customer-list"' not in html and 'id="compose"' in html and 'id="side"' in html
+    # Going back (htmx restoring history) gets the whole page.
+    whole = client.get(
+        reverse("inbox:customer", args=[ana.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="workspace",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    ).text
+    assert 'id="customer-list"' in whole
+
+
+def test_through_end_covers_a_complete_list_beyond_the_first_page(client, agent, clock):
+    for i in range(30):
+        wrote(f"165055503{i:02d}", at=NOW - timedelta(minutes=i))
+    client.force_login(agent)
+    assert len(rows(poll(client, "x", view="all", through="end").text)) == 30
