@@ -363,6 +363,7 @@ class TimelineItem:
     message: Message | None = None
     text: str = ""
     tone: str = ""  # for system lines: window / conversation / closed / voided
+    html: str = ""  # a message's bubble, already rendered (inbox.rendering)
 
 
 @dataclass
@@ -381,15 +382,18 @@ class Thread:
             if m is None:
                 facts.append((item.kind, item.at, item.text, item.tone))
                 continue
-            facts.append(
-                (
-                    *(getattr(m, name) for name in MESSAGE_SHOWN),
-                    getattr(m, "quote", ""),
-                    getattr(m, "reaction", ""),
-                    getattr(m, "reaction_to", ""),
-                )
-            )
+            facts.append(message_facts(m))
         return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
+
+
+def message_facts(m: Message) -> tuple:
+    """Everything a message's bubble shows, as data (Thread.version, inbox.rendering's keys)."""
+    return (
+        *(getattr(m, name) for name in MESSAGE_SHOWN),
+        getattr(m, "quote", ""),
+        getattr(m, "reaction", ""),
+        getattr(m, "reaction_to", ""),
+    )
 
 
 # Every Message field the thread's bubble shows (inbox.html#timeline-items): Thread.version follows them.

@@ -15,7 +15,7 @@ from conversations import policy, services
 from conversations.exceptions import DomainError, TemplateParamsInvalid, WindowClosed
 from conversations.models import Customer
 from conversations.selectors import preview_send
-from inbox import selectors
+from inbox import rendering, selectors
 from inbox import services as inbox_services
 from inbox.access import requires
 from inbox.forms import TemplateSendForm, TextSendForm
@@ -66,6 +66,7 @@ def _list_context(request, *, selected=None, now, through=None):
 
 def _customer_context(request, customer, *, now):
     thread = selectors.thread(customer, now=now, tz=timezone.get_current_timezone())
+    rendering.prerender(thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now))
     context = {
         "customer": customer,
         "thread": thread,
@@ -143,11 +144,13 @@ def thread(request, customer_id):
             since=request.GET.get("since"),
         ),
     }
+    if not request.GET.get("before"):
+        context["thread_version"] = _thread_version(context["thread"], customer, now)
+        if request.GET.get("v") == context["thread_version"]:
+            return HttpResponse(status=204)
+    rendering.prerender(context["thread"], tz=timezone.get_current_timezone(), today=timezone.localdate(now))
     if request.GET.get("before"):
         return render(request, "inbox/inbox.html#earlier", context)
-    context["thread_version"] = _thread_version(context["thread"], customer, now)
-    if request.GET.get("v") == context["thread_version"]:
-        return HttpResponse(status=204)
     inbox_services.mark_seen(customer=customer, agent=request.user, now=now)
     return render(request, "inbox/inbox.html#thread", context)
 

@@ -330,3 +330,27 @@ def test_through_end_covers_a_complete_list_beyond_the_first_page(client, agent,
         wrote(f"165055503{i:02d}", at=NOW - timedelta(minutes=i))
     client.force_login(agent)
     assert len(rows(poll(client, "x", view="all", through="end").text)) == 30
+
+
+def test_thread_bubbles_are_kept_and_rendered_again_only_when_what_they_show_changes(client, agent, clock):
+    from django.core.cache import caches
+
+    store = caches["bubbles"]
+    store.clear()
+    customer = wrote("16505550001", at=NOW - timedelta(hours=2), body="First", name="Ana")
+    wrote("16505550001", at=NOW - timedelta(hours=1), body="Second <b>bold</b>", name="Ana")
+    reply = services.send_text(customer=customer, body="Third", agent=agent)
+    client.force_login(agent)
+    url = reverse("inbox:thread", args=[customer.pk])
+    first = client.get(url, **HTMX).text
+    assert len(store._cache) == 3
+    assert "Second &lt;b&gt;bold&lt;/b&gt;" in first  # kept bubbles are escaped like any
+    assert client.get(url, **HTMX).text == first and len(store._cache) == 3  # all three kept
+
+    Message.objects.filter(pk=reply.pk).update(status="read", read_at=NOW)
+    read = client.get(url, **HTMX).text
+    assert "ticks-read" in read and len(store._cache) == 4  # only the changed bubble rendered again
+    # Another agent in another time zone sees their own times.
+    client.cookies["tz"] = "Asia/Tokyo"
+    tokyo = client.get(url, **HTMX).text
+    assert "JST" in tokyo and "JST" not in read and len(store._cache) == 7
