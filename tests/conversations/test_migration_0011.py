@@ -29,7 +29,7 @@ def test_turns_search_names_and_what_was_read_are_filled_from_the_data():
         User = old.get_model("auth", "User")
         Group = old.get_model("auth", "Group")
         alex = User.objects.create(username="alex")
-        alex.groups.add(Group.objects.get(name="agents"))
+        alex.groups.add(Group.objects.get_or_create(name="agents")[0])
         outsider = User.objects.create(username="outsider")
         sofia = Customer.objects.create(
             wa_id="5215512345678", name="Sofía Núñez", last_activity_at=T, agent_last_seen_at=T
