@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from conversations.models import Customer
 from inbox import roles
+from whatsapp import reading
 
 
 class NotAnAgent(ValueError):
@@ -24,11 +25,13 @@ def assign(*, customer: Customer, to, by) -> Customer:
 
 
 def mark_seen(*, customer: Customer, now=None) -> None:
-    """An agent opened the thread: the customer's messages so far are read (shared by the team)."""
+    """An agent opened the thread: the customer's messages so far are read (shared by the team), and
+    WhatsApp is told so, after commit, when a customer message came in since it last was."""
     now = now or timezone.now()
     Customer.objects.filter(pk=customer.pk).exclude(agent_last_seen_at__gte=now).update(
         agent_last_seen_at=now
     )
+    reading.request_read_mark(customer, now=now)
 
 
 def agent_by_id(pk) -> object | None:
