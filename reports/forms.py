@@ -57,14 +57,17 @@ class PeriodForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
+    def __init__(self, data=None, **kwargs):
+        if data is not None and not data.get("range") and (data.get("start") or data.get("end")):
+            data = data.copy()  # days without a period are a custom period: the list says so too
+            data["range"] = Preset.CUSTOM.value
+        super().__init__(data, **kwargs)
+
     def clean(self):
         data = super().clean()
         if "range" in self.errors:
             return data
-        preset = data.get("range") or (
-            Preset.CUSTOM if data.get("start") or data.get("end") else DEFAULT_PRESET
-        )
-        data["range"] = Preset(preset)
+        data["range"] = Preset(data.get("range") or DEFAULT_PRESET)
         if data["range"] is Preset.CUSTOM and not self.errors:  # each wrong day is said once, above
             start, end = data.get("start"), data.get("end")
             if not start or not end:
