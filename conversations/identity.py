@@ -230,6 +230,12 @@ def merge(first: Customer, second: Customer, *, at: datetime, now: datetime, bec
         setattr(survivor, field, _latest(getattr(survivor, field), getattr(absorbed, field)))
     for field in SURVIVOR_WINS:
         setattr(survivor, field, getattr(survivor, field) or getattr(absorbed, field))
+    if (
+        _latest(survivor.platform_read_through, absorbed.platform_read_through)
+        != survivor.platform_read_through
+    ):
+        for field in PLATFORM_READ:  # one marking's fields go together: the one that dealt with the later
+            setattr(survivor, field, getattr(absorbed, field))
     survivor.created_at = min(survivor.created_at, absorbed.created_at)
     identifiers = {"wa_id": survivor.wa_id or absorbed.wa_id, "user_id": survivor.user_id or absorbed.user_id}
     absorbed_label = absorbed.handle
@@ -259,6 +265,8 @@ LATEST_WINS = (
 )
 # … and the older row's own details where it has them, else the other's.
 SURVIVOR_WINS = ("name", "username", "parent_user_id", "assigned_to_id")
+# … and what WhatsApp was last told is read, from whichever marking covered the later messages.
+PLATFORM_READ = ("platform_read_wamid", "platform_read_at", "platform_read_through")
 
 
 def _overlap(a: Conversation, b: Conversation) -> bool:

@@ -87,6 +87,13 @@ class Customer(models.Model):
     # Superseded by inbox.CustomerSeen (what each agent has read), which inbox 0005 filled from it. Kept,
     # unused, so the domain's migrations never wait on the inbox's: drop it in a later release.
     agent_last_seen_at = models.DateTimeField(null=True, blank=True)
+    # What WhatsApp was told the team has read (whatsapp.services.mark_read): the customer's latest message
+    # marked read there (which marks the earlier ones), when the platform accepted that (empty while the
+    # call is under way, or after it failed for good), and the latest customer message instant the marking
+    # has dealt with: opening the thread asks for a marking only when last_inbound_at is past it.
+    platform_read_wamid = models.CharField("marked read on WhatsApp", max_length=128, blank=True)
+    platform_read_at = models.DateTimeField("WhatsApp accepted the read mark at", null=True, blank=True)
+    platform_read_through = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from conversations.models import Customer
 from inbox import roles
 from inbox.models import CustomerSeen
+from whatsapp import reading
 
 
 class NotAnAgent(ValueError):
@@ -25,7 +26,8 @@ def assign(*, customer: Customer, to, by) -> Customer:
 
 def mark_seen(*, customer: Customer, agent, now) -> None:
     """`agent` opened the customer's thread at `now`: the customer's messages so far are read, for that
-    agent only. One upsert; never moves what the agent has seen back in time."""
+    agent only (one upsert; never moves what the agent has seen back in time), and WhatsApp is told so,
+    after commit, when a customer message came in since it last was."""
     table = CustomerSeen._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -34,6 +36,7 @@ def mark_seen(*, customer: Customer, agent, now) -> None:
             f"WHERE {table}.seen_at < excluded.seen_at",
             [agent.pk, customer.pk, connection.ops.adapt_datetimefield_value(now)],
         )
+    reading.request_read_mark(customer, now=now)
 
 
 def agent_by_id(pk) -> object | None:

@@ -54,6 +54,9 @@ def _report_page(name: str):
     def page(request):
         now = timezone.now()
         form = PeriodForm(request.GET if _has_filters(request) else None)
+        if request.GET.get("format") == "csv" and (problems := form.problems()):
+            # A file of another period than asked would pass for the one asked: say what is wrong instead.
+            return _csv_refused(problems)
         period = form.period(tz=ZoneInfo(settings.BUSINESS_TIME_ZONE), now=now)
         report = selectors.REPORTS[name](period=period, scope=selectors.Scope.for_user(request.user), now=now)
         if request.GET.get("format") == "csv":
@@ -77,6 +80,11 @@ def _report_page(name: str):
 
 def _has_filters(request) -> bool:
     return any(request.GET.get(key) for key in ("range", "start", "end"))
+
+
+def _csv_refused(problems: list[str]) -> HttpResponse:
+    lines = ["No CSV: the period asked for cannot be used.", *problems]
+    return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
 
 
 def _csv(report, name: str, slug: str) -> HttpResponse:

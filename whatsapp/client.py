@@ -1,4 +1,4 @@
-"""The WhatsApp Cloud API (Graph API) client: send a message, list the templates.
+"""The WhatsApp Cloud API (Graph API) client: send a message, mark one read, list the templates.
 
 No Django here: the caller passes the settings in. Every failure is a `PlatformError` that says in plain
 words what happened (`info`, from `whatsapp.errors`) and answers the two questions a sender must ask:
@@ -260,6 +260,14 @@ class GraphClient:
             raise _unexpected_answer(response)
         return SendResult(wamid=wamid, wa_id=wa_id, user_id=user_id, raw=body or {})
 
+    def mark_read(self, payload: dict) -> None:
+        """POST a read mark (`read_payload`): the customer sees blue ticks on that message and the earlier
+        ones. The platform answers `{"success": true}`; marking the same message again is harmless."""
+        response, body = self._post(f"/{self.version}/{self.phone_number_id}/messages", payload)
+        if body is None or body.get("success") is not True:
+            logger.warning("Read mark answered HTTP %s in an undocumented shape", response.status_code)
+            raise _unexpected_answer(response)
+
     # --- Templates -------------------------------------------------------------------------------------
     def list_templates(self, waba_id: str, *, limit: int = 100) -> Iterator[dict]:
         """Every template (one item per name and language) of the business account, page after page."""
@@ -489,6 +497,14 @@ def text_payload(
         "text": {"body": body, "preview_url": preview_url},
     }
     return _with_callback_data(payload, callback_data)
+
+
+def read_payload(message_id: str) -> dict:
+    """Mark a customer's message read (Meta, "Mark messages as read"): its wamid, as the message webhook
+    gave it. The platform also marks the earlier messages of the chat read."""
+    if not isinstance(message_id, str) or not message_id.strip():
+        raise ValueError(f"A read mark needs the wamid of a message the customer sent; got {message_id!r}.")
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
 
 
 def template_payload(

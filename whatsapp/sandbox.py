@@ -2,11 +2,12 @@
 
 It behaves like the platform where the inbox can tell: it accepts a message and answers with a wamid,
 then feeds `sent`, `delivered` and `read` status webhooks back through the same processing as the real
-ones (signed, stored, parsed); and it refuses a free-form message outside the customer service window
-with error 131047, a template that is not approved with 132001, a number that is not a customer with
-131026. Deliveries are built in the platform's documented shapes (whatsapp-cloud-api.md), so
-`simulate_inbound` can play the customer against a running app. It lists the demo catalogue
-(inbox.demo) as the account's templates, in pages, so "Sync with WhatsApp" works locally.
+ones (signed, stored, parsed); it takes read marks of the customers' messages, refusing an unknown wamid
+with 131009; and it refuses a free-form message outside the customer service window with error 131047, a
+template that is not approved with 132001, a number that is not a customer with 131026. Deliveries are
+built in the platform's documented shapes (whatsapp-cloud-api.md), so `simulate_inbound` can play the
+customer against a running app. It lists the demo catalogue (inbox.demo) as the account's templates, in
+pages, so "Sync with WhatsApp" works locally.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import logging
 import uuid
 import zlib
+from collections import deque
 from datetime import date, datetime
 
 from django.conf import settings
@@ -33,6 +35,9 @@ SANDBOX_PHONE_NUMBER_ID = "sandbox-phone-number"
 SANDBOX_DISPLAY_NUMBER = "15550000000"
 # (status, seconds after acceptance): like the platform, a little later each.
 STATUS_SCHEDULE = (("sent", 1), ("delivered", 2), ("read", 6))
+READ_MARK_KEYS = frozenset({"messaging_product", "status", "message_id", "typing_indicator"})
+# The wamids this process's sandbox marked read, latest last (for a look in a shell or a test).
+read_marks: deque[str] = deque(maxlen=1000)
 
 
 def encode(delivery: dict) -> bytes:
@@ -219,7 +224,7 @@ def template_listing_page(*, after: str | None = None, limit: int = 100) -> dict
 
 
 class SandboxClient:
-    """Same interface as GraphClient (send, list_templates), answered locally."""
+    """Same interface as GraphClient (send, mark_read, list_templates), answered locally."""
 
     def __enter__(self):
         return self
@@ -253,6 +258,26 @@ class SandboxClient:
         if template is None:
             raise _refusal(100, "Invalid parameter: the template does not exist")
         _schedule_review(template_id, template.name, template.language)
+        return {"success": True}
+
+    def mark_read(self, payload: dict) -> dict:
+        """Like the platform: exactly the documented shape, the wamid of a message a customer sent (else
+        131009, as the platform answers an unknown id); recorded in `read_marks`, and logged."""
+        keys = set(payload) if isinstance(payload, dict) else set()
+        well_formed = (
+            {"messaging_product", "status", "message_id"} <= keys <= READ_MARK_KEYS
+            and payload["messaging_product"] == "whatsapp"
+            and payload["status"] == "read"
+            and isinstance(payload["message_id"], str)
+            and payload.get("typing_indicator", {"type": "text"}) == {"type": "text"}
+        )
+        if not well_formed:
+            raise _refusal(100, f"Invalid parameter: not a read mark in the documented shape: {payload!r}")
+        wamid = payload["message_id"]
+        if not Message.objects.filter(wamid=wamid, direction=Message.Direction.INBOUND).exists():
+            raise _refusal(131009, "Parameter value is not valid")
+        read_marks.append(wamid)
+        logger.info("sandbox: %s marked read", wamid)
         return {"success": True}
 
     def send(self, payload: dict) -> SendResult:

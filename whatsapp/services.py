@@ -463,10 +463,16 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
     return DeliveryOutcome("sent")
 
 
+def send_retry_delay(attempt: int) -> int:
+    """Seconds before trying a request to the platform again after `attempt` tries: 5 s, doubling, at
+    most 15 minutes."""
+    return min(900, 5 * 2 ** (max(1, attempt) - 1))
+
+
 def _handle_send_error(message: Message, error: PlatformError) -> DeliveryOutcome:
     now = timezone.now()
     if error.retryable and message.send_attempts < SEND_MAX_ATTEMPTS:
-        delay = min(900, 5 * 2 ** (message.send_attempts - 1))
+        delay = send_retry_delay(message.send_attempts)
         Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
             status=Message.Status.QUEUED,
             status_changed_at=now,

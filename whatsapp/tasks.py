@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from whatsapp import services
+from whatsapp import reading, services
 
 
 @shared_task(name="whatsapp.send_message", bind=True, max_retries=None, ignore_result=True)
@@ -11,6 +11,15 @@ def send_message(self, message_id: int) -> str:
     outcome = services.deliver_message(message_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
+
+
+@shared_task(name="whatsapp.mark_read", bind=True, max_retries=None, ignore_result=True)
+def mark_read(self, customer_id: int, claimed: str = "") -> str:
+    """Mark the customer's latest message read on WhatsApp, once (see reading.mark_read)."""
+    outcome = reading.mark_read(customer_id, claimed=claimed, attempt=self.request.retries + 1)
+    if outcome.retry_in is not None:
+        raise self.retry(args=(customer_id, outcome.wamid), countdown=outcome.retry_in)
     return outcome.result
 
 

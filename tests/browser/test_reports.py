@@ -113,6 +113,20 @@ def test_a_supervisor_finds_last_weeks_marketing_conversations_and_downloads_the
 def test_an_agent_sees_only_their_own_figures_and_a_bad_period_is_explained(log_in):
     page = log_in("agent", "agent-demo")
     page.goto("/reports/conversations/?range=custom&start=2026-02-05&end=2026-02-01")
-    expect(page.get_by_role("alert")).to_contain_text("The last day comes before the first day.")
-    expect(page.get_by_role("alert")).to_contain_text("Showing the last 7 days instead.")
+    expect(page.get_by_role("alert").get_by_role("listitem")).to_have_text(
+        ["The last day (2026-02-01) comes before the first day (2026-02-05)."]
+    )
+    expect(page.get_by_role("alert").locator("p")).to_have_text("Showing the last 7 days instead.")
     expect(page.get_by_role("note").first).to_contain_text("your own figures")
+
+
+def test_bad_dates_are_explained_one_line_each(log_in):
+    page = log_in("supervisor", "supervisor-demo")
+    page.goto("/reports/windows/?start=2026-13-45&end=foo")
+    expect(page.get_by_role("alert").get_by_role("listitem")).to_have_text(
+        [
+            "“2026-13-45” is not a day: write the first day (From) as YYYY-MM-DD, like 2026-01-31.",
+            "“foo” is not a day: write the last day (To) as YYYY-MM-DD, like 2026-01-31.",
+        ]
+    )
+    expect(page.get_by_role("alert").locator("p")).to_have_text("Showing the last 7 days instead.")

@@ -2,17 +2,22 @@
 kombu's filesystem broker under a fresh VAR_DIR, no PostgreSQL or Redis), demo data, web server, and a
 Celery worker with beat that expires a due conversation."""
 
+import contextlib
 import http.cookiejar
 import os
 import re
+import signal
+import socket
 import sqlite3
+import subprocess
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, started, stop, wait_until
+from tests.processes import ROOT, free_port, started, stop, wait_until
 
 
 def fetch(opener, url, data=None):
@@ -23,13 +28,48 @@ def fetch(opener, url, data=None):
         return None, ""
 
 
+def demo_env(var: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
+    env.update(VAR_DIR=str(var), PORT=str(port), CONVERSATION_SWEEP_SECONDS="2")
+    return env
+
+
+def processes_with(*words: str) -> list[int]:
+    """The pids of the processes whose command line has all of `words` among its arguments."""
+    wanted = {word.encode() for word in words}
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if wanted <= set(cmdline.read_bytes().split(b"\0")):
+                found.append(int(cmdline.parent.name))
+    return sorted(found)
+
+
+def celery_of(var: Path) -> list[int]:
+    """The demo's Celery processes (worker, pool, beat): their schedule file is under its VAR_DIR."""
+    return processes_with(f"--schedule={var}/celerybeat-schedule")
+
+
+def web_server_of(port: int) -> list[int]:
+    """`manage.py runserver` on `port`: the autoreloader, then the server it runs."""
+    return processes_with("runserver", f"127.0.0.1:{port}")
+
+
+def parent_of(pid: int) -> int:
+    # /proc/<pid>/stat is "pid (comm) state ppid …", and comm may hold spaces.
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 @pytest.fixture
 def demo(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
-    env.update(VAR_DIR=str(tmp_path / "var"), PORT=str(port), CONVERSATION_SWEEP_SECONDS="2")
     log = tmp_path / "demo.log"
-    process = started(["./dev", "demo"], env, log, start_new_session=True)
+    process = started(["./dev", "demo"], demo_env(tmp_path / "var", port), log, start_new_session=True)
     try:
         yield f"http://127.0.0.1:{port}", tmp_path / "var", log, process
     finally:
@@ -80,3 +120,51 @@ def test_dev_demo_runs_web_worker_and_beat_with_demo_data(demo):
 
     wait_until(swept, 60, "the conversation was not marked expired by the worker", var / "celery.log")
     db.close()
+
+    # Ctrl+C in the terminal (SIGINT to the whole process group) stops the web server and Celery.
+    assert celery_of(var)
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(40) == 130
+    assert celery_of(var) == [] and web_server_of(int(base.rsplit(":", 1)[1])) == []
+
+
+def test_dev_demo_says_at_once_when_its_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            ["./dev", "demo"],
+            cwd=ROOT,
+            env=demo_env(tmp_path / "var", port),
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: port {port} is already in use on 127.0.0.1 (another ./dev demo, or another server?). "
+        "Stop it, or choose another port: PORT=8001 ./dev demo\n"
+    )
+    assert not (tmp_path / "var").exists()  # nothing migrated, no worker started
+
+
+@pytest.mark.parametrize("ending", ["SIGTERM to the script", "the web server exits on its own"])
+def test_dev_demo_stops_celery_however_it_ends(tmp_path, ending):
+    port, var, log = free_port(), tmp_path / "var", tmp_path / "demo.log"
+    process = started(["./dev", "demo"], demo_env(var, port), log, start_new_session=True)
+    try:
+        wait_until(lambda: "Press Ctrl+C" in log.read_text() and listening(port), 180, "no demo", log)
+        wait_until(lambda: len(celery_of(var)) > 1, 30, "Celery did not start its pool", log)
+        if ending == "SIGTERM to the script":
+            process.terminate()  # `kill <pid>`: only the script gets it
+            assert process.wait(40) == 143
+        else:
+            pids = web_server_of(port)
+            [server] = [pid for pid in pids if parent_of(pid) in pids]  # the autoreloader's child
+            os.kill(server, signal.SIGKILL)
+            assert process.wait(40) != 0
+            assert "The web server stopped" in log.read_text()
+        assert celery_of(var) == [] and web_server_of(port) == [] and not listening(port)
+    finally:
+        stop(process, group=True)

@@ -221,7 +221,74 @@ def test_presets_and_a_bad_custom_range(client_as, week):
         reverse("reports:conversations"), {"range": "custom", "start": "2026-01-09", "end": "2026-01-02"}
     )
     assert bad.status_code == 200
-    assert "The last day comes before the first day." in bad.text and "05 Jan 2026 – 11 Jan 2026" in bad.text
+    assert problems(bad.text) == [
+        "The last day (2026-01-02) comes before the first day (2026-01-09).",
+        "Showing the last 7 days instead.",
+    ]
+    assert "05 Jan 2026 – 11 Jan 2026" in bad.text
+
+
+def problems(page: str) -> list[str]:
+    """The sentences of the period form's error, each on its own (a list item or paragraph)."""
+    alert = re.search(r'<div class="error" role="alert">(.*?)</div>', page, re.S)
+    if alert is None:
+        return []
+    return [html.unescape(text).strip() for text in re.findall(r"<(?:li|p)>(.*?)</(?:li|p)>", alert.group(1))]
+
+
+@pytest.mark.parametrize(
+    ("query", "sentences"),
+    [
+        (
+            {"start": "2026-13-45", "end": "foo"},
+            [
+                "“2026-13-45” is not a day: write the first day (From) as YYYY-MM-DD, like 2026-01-31.",
+                "“foo” is not a day: write the last day (To) as YYYY-MM-DD, like 2026-01-31.",
+            ],
+        ),
+        (
+            {"range": "custom", "start": "2026-01-05", "end": "2026-02-30"},
+            ["“2026-02-30” is not a day: write the last day (To) as YYYY-MM-DD, like 2026-01-31."],
+        ),
+        (
+            {"range": "custom", "start": "2026-01-05"},
+            ["A custom period needs both a first day (From) and a last day (To)."],
+        ),
+        (
+            {"range": "fortnight"},
+            ["“fortnight” is not a period these reports offer: choose one from the list."],
+        ),
+        (
+            {"range": "custom", "start": "2020-01-01", "end": "2026-01-11"},
+            ["A period can cover at most 731 days; 2020-01-01 to 2026-01-11 is 2203 days."],
+        ),
+    ],
+)
+def test_bad_dates_are_explained_one_sentence_each_and_the_csv_refuses_them(
+    client_as, week, query, sentences
+):
+    supervisor = client_as(week["supervisor"])
+    page = supervisor.get(reverse("reports:windows"), query)
+    assert page.status_code == 200
+    assert problems(page.text) == [*sentences, "Showing the last 7 days instead."]
+    assert "05 Jan 2026 – 11 Jan 2026" in page.text
+
+    download = supervisor.get(reverse("reports:windows"), {**query, "format": "csv", "table": "per-day"})
+    assert download.status_code == 400
+    assert download["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Content-Disposition" not in download
+    assert download.content.decode().splitlines() == [
+        "No CSV: the period asked for cannot be used.",
+        *sentences,
+    ]
+
+
+def test_a_csv_without_a_period_is_the_default_one(client_as, week):
+    download = client_as(week["supervisor"]).get(
+        reverse("reports:windows"), {"format": "csv", "table": "per-day"}
+    )
+    assert download.status_code == 200
+    assert "-per-day-20260105-20260111.csv" in download["Content-Disposition"]
 
 
 # --- Constant query counts ---------------------------------------------------------------------------

@@ -12,11 +12,12 @@ process, where the test reads them.
 Answers, in order of precedence:
 1. `reply_with(fn)`: fn(request) returns a `Reply`, or None to fall through;
 2. the queue of `enqueue(...)`d replies, one per request whatever its path;
-3. the defaults: POST /{version}/{phone_number_id}/messages → 200 with a fresh `wamid.FAKE…` id in the
-   documented success shape: echoing `to` with its `wa_id`, or, for a send addressed by business-scoped
-   user id (`recipient`, no `to`), echoing it with `user_id` and no `wa_id`; `to` wins when both are
-   given. GET /{version}/{waba_id}/message_templates → the pages given to `templates(...)`; anything
-   else → 404 with a Graph error body.
+3. the defaults: a read mark (POST …/messages with `"status": "read"`) → `{"success": true}` when in
+   the documented shape (else 400); POST /{version}/{phone_number_id}/messages → 200 with a fresh
+   `wamid.FAKE…` id in the documented success shape: echoing `to` with its `wa_id`, or, for a send
+   addressed by business-scoped user id (`recipient`, no `to`), echoing it with `user_id` and no
+   `wa_id`; `to` wins when both are given. GET /{version}/{waba_id}/message_templates → the pages
+   given to `templates(...)`; anything else → 404 with a Graph error body.
 
 A business-scoped user id put into `to` is dropped silently by the real platform (the message never
 arrives). The fake refuses it loudly instead, with a 400, and records it in `fake.misaddressed` so a
@@ -234,6 +235,17 @@ class FakeGraph:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def read_marks(self) -> list[str]:
+        """The message ids of the read marks answered with success, in order."""
+        return [
+            request.json["message_id"]
+            for request in self.requests
+            if isinstance(request.json, dict)
+            and request.json.get("status") == "read"
+            and request.reply_status == 200
+        ]
+
     def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
         """Block until at least `n` requests arrived; AssertionError after `timeout` seconds."""
         with self._lock:
@@ -274,6 +286,8 @@ class FakeGraph:
 
     def _send_answer(self, request: RecordedRequest) -> tuple[int, Any]:
         payload = request.json if isinstance(request.json, dict) else {}
+        if "status" in payload:
+            return self._read_answer(payload)
         to, recipient = str(payload.get("to") or ""), str(payload.get("recipient") or "")
         if BSUID.fullmatch(to):
             with self._lock:
@@ -289,6 +303,21 @@ class FakeGraph:
         if recipient:
             return 200, recipient_success_body(recipient)
         return 400, graph_error(100, "Invalid parameter", details="The parameter to is required.")
+
+    def _read_answer(self, payload: dict) -> tuple[int, Any]:
+        """A read mark: exactly the documented keys, else the platform's "Invalid parameter"."""
+        well_formed = (
+            set(payload) == {"messaging_product", "status", "message_id"}
+            and payload["messaging_product"] == "whatsapp"
+            and payload["status"] == "read"
+            and isinstance(payload["message_id"], str)
+            and payload["message_id"]
+        )
+        if not well_formed:
+            return 400, graph_error(
+                100, "Invalid parameter", details=f"FakeGraph: not a read mark: {payload}"
+            )
+        return 200, {"success": True}
 
     def _template_page(self, request: RecordedRequest, pages: list[list[dict]]) -> dict:
         index = int(request.query.get("after", "page-0").removeprefix("page-") or 0)

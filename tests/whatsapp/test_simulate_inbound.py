@@ -55,3 +55,15 @@ def test_explains_what_went_wrong():
         call_command(
             "simulate_inbound", "15557654321", "hi", "--url", "http://127.0.0.1:9/webhooks/whatsapp/"
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posts_to_the_port_that_dev_demo_serves_on(live_server, monkeypatch, capsys):
+    monkeypatch.setenv("PORT", live_server.url.rsplit(":", 1)[1])  # as `PORT=8001 ./dev demo` sets it
+    call_command("simulate_inbound", "15557654321", "Is this the right port?")
+    assert "Delivered wamid.SANDBOX" in capsys.readouterr().out
+    assert Message.objects.get().body == "Is this the right port?"
+
+    monkeypatch.setenv("PORT", "9")
+    with pytest.raises(CommandError, match=r"http://127\.0\.0\.1:9/webhooks/whatsapp/"):
+        call_command("simulate_inbound", "15557654321", "hi")

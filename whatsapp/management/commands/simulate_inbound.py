@@ -1,3 +1,5 @@
+import os
+
 import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -5,6 +7,11 @@ from django.utils import timezone
 
 from conversations.identifiers import Identity, InvalidIdentifier
 from whatsapp import sandbox, signature
+
+
+def default_url() -> str:
+    """The webhook of the app `./dev demo` runs: on 127.0.0.1, port PORT as it reads it (8000 unset)."""
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}/webhooks/whatsapp/"
 
 
 class Command(BaseCommand):
@@ -35,7 +42,9 @@ class Command(BaseCommand):
             help="The customer came from a click-to-WhatsApp ad (a free-entry-point referral, rule R6).",
         )
         parser.add_argument(
-            "--url", default="http://127.0.0.1:8000/webhooks/whatsapp/", help="The app's webhook URL."
+            "--url",
+            default=default_url(),
+            help="The app's webhook URL; by default the one `./dev demo` serves, on port PORT (8000).",
         )
 
     def handle(self, *args, customer, text, name, username, user_id, ad, url, **options):
