@@ -1,6 +1,7 @@
 """The inbox at 100,000 customers (issue 11): who spoke last and a search name kept on the customer, and
 the indexes its list, filter counts and search read.
 
+- `platform_read_*`: what was last marked read on WhatsApp (whatsapp.reading), empty until then.
 - `last_turn_at` / `last_turn_direction`: the latest message that is a turn (reactions and platform
   notices aside), filled here from the messages; the services keep it from now on.
 - `search_name`: the name and username folded (NFKD, accents dropped, casefold), filled here in Python
@@ -113,6 +114,23 @@ class Migration(migrations.Migration):
             model_name="customer",
             name="search_name",
             field=models.CharField(blank=True, editable=False, max_length=400),
+        ),
+        # What was last marked read on WhatsApp (whatsapp.reading), added here so the SQLite table is
+        # rebuilt once, before its triggers are restored.
+        migrations.AddField(
+            model_name="customer",
+            name="platform_read_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="WhatsApp accepted the read mark at"),
+        ),
+        migrations.AddField(
+            model_name="customer",
+            name="platform_read_through",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="customer",
+            name="platform_read_wamid",
+            field=models.CharField(blank=True, max_length=128, verbose_name="marked read on WhatsApp"),
         ),
         migrations.RunPython(restore_sqlite_triggers, migrations.RunPython.noop),
         migrations.RunSQL(FILL_LATEST_TURNS, migrations.RunSQL.noop),
