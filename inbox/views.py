@@ -114,7 +114,8 @@ def customer_list(request):
     it shows changed, whatever the clock says, it gets 204 without anything being rendered; otherwise
     the rows down to `through`, which static/inbox/inbox.js merges in place (only changed rows replaced)."""
     now = timezone.now()
-    selected = Customer.objects.filter(pk=request.GET.get("selected") or None).first()
+    chosen = request.GET.get("selected", "")
+    selected = Customer.objects.filter(pk=chosen).first() if chosen.isdigit() else None
     through = (
         selectors.Cursor.END
         if request.GET.get("through") == "end"
