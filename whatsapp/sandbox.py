@@ -27,6 +27,7 @@ from conversations.models import Customer, Message
 from templates_app.models import MessageTemplate
 from whatsapp import signature
 from whatsapp.client import PlatformError, SendResult
+from whatsapp.sandbox_catalogue import platform_templates
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +210,8 @@ def submitted_templates() -> list[dict]:
 
 
 def template_listing_page(*, after: str | None = None, limit: int = 100) -> dict:
-    """One page of `GET /{WABA_ID}/message_templates` over the demo catalogue (inbox.demo) and the
-    templates submitted to the sandbox, in the platform's shape: `{"data": [...], "paging": {...}}`."""
-    from inbox.demo import platform_templates
-
+    """One page of `GET /{WABA_ID}/message_templates` over the catalogue (whatsapp.sandbox_catalogue) and
+    the templates submitted to the sandbox, in the platform's shape: `{"data": [...], "paging": {...}}`."""
     items = platform_templates() + submitted_templates()
     size = max(1, min(limit, SANDBOX_TEMPLATE_PAGE_SIZE))
     start = int(after) if after and after.isdigit() else 0
