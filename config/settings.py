@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "conversations",
     "templates_app",
     "whatsapp",
+    "accounts",
     "inbox",
     "reports",
 ]

@@ -11,4 +11,4 @@ urlpatterns = [
     path("", include("inbox.urls")),
 ]
 
-handler403 = "inbox.errors.permission_denied"
+handler403 = "accounts.errors.permission_denied"

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import roles
 from conversations import services
 from conversations.identifiers import Identity
 from conversations.models import Customer
-from inbox import roles
 from inbox.demo_history import seed_history
 from reports.demo import load_sample_rates
 from reports.services import refresh_rollup

@@ -16,11 +16,11 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from accounts import roles
 from conversations import identifiers, policy
 from conversations import search as search_module
 from conversations import selectors as domain
 from conversations.models import Conversation, Customer, Message
-from inbox import roles
 from inbox.models import CustomerSeen
 from templates_app.models import MessageTemplate
 

@@ -3,8 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from accounts import roles
 from conversations.models import Customer
-from inbox import roles
 from inbox.models import CustomerSeen
 from whatsapp import reading
 

@@ -11,13 +11,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import requires
 from conversations import policy, services
 from conversations.exceptions import DomainError, TemplateParamsInvalid, WindowClosed
 from conversations.models import Customer
 from conversations.selectors import preview_send
 from inbox import rendering, selectors
 from inbox import services as inbox_services
-from inbox.access import requires
 from inbox.forms import TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
 from templates_app.models import MessageTemplate

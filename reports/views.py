@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from inbox.access import requires
+from accounts.access import requires
 from reports import selectors
 from reports.forms import PeriodForm
 

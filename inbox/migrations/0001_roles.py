@@ -1,16 +1,9 @@
+"""Created the role groups (agents, supervisors, admins).
+
+The role groups and their permissions are kept by accounts.roles.sync_roles after every migrate (a
+post_migrate handler): migrations import no app code, so this one no longer does anything."""
+
 from django.db import migrations
-
-
-def create_roles(apps, schema_editor):
-    from inbox.roles import sync_roles
-
-    sync_roles(apps)
-
-
-def remove_roles(apps, schema_editor):
-    from inbox.roles import ROLE_PERMISSIONS
-
-    apps.get_model("auth", "Group").objects.filter(name__in=list(ROLE_PERMISSIONS)).delete()
 
 
 class Migration(migrations.Migration):
@@ -21,4 +14,4 @@ class Migration(migrations.Migration):
         ("templates_app", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_roles, remove_roles)]
+    operations = []

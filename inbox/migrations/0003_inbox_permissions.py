@@ -1,10 +1,9 @@
+"""Gave the roles the inbox's permissions.
+
+The role groups and their permissions are kept by accounts.roles.sync_roles after every migrate (a
+post_migrate handler): migrations import no app code, so this one no longer does anything."""
+
 from django.db import migrations
-
-
-def sync(apps, schema_editor):
-    from inbox.roles import sync_roles
-
-    sync_roles(apps)
 
 
 class Migration(migrations.Migration):
@@ -13,4 +12,4 @@ class Migration(migrations.Migration):
         ("conversations", "0005_inbox_assignment_and_send_tokens"),
     ]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = []

@@ -1,13 +1,9 @@
-"""Admins see the items kept from deliveries and customers' previous identifiers, and manage the dated
-rules of what is free under per-message pricing beside the rate card."""
+"""Gave admins the kept items, previous identifiers and free-message rules.
+
+The role groups and their permissions are kept by accounts.roles.sync_roles after every migrate (a
+post_migrate handler): migrations import no app code, so this one no longer does anything."""
 
 from django.db import migrations
-
-
-def sync(apps, schema_editor):
-    from inbox.roles import sync_roles
-
-    sync_roles(apps)
 
 
 class Migration(migrations.Migration):
@@ -18,4 +14,4 @@ class Migration(migrations.Migration):
         ("reports", "0006_free_message_rules_and_platform_pricing"),
     ]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = []

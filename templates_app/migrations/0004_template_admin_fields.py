@@ -3,13 +3,21 @@
 from django.db import migrations, models
 
 
+def _body_text(components):
+    # Frozen here (migrations import no app code): the BODY component's text. An authentication preset
+    # (no text) is left empty; MessageTemplate.save writes the platform's text at the next save or sync.
+    for component in components if isinstance(components, list) else []:
+        if isinstance(component, dict) and str(component.get("type", "")).upper() == "BODY":
+            text = component.get("text")
+            return text if isinstance(text, str) else ""
+    return ""
+
+
 def fill_body_text(apps, schema_editor):
     """The search copy of each existing template's BODY text (MessageTemplate.save keeps it after)."""
-    from templates_app.components import body_text
-
     MessageTemplate = apps.get_model("templates_app", "MessageTemplate")
     for template in MessageTemplate.objects.only("pk", "components").iterator():
-        MessageTemplate.objects.filter(pk=template.pk).update(body_text=body_text(template.components))
+        MessageTemplate.objects.filter(pk=template.pk).update(body_text=_body_text(template.components))
 
 
 class Migration(migrations.Migration):

@@ -131,12 +131,12 @@ def demo(request):
     with `@pytest.mark.demo_history(days)`, that many days of history too (inbox.demo_history).
 
     Live-server tests are transactional: each ends with a flush, which removes the role groups that a
-    migration created (permissions come back with the flush). Put the groups back from inbox.roles first.
+    migration created (permissions come back with the flush). Put the groups back from accounts.roles first.
     """
     from django.contrib.auth.models import Group, Permission
     from django.core.management import call_command
 
-    from inbox import roles
+    from accounts import roles
 
     for role, permissions in roles.ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)

@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import roles
 from conversations import services
 from conversations.models import Conversation, Customer, Message
-from inbox import roles
 from templates_app.models import MessageTemplate
 from tests import factories
 from tests.factories import at, h

@@ -17,9 +17,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import roles
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
-from inbox import demo, roles
+from inbox import demo
 from templates_app.models import MessageTemplate, TemplateEvent
 from tests import factories
 

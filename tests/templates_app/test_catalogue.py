@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from inbox import roles
+from accounts import roles
 from tests import factories
 
 pytestmark = pytest.mark.django_db

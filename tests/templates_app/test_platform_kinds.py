@@ -18,7 +18,7 @@ from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.urls import reverse
 
-from inbox import roles
+from accounts import roles
 from templates_app import components, platform, sending
 from templates_app.models import MessageTemplate, TemplateEvent
 from templates_app.services import export_templates, import_templates, sync_templates

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from inbox import roles
+from accounts import roles
 from templates_app.models import MessageTemplate, TemplateEvent
 from tests import factories
 from tests.whatsapp.fake_graph import Reply, graph_error, template_refusal

@@ -118,7 +118,7 @@ def test_the_compose_area_offers_what_can_still_be_sent_and_the_server_refuses_t
 def _agents_group():
     from django.contrib.auth.models import Group
 
-    from inbox import roles
+    from accounts import roles
 
     return Group.objects.get(name=roles.AGENTS)
 

@@ -8,7 +8,7 @@ SIGNED_OUT = "You were signed out. Sign in again to go on; what you typed is kep
 
 
 def requires(permission: str):
-    """Login on every page, then the role's permission; a refusal names what is missing (inbox.errors).
+    """Login on every page, then the role's permission; a refusal names what is missing (accounts.errors).
 
     A page request without a session goes to the sign-in page. A request the page itself makes (htmx: a
     poll, a send) gets 401 instead, which the page shows as a "you were signed out" notice: never the

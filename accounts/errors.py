@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from inbox import roles
+from accounts import roles
 
 # What each permission the inbox checks means, in the words of the roles that have it.
 PERMISSION_NAMES = {

@@ -1,7 +1,9 @@
 """The product's roles as Django groups, and what each may do.
 
 Agents answer customers; supervisors also read reports; admins also manage templates in the admin.
-The groups are created by a migration (inbox 0001) and kept in sync by `sync_roles`.
+The groups are created and kept in sync by `sync_roles` after every migrate (accounts.apps): a new
+permission in this file reaches the groups at the next deploy's migrate. Apps are named by label only:
+this module imports no other app of the project.
 """
 
 AGENTS = "agents"
@@ -60,9 +62,12 @@ def sync_roles(apps):
 
     # Permissions are normally created after migrate; make sure they exist before they are granted.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        models_module = getattr(app_config, "models_module", None)  # None in a historical registry
+        app_config.models_module = models_module or True
+        try:
+            create_permissions(app_config, verbosity=0, apps=apps)
+        finally:
+            app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
@@ -84,3 +89,13 @@ def _migrated(apps, app_label) -> bool:
         return any(True for _ in apps.get_app_config(app_label).get_models())
     except LookupError:
         return False
+
+
+def sync_roles_after_migrate(sender, *, apps=None, **kwargs):
+    """post_migrate (after a migrate, or a flush, which passes no app registry): once, after the last
+    app's signal, when every app's tables and permissions exist."""
+    from django.apps import apps as installed
+
+    if sender.label != list(installed.get_app_configs())[-1].label:
+        return
+    sync_roles(apps or installed)
