@@ -96,6 +96,8 @@ def sync_roles_after_migrate(sender, *, apps=None, **kwargs):
     app's signal, when every app's tables and permissions exist."""
     from django.apps import apps as installed
 
-    if sender.label != list(installed.get_app_configs())[-1].label:
+    # Django sends post_migrate for each app with models, in INSTALLED_APPS order.
+    with_models = [config for config in installed.get_app_configs() if config.models_module is not None]
+    if sender.label != with_models[-1].label:
         return
     sync_roles(apps or installed)

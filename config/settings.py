@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "accounts",
     "inbox",
     "reports",
+    "config",  # last: the deployment checks (config.apps)
 ]
 
 MIDDLEWARE = [

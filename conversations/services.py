@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
+from celery import signature
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -414,10 +415,15 @@ def _record_outbound(
     return message
 
 
-def _dispatch_outbound(message_id: int) -> None:
-    from whatsapp.tasks import send_message
+# The channel's task that hands a queued message to the platform (whatsapp.tasks.send_message). The
+# domain names it and never imports the channel: the layers point one way (templates_app ← conversations
+# ← whatsapp ← the screens).
+SEND_TASK = "whatsapp.send_message"
 
-    send_message.delay(message_id)
+
+def _dispatch_outbound(message_id: int) -> None:
+    # A signature by name runs the registered task (eagerly too, under CELERY_TASK_ALWAYS_EAGER).
+    signature(SEND_TASK, args=(message_id,)).apply_async()
 
 
 # --- The platform's reports on our messages (R9) ------------------------------------------------------

@@ -1,12 +1,13 @@
-"""The pure modules import nothing from Django (house style: policy.py is pure Python).
+"""The pure modules import nothing from Django (house style: policy.py is pure Python), and the apps'
+layers point one way (issue 12).
 
-Two proofs: the source never names Django in an import (static), and a fresh interpreter that imports
-each module has no `django` module loaded afterwards (dynamic: catches indirect imports too).
+Two proofs: import-linter's contracts over the source (static, pyproject.toml), and a fresh interpreter
+that imports each pure module has no `django` module loaded afterwards (dynamic: catches
+`importlib.import_module` too).
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -30,76 +31,53 @@ PACKAGE_INITS = {
     "conversations": REPO_ROOT / "conversations" / "__init__.py",
     "templates_app": REPO_ROOT / "templates_app" / "__init__.py",
 }
-IMPORT_FUNCTIONS = {"__import__", "import_module"}
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def _is_django(name: str | None) -> bool:
-    return name is not None and (name == "django" or name.startswith("django."))
+def lint_imports(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
-def django_imports(path: Path) -> list[str]:
-    """Every place in `path` that imports Django, statically or through __import__/import_module."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [f"line {node.lineno}: import {a.name}" for a in node.names if _is_django(a.name)]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_django(node.module):
-            found.append(f"line {node.lineno}: from {node.module} import …")
-        elif isinstance(node, ast.Call):
-            func = node.func
-            name = (
-                func.id
-                if isinstance(func, ast.Name)
-                else func.attr
-                if isinstance(func, ast.Attribute)
-                else None
-            )
-            first = node.args[0] if node.args else None
-            if (
-                name in IMPORT_FUNCTIONS
-                and isinstance(first, ast.Constant)
-                and isinstance(first.value, str)
-                and _is_django(first.value)
-            ):
-                found.append(f"line {node.lineno}: {name}({first.value!r})")
-    return found
+def test_the_import_contracts_hold():
+    """The static proof, by import-linter (pyproject.toml, [tool.importlinter]): the apps' layers point
+    one way, and the pure modules import no Django, directly or through another module of ours."""
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
 
 
-@pytest.mark.parametrize("path", list(PURE_MODULES.values()), ids=list(PURE_MODULES))
-def test_source_never_imports_django(path):
-    assert path.is_file(), path
-    assert django_imports(path) == []
-
-
-@pytest.mark.parametrize("path", list(PACKAGE_INITS.values()), ids=[f"{p}.__init__" for p in PACKAGE_INITS])
-def test_package_inits_never_import_django(path):
-    assert path.is_file(), path
-    assert django_imports(path) == []
-
-
-def test_the_ast_check_would_catch_each_kind_of_django_import(tmp_path):
-    bad = tmp_path / "bad.py"
-    bad.write_text(
-        "import os, django\n"
-        "import django.utils.timezone as tz\n"
-        "from django.db import models\n"
-        "from django import forms\n"
-        "def f():\n"
-        "    import importlib\n"
-        "    importlib.import_module('django.conf')\n"
-        "    __import__('django')\n"
-        "from djangoish import thing\n",  # not Django: must not be reported
+def test_the_contracts_would_catch_an_upward_import_and_django_in_a_pure_module(tmp_path):
+    """Guard against a vacuous pass: the same kinds of contract fail on a tree that breaks them."""
+    for package, source in {
+        "low": "",
+        "low/rules.py": "from django.conf import settings\n",  # Django in a pure module
+        "high": "",
+        "high/views.py": "import low.rules\n",
+        "low/service.py": "from high import views\n",  # upward
+    }.items():
+        path = tmp_path / (package if package.endswith(".py") else f"{package}/__init__.py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    (tmp_path / ".importlinter").write_text(
+        "[importlinter]\nroot_packages =\n    low\n    high\ninclude_external_packages = True\n\n"
+        "[importlinter:contract:layers]\nname = layers\ntype = layers\nlayers =\n    high\n    low\n\n"
+        "[importlinter:contract:pure]\nname = pure\ntype = forbidden\n"
+        "source_modules =\n    low.rules\nforbidden_modules =\n    django\n",
         encoding="utf-8",
     )
-    assert [finding.split(":")[0] for finding in django_imports(bad)] == [
-        "line 1",
-        "line 2",
-        "line 3",
-        "line 4",
-        "line 7",
-        "line 8",
-    ]
+    result = lint_imports(str(tmp_path / ".importlinter"), cwd=tmp_path)
+    assert result.returncode != 0
+    assert (
+        "low is not allowed to import high" in result.stdout and "low.service -> high.views" in result.stdout
+    )
+    assert "low.rules is not allowed to import django" in result.stdout
 
 
 def _django_modules_after_importing(module: str) -> list[str]:
