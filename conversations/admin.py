@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from conversations import policy, selectors
+from conversations import selectors
 from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message, PreviousIdentifier
 
 admin.site.site_header = "Support Inbox administration"
@@ -121,13 +121,14 @@ class YesNoFilter(admin.SimpleListFilter):
 
 
 class WindowOpenFilter(YesNoFilter):
-    """R1: the service window is open at now iff the latest customer message is in (now - 24 h, now]."""
+    """R1: the service window is open at now (the same query as the inbox's: a window the platform
+    closed, 131047, is closed here too)."""
 
     title = "service window open now"
     parameter_name = "window_open"
 
     def condition(self, now):
-        return Q(last_inbound_at__gt=now - policy.SERVICE_WINDOW, last_inbound_at__lte=now)
+        return selectors.window_open_at(now)
 
 
 class OpenNowFilter(YesNoFilter):

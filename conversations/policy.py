@@ -17,6 +17,8 @@ from enum import StrEnum
 
 SERVICE_WINDOW = timedelta(hours=24)  # R1
 FEP_ELIGIBILITY = timedelta(hours=24)  # R6
+# A window with this little left is "closing soon": the inbox warns, and lists it under that filter.
+CLOSING_SOON = timedelta(hours=1)
 SENDABLE_TEMPLATE_STATUS = "APPROVED"  # R2
 
 
@@ -108,6 +110,11 @@ class ServiceWindow:
         if not self.is_open:
             return timedelta(0)
         return self.closes_at - self.now
+
+    @property
+    def closing_soon(self) -> bool:
+        """Open, with CLOSING_SOON or less left."""
+        return self.is_open and self.remaining <= CLOSING_SOON
 
 
 def service_window(
@@ -243,14 +250,19 @@ def fep_eligibility(
     if referral_at is None:
         return FepEligibility(False, None)
     require_aware(referral_at, "referral_at")
-    until = referral_at + FEP_ELIGIBILITY
     used_up = any(
         c.category is Category.FREE_ENTRY_POINT and not c.voided and referral_at <= c.opened_at <= now
         for c in conversations
     )
-    if used_up or not (referral_at <= now < until):
+    if not fep_eligible(referral_at=referral_at, used_up=used_up, now=now):
         return FepEligibility(False, None)
-    return FepEligibility(True, until)
+    return FepEligibility(True, referral_at + FEP_ELIGIBILITY)
+
+
+def fep_eligible(*, referral_at: datetime | None, used_up: bool, now: datetime) -> bool:
+    """R6 once it is known whether a free-entry-point conversation has used the referral up (a list
+    reads that with one EXISTS per row): eligible for [referral_at, referral_at + 24 h)."""
+    return referral_at is not None and not used_up and referral_at <= now < referral_at + FEP_ELIGIBILITY
 
 
 def referral_grants_eligibility(*, timestamp: datetime, conversations: Iterable[ConversationState]) -> bool:

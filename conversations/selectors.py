@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from conversations import policy
@@ -19,6 +19,22 @@ def resolve_now(now: datetime | None) -> datetime:
 def open_at(now: datetime) -> Q:
     """R8 as a query: open at `now` is computed from timestamps, never from `status`."""
     return Q(opened_at__lte=now, expires_at__gt=now) & (Q(closed_at__isnull=True) | Q(closed_at__gt=now))
+
+
+def window_open_at(now: datetime) -> Q:
+    """R1 as a query on customers (policy.service_window): the latest customer message is less than
+    24 h old at `now`, and the platform has not closed that window since (131047, R9). The inbox's
+    filters and counts and the admin's filter all ask this."""
+    return Q(last_inbound_at__gt=now - policy.SERVICE_WINDOW, last_inbound_at__lte=now) & (
+        Q(platform_window_closed_at__isnull=True)
+        | Q(platform_window_closed_at__lt=F("last_inbound_at"))
+        | Q(platform_window_closed_at__gt=now)
+    )
+
+
+def closing_soon_at(now: datetime) -> Q:
+    """Open at `now` with policy.CLOSING_SOON or less left (ServiceWindow.closing_soon as a query)."""
+    return window_open_at(now) & Q(last_inbound_at__lte=now - policy.SERVICE_WINDOW + policy.CLOSING_SOON)
 
 
 def open_conversations(customer: Customer, *, now: datetime | None = None) -> QuerySet[Conversation]:

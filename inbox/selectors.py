@@ -13,7 +13,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import roles
@@ -28,7 +28,6 @@ NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 25
 THROUGH_LIMIT = 500  # a list poll covers at most this many rows (20 "Older customers" pages)
 THREAD_PAGE_SIZE = 60
-CLOSING_SOON = timedelta(hours=1)
 
 
 class Filter(StrEnum):
@@ -50,16 +49,6 @@ class Filter(StrEnum):
 
 
 # --- The customer list ------------------------------------------------------------------------------
-
-
-def window_open_q(now: datetime) -> Q:
-    """policy.service_window as a query: the latest customer message is less than 24 h old and the
-    platform has not closed that window (131047)."""
-    return Q(last_inbound_at__gt=now - policy.SERVICE_WINDOW, last_inbound_at__lte=now) & (
-        Q(platform_window_closed_at__isnull=True)
-        | Q(platform_window_closed_at__lt=F("last_inbound_at"))
-        | Q(platform_window_closed_at__gt=now)
-    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +97,7 @@ class Row:
             return "fep"
         if not self.window.is_open:
             return "closed"
-        return "closing" if self.window.remaining <= CLOSING_SOON else "open"
+        return "closing" if self.window.closing_soon else "open"
 
     @property
     def needs_reply(self) -> bool:
@@ -234,9 +223,7 @@ def _row(customer: Customer, now: datetime) -> Row:
         platform_closed_at=customer.platform_window_closed_at,
     )
     referral = customer.fep_referral_at
-    eligible = bool(
-        referral and referral <= now < referral + policy.FEP_ELIGIBILITY and not customer.fep_used
-    )
+    eligible = policy.fep_eligible(referral_at=referral, used_up=customer.fep_used, now=now)
     return Row(
         customer=customer,
         last_body=customer.last_body or "",
@@ -270,11 +257,9 @@ def _filtered(
     if view is Filter.NEEDS_REPLY:
         # Who spoke last, reactions and platform notices aside (policy.NOT_A_TURN), is kept on the
         # customer by the services that record messages.
-        queryset = queryset.filter(window_open_q(now), last_turn_direction=Message.Direction.INBOUND)
+        queryset = queryset.filter(domain.window_open_at(now), last_turn_direction=Message.Direction.INBOUND)
     elif view is Filter.CLOSING_SOON:
-        queryset = queryset.filter(
-            window_open_q(now), last_inbound_at__lte=now - policy.SERVICE_WINDOW + CLOSING_SOON
-        )
+        queryset = queryset.filter(domain.closing_soon_at(now))
     elif view is Filter.MINE:
         queryset = queryset.filter(assigned_to=user.pk)
     elif view is Filter.UNASSIGNED:

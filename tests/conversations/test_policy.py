@@ -24,6 +24,7 @@ from conversations.policy import (
     conversation_expires_at,
     decide_send,
     fep_eligibility,
+    fep_eligible,
     is_template_sendable,
     is_voided,
     latest_inbound,
@@ -1494,3 +1495,34 @@ def test_worked_example_step(name, index):
         assert tuple(c.key for c in timeline.state.open_conversations(now)) == expect.keys
     else:  # pragma: no cover - a typo in the table
         pytest.fail(f"unknown expectation {expect.outcome!r}")
+
+
+# --- One home for "closing soon" and FEP eligibility (issue 12) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wrote", "now", "closing_soon"),
+    [
+        ("Mon 09:00", "Tue 07:59:59", False),  # 1 h 0 min 1 s left
+        ("Mon 09:00", "Tue 08:00", True),  # exactly 1 h left
+        ("Mon 09:00", "Tue 08:59:59", True),  # R1: 1 s left
+        ("Mon 09:00", "Tue 09:00", False),  # R1: closed at 24:00:00
+    ],
+)
+def test_closing_soon_is_the_last_hour_of_an_open_window(wrote, now, closing_soon):
+    window = service_window(last_inbound_at=at(wrote), now=at(now))
+    assert window.closing_soon is closing_soon
+
+
+@pytest.mark.parametrize(
+    ("now", "used_up", "eligible"),
+    [
+        ("Mon 09:00", False, True),  # R6: from the referral message on
+        ("Tue 08:59:59", False, True),
+        ("Tue 09:00", False, False),  # R6: 24 h later, no longer
+        ("Mon 10:00", True, False),  # a free-entry-point conversation used it up
+        ("Mon 08:59:59", False, False),  # before the referral
+    ],
+)
+def test_fep_eligible_follows_r6(now, used_up, eligible):
+    assert fep_eligible(referral_at=at("Mon 09:00"), used_up=used_up, now=at(now)) is eligible

@@ -272,6 +272,39 @@ def test_window_open_filter_and_column_follow_r1(group_admin, client):
     assert {c.pk for c in cl.result_list if column(c)} == {open_window.pk}
 
 
+def test_the_window_filter_agrees_with_the_inbox_when_the_platform_closed_the_window(group_admin, client):
+    """R1 with R9: written Mon 09:00, but the platform refused a free-form reply as outside the window
+    (131047) at Mon 15:00. At Mon 16:00 the window is closed for the admin's filter and column, the inbox's
+    compose area and the send decision alike."""
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    from accounts import roles as account_roles
+    from conversations import selectors
+
+    closed_by_platform = customer_with_history(at(0, "09:00"))
+    Customer.objects.filter(pk=closed_by_platform.pk).update(platform_window_closed_at=at(0, "15:00"))
+    still_open = customer_with_history(at(0, "10:00"))
+    now = at(0, "16:00")
+    browser = AdminBrowser(client, group_admin, now)
+    model = "conversations_customer"
+    assert browser.listed(model, window_open="yes") == {still_open.pk}
+    assert set(Customer.objects.filter(selectors.window_open_at(now)).values_list("pk", flat=True)) == {
+        still_open.pk
+    }
+    assert not selectors.service_window(Customer.objects.get(pk=closed_by_platform.pk), now=now).is_open
+    agent = User.objects.create_user("window-agent")
+    agent.groups.add(Group.objects.get(name=account_roles.AGENTS))
+    client.force_login(agent)
+    with time_machine.travel(now, tick=False):
+        modes = {
+            customer.pk: client.get(reverse("inbox:compose", args=[customer.pk])).text
+            for customer in (still_open, closed_by_platform)
+        }
+    assert 'data-compose-mode="free-form"' in modes[still_open.pk]
+    assert 'data-compose-mode="template-only"' in modes[closed_by_platform.pk]
+
+
 def test_a_customer_message_stamped_after_now_does_not_break_the_customer_list(group_admin, client):
     """The platform's clock can run a little ahead of ours: the column must not refuse the row."""
     earlier = customer_with_history(at(0, "08:00"))
