@@ -26,12 +26,12 @@ from conversations.exceptions import (
     WindowClosed,
 )
 from conversations.identifiers import Identity, InvalidIdentifier
+from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message
 from templates_app.models import MessageTemplate
 
 logger = logging.getLogger(__name__)
 
-MAX_TEXT_LENGTH = 4096  # the platform's limit for a text message body
 SWEEP_BATCH_SIZE = 1000
 
 
@@ -246,10 +246,8 @@ def send_text(
     body = body or ""
     if not body.strip():
         raise InvalidMessage("The message is empty: write something to send.")
-    if len(body) > MAX_TEXT_LENGTH:
-        raise InvalidMessage(
-            f"The message is {len(body)} characters long; WhatsApp allows {MAX_TEXT_LENGTH}."
-        )
+    if len(body) > TEXT_MAX_CHARS:
+        raise InvalidMessage(f"The message is {len(body)} characters long; WhatsApp allows {TEXT_MAX_CHARS}.")
     with transaction.atomic():
         customer = _lock_customer(customer)
         if sent := _already_sent(agent, client_token):

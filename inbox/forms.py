@@ -5,7 +5,7 @@ import re
 from django import forms
 
 from conversations.exceptions import TemplateParamsInvalid
-from conversations.services import MAX_TEXT_LENGTH
+from conversations.limits import TEXT_MAX_CHARS
 from templates_app import components
 from templates_app.models import MessageTemplate
 from templates_app.placeholders import POSITIONAL
@@ -31,7 +31,7 @@ class ErrorText:
 class TextSendForm(ErrorText, forms.Form):
     body = forms.CharField(
         label="Message",
-        max_length=MAX_TEXT_LENGTH,
+        max_length=TEXT_MAX_CHARS,
         strip=False,
         error_messages={"required": "The message is empty: write something to send."},
     )

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import requires
 from conversations import policy, services
 from conversations.exceptions import DomainError, TemplateParamsInvalid, WindowClosed
+from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
 from inbox import rendering, selectors
@@ -76,6 +77,7 @@ def _customer_context(request, customer, *, now):
         "can_assign": request.user.has_perm(ASSIGN),
         "agents": list(selectors.agents()),
         "client_token": uuid.uuid4(),
+        "text_max_chars": TEXT_MAX_CHARS,
     }
     return context
 
@@ -194,6 +196,7 @@ def _render_compose(
         "compose": selectors.compose(customer, now=timezone.now()),
         "can_send": request.user.has_perm(SEND),
         "client_token": uuid.uuid4(),
+        "text_max_chars": TEXT_MAX_CHARS,
         "error": error,
         "draft": draft,
         "sent": sent,

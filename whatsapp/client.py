@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from conversations.limits import CALLBACK_DATA_MAX_CHARS, TEXT_MAX_CHARS
 from whatsapp.errors import (
     KNOWN_CODES,
     NO_ANSWER,
@@ -51,8 +52,6 @@ _BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
 _PARENT_BSUID = re.compile(r"[A-Z]{2}\.ENT\.[A-Za-z0-9]{1,128}")
 _PARAMETER_NAME = re.compile(r"[a-z0-9_]+")
 _SNIPPET = 200
-TEXT_MAX_CHARS = 4096
-CALLBACK_DATA_MAX_CHARS = 512
 
 
 class PlatformError(Exception):

@@ -138,7 +138,7 @@ def process_delivery(delivery_id: int) -> WebhookDelivery:
             logger.error("delivery %s failed %s times; parked for a person", delivery.pk, delivery.attempts)
         else:
             delivery.status = WebhookDelivery.Status.FAILED
-            delivery.next_attempt_at = now + _backoff(delivery.attempts)
+            delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts, **DELIVERY_RETRY))
     else:
         delivery.status = WebhookDelivery.Status.PROCESSED
         delivery.error = ""
@@ -333,8 +333,16 @@ def retry_deliveries(*, now: datetime | None = None, limit: int = DELIVERY_RETRY
     return len(ids)
 
 
-def _backoff(attempt: int) -> timedelta:
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempt - 1)))
+def backoff(attempt: int, *, first: int, cap: int) -> int:
+    """Seconds to wait after `attempt` tries before the next: `first`, doubling, at most `cap`. The one
+    formula for every retry of the channel (deliveries to process, requests to the platform)."""
+    return min(cap, first * 2 ** (max(1, attempt) - 1))
+
+
+# A stored delivery that failed to process: 30 s, doubling, at most an hour.
+DELIVERY_RETRY = {"first": 30, "cap": 3600}
+# A request to the platform that may pass later (throttled, unavailable): 5 s, doubling, at most 15 min.
+REQUEST_RETRY = {"first": 5, "cap": 900}
 
 
 # --- Outbound --------------------------------------------------------------------------------------
@@ -464,9 +472,8 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
 
 
 def send_retry_delay(attempt: int) -> int:
-    """Seconds before trying a request to the platform again after `attempt` tries: 5 s, doubling, at
-    most 15 minutes."""
-    return min(900, 5 * 2 ** (max(1, attempt) - 1))
+    """Seconds before trying a request to the platform again after `attempt` tries (REQUEST_RETRY)."""
+    return backoff(attempt, **REQUEST_RETRY)
 
 
 def _handle_send_error(message: Message, error: PlatformError) -> DeliveryOutcome:

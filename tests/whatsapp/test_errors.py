@@ -347,3 +347,21 @@ def test_user_words_outside_templates_keep_the_codes_retry_class():
 
 def test_blank_user_words_change_nothing():
     assert describe(100, subcode=2388299, user_title="  ", user_msg="") == describe(100)
+
+
+def test_one_backoff_formula_serves_deliveries_and_requests():
+    """Deliveries: 30 s, doubling, at most an hour; requests to the platform: 5 s, doubling, at most 15
+    minutes (issue 12: one formula)."""
+    from whatsapp.services import DELIVERY_RETRY, REQUEST_RETRY, backoff, send_retry_delay
+
+    assert [backoff(n, **DELIVERY_RETRY) for n in (0, 1, 2, 3, 7, 8, 20)] == [
+        30,
+        30,
+        60,
+        120,
+        1920,
+        3600,
+        3600,
+    ]
+    assert [send_retry_delay(n) for n in (1, 2, 3, 8, 9, 30)] == [5, 10, 20, 640, 900, 900]
+    assert send_retry_delay(4) == backoff(4, **REQUEST_RETRY)
