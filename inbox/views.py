@@ -65,13 +65,10 @@ def _list_context(request, *, selected=None, now, through=None):
     }
 
 
-def _customer_context(request, customer, *, now):
-    thread = selectors.thread(customer, now=now, tz=timezone.get_current_timezone())
-    rendering.prerender(thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now))
-    context = {
+def _side_context(request, customer, *, now):
+    """What the side panel and the compose area show (no thread: the side panel refreshes on its own)."""
+    return {
         "customer": customer,
-        "thread": thread,
-        "thread_version": _thread_version(thread, customer, now),
         "compose": selectors.compose(customer, now=now),
         "can_send": request.user.has_perm(SEND),
         "can_assign": request.user.has_perm(ASSIGN),
@@ -79,7 +76,16 @@ def _customer_context(request, customer, *, now):
         "client_token": uuid.uuid4(),
         "text_max_chars": TEXT_MAX_CHARS,
     }
-    return context
+
+
+def _customer_context(request, customer, *, now):
+    thread = selectors.thread(customer, now=now, tz=timezone.get_current_timezone())
+    rendering.prerender(thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now))
+    return {
+        **_side_context(request, customer, now=now),
+        "thread": thread,
+        "thread_version": _thread_version(thread, customer, now),
+    }
 
 
 @requires(VIEW)
@@ -169,7 +175,7 @@ def _thread_version(thread, customer, now) -> str:
 @require_GET
 def side_panel(request, customer_id):
     customer = get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
-    return render(request, "inbox/inbox.html#side", _customer_context(request, customer, now=timezone.now()))
+    return render(request, "inbox/inbox.html#side", _side_context(request, customer, now=timezone.now()))
 
 
 @requires(VIEW)
@@ -323,9 +329,7 @@ def assign(request, customer_id):
     if not request.htmx:
         return redirect("inbox:customer", customer_id=customer.pk)
     customer.refresh_from_db()
-    response = render(
-        request, "inbox/inbox.html#side", _customer_context(request, customer, now=timezone.now())
-    )
+    response = render(request, "inbox/inbox.html#side", _side_context(request, customer, now=timezone.now()))
     response["HX-Trigger"] = "assignment-changed"
     return response
 

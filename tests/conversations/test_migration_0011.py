@@ -8,16 +8,11 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.conversations.test_migration_0009 import migrate
+
 BEFORE = [("conversations", "0010_message_pricing_changed_at"), ("inbox", "0004_late_2026_permissions")]
 AFTER = [("conversations", "0011_inbox_turns_and_search"), ("inbox", "0005_customerseen")]
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
