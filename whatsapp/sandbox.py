@@ -6,7 +6,7 @@ ones (signed, stored, parsed); it takes read marks of the customers' messages, r
 with 131009; and it refuses a free-form message outside the customer service window with error 131047, a
 template that is not approved with 132001, a number that is not a customer with 131026. Deliveries are
 built in the platform's documented shapes (whatsapp-cloud-api.md), so `simulate_inbound` can play the
-customer against a running app. It lists the demo catalogue (inbox.demo) as the account's templates, in
+customer against a running app. It lists the demo catalogue (config.demo) as the account's templates, in
 pages, so "Sync with WhatsApp" works locally.
 """
 

@@ -1,5 +1,5 @@
 """The sandbox's template catalogue: the templates the local stand-in for the platform lists to a sync
-(`GET /{WABA_ID}/message_templates`), one of each category and status. `seed_demo` (inbox.demo) creates
+(`GET /{WABA_ID}/message_templates`), one of each category and status. `seed_demo` (config.demo) creates
 the same templates, so a demo and a sync against the sandbox agree."""
 
 import zlib

@@ -128,7 +128,7 @@ def browser():
 @pytest.fixture
 def demo(request):
     """The demo (seed_demo): users of each role, templates, customers in every state, relative to now;
-    with `@pytest.mark.demo_history(days)`, that many days of history too (inbox.demo_history).
+    with `@pytest.mark.demo_history(days)`, that many days of history too (config.demo_history).
 
     Live-server tests are transactional: each ends with a flush, which removes the role groups that a
     migration created (permissions come back with the flush). Put the groups back from accounts.roles first.

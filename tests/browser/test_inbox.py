@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from conversations import services
 from conversations.models import Customer, Message
-from inbox.demo import DEMO_CUSTOMERS
+from config.demo import DEMO_CUSTOMERS
 from templates_app.models import MessageTemplate
 from tests.whatsapp import deliveries as d
 

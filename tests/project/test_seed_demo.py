@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from conversations import selectors, services
 from conversations.models import Conversation, Customer, Message
-from inbox.demo import DEMO_CUSTOMERS, DEMO_USERS
+from config.demo import DEMO_CUSTOMERS, DEMO_USERS
 from reports.periods import Preset, preset_period
 from reports.selectors import Scope, conversation_report, window_report
 from templates_app.models import MessageTemplate

@@ -20,7 +20,7 @@ from django.urls import reverse
 from accounts import roles
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
-from inbox import demo
+from config import demo
 from templates_app.models import MessageTemplate, TemplateEvent
 from tests import factories
 

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from conversations import services as conversation_services
-from inbox import demo
+from config import demo
 from templates_app.models import MessageTemplate, TemplateEvent
 from templates_app.services import sync_templates
 from tests import factories

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from inbox.demo import DEMO_CUSTOMERS, DEMO_USERS, seed_demo
+from config.demo import DEMO_CUSTOMERS, DEMO_USERS, seed_demo
 
 
 class Command(BaseCommand):

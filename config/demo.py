@@ -15,7 +15,7 @@ from accounts import roles
 from conversations import services
 from conversations.identifiers import Identity
 from conversations.models import Customer
-from inbox.demo_history import seed_history
+from config.demo_history import seed_history
 from reports.demo import load_sample_rates
 from reports.services import refresh_rollup
 from templates_app.models import MessageTemplate
@@ -130,7 +130,7 @@ DEMO_CUSTOMERS = [
 
 
 def seed_demo(*, history_days: int = 0) -> dict[str, int]:
-    """Create or refresh the demo, with `history_days` of history for the reports (inbox.demo_history).
+    """Create or refresh the demo, with `history_days` of history for the reports (config.demo_history).
     Returns counts for the command's summary."""
     with transaction.atomic():
         users = _seed_users()
