@@ -78,13 +78,11 @@ class ViewOnlyAdmin(admin.ModelAdmin):
         return kwargs
 
 
-class ViewOnlyInline(admin.TabularInline):
-    """A read-only list of related rows. A busy customer has thousands of them, so the parent page shows
-    a bounded number (`shown`) and links to the full, filtered changelist."""
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown as they are: the services write them, the admin never adds, changes or deletes."""
 
     extra = 0
     can_delete = False
-    show_change_link = True
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -94,6 +92,13 @@ class ViewOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ViewOnlyInline(ReadOnlyInline):
+    """A read-only list of related rows. A busy customer has thousands of them, so the parent page shows
+    a bounded number (`shown`) and links to the full, filtered changelist."""
+
+    show_change_link = True
 
     def shown(self, queryset, parent):
         raise NotImplementedError
@@ -159,19 +164,11 @@ class CustomerConversationsInline(ViewOnlyInline):
         return queryset.filter(pk__in=latest[:INLINE_CONVERSATIONS_SHOWN])
 
 
-class PreviousIdentifiersInline(admin.TabularInline):
+class PreviousIdentifiersInline(ReadOnlyInline):
     model = PreviousIdentifier
-    extra = 0
-    can_delete = False
     fields = ("kind", "value", "replaced_at")
     readonly_fields = fields
     verbose_name_plural = "previous identifiers (late deliveries that carry them still find this customer)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from conversations.admin import ReadOnlyInline
 from whatsapp import services
 from whatsapp.models import KeptItem, WebhookDelivery
 
@@ -15,19 +16,11 @@ def _pretty(data) -> str:
     return format_html("<pre>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))
 
 
-class KeptItemsInline(admin.TabularInline):
+class KeptItemsInline(ReadOnlyInline):
     model = KeptItem
-    extra = 0
-    can_delete = False
     fields = ("where", "kind", "field", "reason")
     readonly_fields = fields
     verbose_name_plural = "items kept for review (not applied: everything else of the delivery was)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(KeptItem)
