@@ -1,0 +1,464 @@
+# ruff: noqa: E402, S310, S603 — Django is set up first; the URLs are loopback, the command is our own gunicorn.
+"""Benchmark the channel's writes at campaign scale on PostgreSQL, each beside the raw SQL of the same writes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_channel \\
+        .venv/bin/python scripts/benchmark_channel.py [--customers 100000] [--messages 1000000] [--reuse]
+        [--deliveries 1500] [--rounds 3] [--sweep 100000] [--sends 500] [--only webhook,sweep,send]
+
+The database DATABASE_URL names must be a PostgreSQL database of its own: it is filled (or, with --reuse,
+kept) with the inbox benchmark's volume (scripts/benchmark_inbox.py: N customers, M messages). Then, in
+rounds that alternate our code with the raw SQL of the same writes (the machines are shared and noisy:
+the ratio is the figure, not the times):
+
+1. **Webhook ingest** during a campaign: a utility template went to the customers; the platform reports
+   each message sent (with its per-message pricing), delivered and read, and one customer in ten
+   replies. Each event is its own signed delivery, POSTed by 4 client threads to gunicorn with 2 sync
+   workers (as in the Dockerfile) until every delivery is answered and processed into rows. The raw side
+   does the same writes from 2 connections, one transaction per delivery: store the delivery, then
+   for a status one UPDATE of the message, for a reply an UPDATE … RETURNING of the customer and an
+   INSERT … ON CONFLICT of the message.
+2. **The expiry sweep** of S due conversations (`expire_due_conversations`) against one raw UPDATE of the
+   same rows; each run starts from the same state (the rows reset and vacuumed, untimed).
+3. **send_text** of K replies inside open windows against the raw transaction of its writes (lock the
+   customer, find the open conversation or open one, insert the message, move the customer's activity).
+
+Not a test: the figures go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # a send's task costs no broker round trip here
+
+import django
+
+django.setup()
+
+import benchmark_inbox
+import psycopg
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+
+from conversations import services
+from conversations.models import Customer
+from templates_app.models import MessageTemplate
+from whatsapp.signature import sign
+
+PHONE_NUMBER_ID = "106540352242922"
+DISPLAY_PHONE_NUMBER = "15550783881"
+WABA_ID = "102290129340398"
+CLIENT_THREADS = 4
+RAW_CONNECTIONS = 2  # as many as gunicorn's workers
+PRICING = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
+
+
+# --- the campaign's deliveries ----------------------------------------------------------------------
+
+
+def _delivery(value_key: str, items: list[dict], contacts: list[dict] | None = None) -> dict:
+    value: dict = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": DISPLAY_PHONE_NUMBER, "phone_number_id": PHONE_NUMBER_ID},
+    }
+    if contacts is not None:
+        value["contacts"] = contacts
+    value[value_key] = items
+    change = {"field": "messages", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [change]}]}
+
+
+def campaign(label: str, size: int, sent_at: datetime) -> list[tuple[str, dict]]:
+    """Send `size` campaign messages (as rows, the way the send task leaves them) and return the platform's
+    deliveries about them, in the order it sends them: (kind, delivery)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, wa_id FROM conversations_customer WHERE wa_id IS NOT NULL ORDER BY random() LIMIT %s",
+            [size],
+        )
+        recipients = cursor.fetchall()
+        template = MessageTemplate.objects.get(name="bench_update").pk
+        cursor.executemany(
+            "INSERT INTO conversations_message (customer_id, direction, kind, wa_type, body, template_id,"
+            " template_category, occurred_at, created_at, status, error_text, send_attempts, context_wamid,"
+            " pricing_model, pricing_category, pricing_type, wamid) VALUES (%s, 'outbound', 'template',"
+            " 'template', 'Your order has shipped.', %s, 'UTILITY', %s, %s, 'sent', '', 1, '', '', '', '',"
+            " %s)",
+            [
+                (cid, template, sent_at, sent_at, f"wamid.{label}.{i}")
+                for i, (cid, _) in enumerate(recipients)
+            ],
+        )
+    unix = int(sent_at.timestamp())
+    deliveries = []
+    for step, state in enumerate(("sent", "delivered", "read")):
+        for i, (_, wa_id) in enumerate(recipients):
+            status = {"id": f"wamid.{label}.{i}", "status": state, "timestamp": str(unix + 5 + step * 30),
+                      "recipient_id": wa_id}  # fmt: skip
+            if state == "sent":
+                status["pricing"] = PRICING
+            deliveries.append(("status", _delivery("statuses", [status])))
+        if state == "delivered":  # one in ten answers once the message arrived
+            for i, (_, wa_id) in enumerate(recipients[::10]):
+                message = {"from": wa_id, "id": f"wamid.{label}.reply.{i}", "timestamp": str(unix + 60),
+                           "type": "text", "text": {"body": "Thanks! When will it arrive?"}}  # fmt: skip
+                contact = {"profile": {"name": "Sofía Núñez"}, "wa_id": wa_id}
+                deliveries.append(("reply", _delivery("messages", [message], [contact])))
+    return deliveries
+
+
+# --- our side: gunicorn as in production --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--no-control-socket", "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def post_all(port: int, deliveries: list[tuple[str, dict]]) -> float:
+    """POST every delivery (signed) from CLIENT_THREADS threads; wall time until the last is answered."""
+    url = f"http://127.0.0.1:{port}/webhooks/whatsapp/"
+    work: queue.Queue = queue.Queue()
+    for _, data in deliveries:
+        body = json.dumps(data).encode()
+        work.put((body, sign(body, settings.WHATSAPP_APP_SECRET)))
+    failures: list[str] = []
+
+    def worker():
+        while True:
+            try:
+                body, header = work.get_nowait()
+            except queue.Empty:
+                return
+            request = urllib.request.Request(
+                url, data=body, method="POST",
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": header},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    if response.status != 200:
+                        failures.append(str(response.status))
+            except OSError as error:
+                failures.append(str(error))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(CLIENT_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} deliveries were not accepted, e.g. {failures[:3]}")
+    return elapsed
+
+
+def wait_processed() -> float:
+    """Seconds until no delivery is waiting (a large one may be processed by a worker, not inline)."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM whatsapp_webhookdelivery WHERE status IN ('pending', 'processing')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return time.perf_counter() - started
+            time.sleep(0.05)
+
+
+# --- the raw side: the same writes, one transaction per delivery ----------------------------------------
+
+STORE = (
+    "INSERT INTO whatsapp_webhookdelivery (received_at, body, signature, size, status, attempts, error,"
+    " summary, processed_at) VALUES (now(), %s, %s, %s, 'processed', 0, '', '{}', now())"
+)
+STATUS = (
+    "UPDATE conversations_message SET status = %s, status_changed_at = %s,"
+    " sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END,"
+    " delivered_at = CASE WHEN %s = 'delivered' THEN %s ELSE delivered_at END,"
+    " read_at = CASE WHEN %s = 'read' THEN %s ELSE read_at END,"
+    " pricing = COALESCE(%s::jsonb, pricing), pricing_model = COALESCE(%s, pricing_model),"
+    " pricing_category = COALESCE(%s, pricing_category), pricing_type = COALESCE(%s, pricing_type),"
+    " billable = COALESCE(%s, billable) WHERE wamid = %s"
+)
+CUSTOMER = (
+    "UPDATE conversations_customer SET name = %s, last_inbound_at = GREATEST(last_inbound_at, %s),"
+    " last_activity_at = GREATEST(last_activity_at, %s), last_turn_at = %s, last_turn_direction = 'inbound'"
+    " WHERE wa_id = %s RETURNING id"
+)
+MESSAGE = (
+    "INSERT INTO conversations_message (customer_id, direction, kind, wa_type, body, occurred_at,"
+    " platform_timestamp, created_at, status, error_text, send_attempts, context_wamid, pricing_model,"
+    " pricing_category, pricing_type, template_category, wamid) VALUES (%s, 'inbound', 'free_form', 'text',"
+    " %s, %s, %s, now(), 'received', '', 0, '', '', '', '', '', %s) ON CONFLICT (wamid) DO NOTHING"
+)
+
+
+def raw_apply(cursor, body: bytes, data: dict) -> None:
+    value = data["entry"][0]["changes"][0]["value"]
+    cursor.execute(STORE, [body, sign(body, settings.WHATSAPP_APP_SECRET), len(body)])
+    for item in value.get("statuses", []):
+        at = datetime.fromtimestamp(int(item["timestamp"]), UTC)
+        pricing = item.get("pricing") or {}
+        state = item["status"]
+        cursor.execute(STATUS, [state, at, state, at, state, at, state, at,
+                                json.dumps(pricing) if pricing else None, pricing.get("pricing_model"),
+                                pricing.get("category"), pricing.get("type"), pricing.get("billable"),
+                                item["id"]])  # fmt: skip
+    for item in value.get("messages", []):
+        at = datetime.fromtimestamp(int(item["timestamp"]), UTC)
+        name = value["contacts"][0]["profile"]["name"]
+        cursor.execute(CUSTOMER, [name, at, at, at, item["from"]])
+        (customer_id,) = cursor.fetchone()
+        cursor.execute(MESSAGE, [customer_id, item["text"]["body"], at, at, item["id"]])
+
+
+def raw_all(deliveries: list[tuple[str, dict]]) -> float:
+    work: queue.Queue = queue.Queue()
+    for _, data in deliveries:
+        work.put((json.dumps(data).encode(), data))
+    dsn = _dsn()
+    errors: list[Exception] = []
+
+    def worker():
+        with psycopg.connect(dsn) as raw:
+            while True:
+                try:
+                    body, data = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    with raw.transaction(), raw.cursor() as cursor:
+                        raw_apply(cursor, body, data)
+                except psycopg.Error as error:
+                    errors.append(error)
+                    return
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(RAW_CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"the raw SQL failed: {errors[0]}")
+    return time.perf_counter() - started
+
+
+def _dsn() -> str:
+    db = settings.DATABASES["default"]
+    return f"host={db['HOST']} port={db['PORT'] or 5432} dbname={db['NAME']} user={db['USER']}" + (
+        f" password={db['PASSWORD']}" if db["PASSWORD"] else ""
+    )
+
+
+def bench_webhook(per_round: int, rounds: int) -> None:
+    size = max(1, per_round * 10 // 31)  # 3 statuses per message, a reply for one in ten: ~3.1 deliveries
+    port = free_port()
+    server = start_gunicorn(port)
+    ours, raw = [], []
+    try:
+        for number in range(rounds):
+            sent_at = datetime.now(UTC) - timedelta(minutes=10)
+            mine = campaign(f"app{number}.{time.time_ns()}", size, sent_at)
+            theirs = campaign(f"raw{number}.{time.time_ns()}", size, sent_at)
+            elapsed = post_all(port, mine) + wait_processed()
+            ours.append(len(mine) / elapsed)
+            raw.append(len(theirs) / raw_all(theirs))
+            print(f"  round {number + 1}: ours {ours[-1]:7.1f} deliveries/s   raw {raw[-1]:7.1f}/s")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
+    _report("webhook ingest (deliveries/s, higher is better)", ours, raw, higher_is_better=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status, count(*) FROM whatsapp_webhookdelivery GROUP BY status ORDER BY 1")
+        print("  deliveries by status:", dict(cursor.fetchall()))
+
+
+# --- the sweep ------------------------------------------------------------------------------------------
+
+
+def make_due(count: int, now: datetime) -> list[int]:
+    """`count` conversations open and due at `now` (reset between runs, then vacuumed: untimed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE conversations_conversation SET status = 'open', status_changed_at = opened_at,"
+            " expires_at = %s - interval '1 minute', opened_at = %s - interval '25 hours'"
+            " WHERE id IN (SELECT id FROM conversations_conversation ORDER BY id LIMIT %s) RETURNING id",
+            [now, now, count],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    with psycopg.connect(_dsn(), autocommit=True) as raw:
+        raw.execute("VACUUM ANALYZE conversations_conversation")
+    return ids
+
+
+def bench_sweep(count: int, rounds: int) -> None:
+    ours, raw = [], []
+    for _ in range(rounds):
+        now = datetime.now(UTC)
+        make_due(count, now)
+        started = time.perf_counter()
+        expired = services.expire_due_conversations(now=now)
+        ours.append(time.perf_counter() - started)
+        assert expired >= count, (expired, count)
+        make_due(count, now)
+        started = time.perf_counter()
+        with psycopg.connect(_dsn()) as connection_, connection_.transaction():
+            connection_.execute(
+                "UPDATE conversations_conversation SET status = 'expired', status_changed_at = %s"
+                " WHERE status = 'open' AND expires_at <= %s",
+                [now, now],
+            )
+        raw.append(time.perf_counter() - started)
+        print(f"  run: ours {ours[-1]:6.2f} s   raw UPDATE {raw[-1]:6.2f} s")
+    _report(f"sweep of {count:,} due conversations (s, lower is better)", ours, raw, higher_is_better=False)
+
+
+# --- send_text ------------------------------------------------------------------------------------------
+
+RAW_SEND = [
+    "SELECT id, last_inbound_at FROM conversations_customer WHERE id = %(customer)s FOR UPDATE",
+    "SELECT id FROM conversations_conversation WHERE customer_id = %(customer)s AND status = 'open'"
+    " AND expires_at > %(now)s ORDER BY opened_at DESC LIMIT 1",
+    "INSERT INTO conversations_message (customer_id, direction, kind, wa_type, body, occurred_at, created_at,"
+    " status, status_changed_at, error_text, send_attempts, context_wamid, pricing_model, pricing_category,"
+    " pricing_type, template_category, agent_id, conversation_id)"
+    " VALUES (%(customer)s, 'outbound', 'free_form', 'text', %(body)s, %(now)s, %(now)s, 'queued',"
+    " %(now)s, '', 0, '', '', '', '', '', %(agent)s, %(conversation)s) RETURNING id",
+    "UPDATE conversations_customer SET last_activity_at = GREATEST(last_activity_at, %(now)s),"
+    " last_turn_at = %(now)s, last_turn_direction = 'outbound' WHERE id = %(customer)s",
+]
+
+
+def open_windows(count: int) -> list[int]:
+    """`count` customers who wrote an hour ago, each with an open service conversation (untimed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id FROM conversations_customer c"
+            " JOIN conversations_conversation v ON v.customer_id = c.id"
+            " WHERE v.category = 'service' ORDER BY random() LIMIT %s",
+            [count],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "UPDATE conversations_customer SET last_inbound_at = now() - interval '1 hour',"
+            " last_activity_at = now() - interval '1 hour' WHERE id = ANY(%s)",
+            [ids],
+        )
+        cursor.execute(
+            "UPDATE conversations_conversation SET status = 'open', opened_at = now() - interval '2 hours',"
+            " expires_at = now() + interval '22 hours' WHERE customer_id = ANY(%s) AND category = 'service'",
+            [ids],
+        )
+    return ids
+
+
+def bench_send(count: int, rounds: int) -> None:
+    agent = User.objects.get(username="bench_agent0")
+    ours, raw = [], []
+    for _ in range(rounds):
+        mine, theirs = open_windows(count), open_windows(count)
+        customers = list(Customer.objects.filter(pk__in=mine))
+        started = time.perf_counter()
+        for customer in customers:
+            services.send_text(customer=customer, body="Your parcel leaves today.", agent=agent)
+        ours.append((time.perf_counter() - started) / count * 1000)
+        started = time.perf_counter()
+        with psycopg.connect(_dsn()) as raw_connection:
+            for customer_id in theirs:
+                with raw_connection.transaction(), raw_connection.cursor() as cursor:
+                    now = datetime.now(UTC)
+                    params = {"customer": customer_id, "now": now, "body": "Your parcel leaves today.",
+                              "agent": agent.pk, "conversation": None}  # fmt: skip
+                    cursor.execute(RAW_SEND[0], params)
+                    cursor.execute(RAW_SEND[1], params)
+                    params["conversation"] = cursor.fetchone()[0]
+                    cursor.execute(RAW_SEND[2], params)
+                    cursor.execute(RAW_SEND[3], params)
+        raw.append((time.perf_counter() - started) / count * 1000)
+        print(f"  run: ours {ours[-1]:6.2f} ms/send   raw {raw[-1]:6.2f} ms/send")
+    _report("send_text (ms per send, lower is better)", ours, raw, higher_is_better=False)
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+
+def _report(what: str, ours: list[float], raw: list[float], *, higher_is_better: bool) -> None:
+    mine, theirs = statistics.median(ours), statistics.median(raw)
+    ratio = mine / theirs if higher_is_better else theirs / mine
+    print(f"{what}: ours {mine:.2f}, raw {theirs:.2f} -> ours at {ratio:.2f}x the raw SQL's speed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    parser.add_argument("--deliveries", type=int, default=1500, help="webhook deliveries per side and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sweep", type=int, default=100_000, help="due conversations per sweep")
+    parser.add_argument("--sends", type=int, default=500, help="send_text calls per side and round")
+    parser.add_argument("--only", default="webhook,sweep,send")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("set DATABASE_URL to a PostgreSQL database of its own")
+    if not args.reuse:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        benchmark_inbox.generate(args.customers, args.messages)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM conversations_customer")
+        customers = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM conversations_message")
+        messages = cursor.fetchone()[0]
+    print(f"{customers:,} customers, {messages:,} messages; {os.cpu_count()} CPUs")
+    parts = set(args.only.split(","))
+    if "webhook" in parts:
+        bench_webhook(args.deliveries, args.rounds)
+    if "sweep" in parts:
+        bench_sweep(min(args.sweep, customers), args.rounds)
+    if "send" in parts:
+        bench_send(args.sends, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
