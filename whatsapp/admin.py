@@ -5,10 +5,11 @@ import json
 
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from conversations.admin import ReadOnlyInline
-from whatsapp import services
+from whatsapp import selectors, services
 from whatsapp.models import KeptItem, WebhookDelivery
 
 
@@ -102,6 +103,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         return queryset if request.resolver_match.url_name.endswith("_change") else queryset.defer("body")
 
+    def changelist_view(self, request, extra_context=None):
+        backlog = selectors.delivery_backlog(timezone.now())
+        age = backlog.oldest_age
+        extra_context = {
+            "backlog": backlog,
+            "alert": age is not None and age > services.BACKLOG_ALERT_AFTER,
+            "rate_minutes": int(selectors.RATE_WINDOW.total_seconds() // 60),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="error")
     def short_error(self, delivery):
         return (delivery.error[:80] + "…") if len(delivery.error) > 80 else delivery.error
@@ -121,7 +133,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset.filter(
             status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD]
         ):
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.FAILED)
+            # A person's retry starts the count again: a dead delivery used up its attempts.
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=WebhookDelivery.Status.FAILED, attempts=0, next_attempt_at=None
+            )
             services.process_delivery(delivery.pk)
             retried += 1
         self.message_user(request, f"Processed {retried} deliveries again.", messages.SUCCESS)

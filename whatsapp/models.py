@@ -39,10 +39,12 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="delivery_recent_idx"),
+            # What is not done yet (waiting, being processed, failed, parked for a person), in arrival
+            # order: the retry job's queue and the backlog's figures, small however many were processed.
             models.Index(
-                fields=["status", "next_attempt_at"],
-                condition=Q(status__in=["pending", "processing", "failed"]),
-                name="delivery_retry_idx",
+                fields=["received_at", "id"],
+                condition=Q(status__in=["pending", "processing", "failed", "dead"]),
+                name="delivery_unfinished_idx",
             ),
         ]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from conversations.exceptions import DomainError
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Message
 from templates_app import services as template_services
-from whatsapp import errors, payloads
+from whatsapp import errors, payloads, selectors
 from whatsapp.client import GraphClient, PlatformError, template_payload, text_payload
 from whatsapp.models import KeptItem, WebhookDelivery
 
@@ -37,6 +38,8 @@ DELIVERY_LEASE = timedelta(minutes=10)  # a processing delivery whose worker die
 DELIVERY_MAX_ATTEMPTS = 12
 DELIVERY_RETRY_BATCH = 100
 UNPROCESSED_GRACE = timedelta(seconds=60)  # a pending delivery this old was never processed
+RETRY_BUDGET = timedelta(seconds=25)  # one run of the retry job (beat runs it every 30 s)
+BACKLOG_ALERT_AFTER = timedelta(minutes=1)  # the oldest unprocessed delivery waiting longer: log an error
 SEND_MAX_ATTEMPTS = 8
 QUEUED_GRACE = timedelta(seconds=30)  # a queued message this old lost its task (e.g. broker down)
 SENDING_UNCONFIRMED_AFTER = timedelta(minutes=10)
@@ -79,12 +82,14 @@ def reject(delivery: WebhookDelivery, reason: str) -> None:
 
 
 def _claim_delivery(delivery_id: int, now: datetime) -> bool:
-    """Take a delivery for processing, once: an atomic update wins or does nothing."""
+    """Take a delivery for processing, once: an atomic update wins or does nothing. A delivery that used
+    up its attempts is never taken again (the retry job parks it as dead)."""
     processable = Q(status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED]) | Q(
         status=WebhookDelivery.Status.PROCESSING, next_attempt_at__lte=now
     )
+    attempts_left = Q(attempts__lt=DELIVERY_MAX_ATTEMPTS)
     return bool(
-        WebhookDelivery.objects.filter(processable, pk=delivery_id).update(
+        WebhookDelivery.objects.filter(processable, attempts_left, pk=delivery_id).update(
             status=WebhookDelivery.Status.PROCESSING,
             attempts=F("attempts") + 1,
             next_attempt_at=now + DELIVERY_LEASE,
@@ -313,24 +318,66 @@ def _final_failure_text(error: payloads.PlatformErrorDetail) -> str:
     return errors.failure_text(error.code, title=error.title, message=error.message, details=error.details)
 
 
-def retry_deliveries(*, now: datetime | None = None, limit: int = DELIVERY_RETRY_BATCH) -> int:
-    """Process deliveries that failed, were never processed, or whose worker died mid-way."""
+def retry_deliveries(
+    *, now: datetime | None = None, limit: int = DELIVERY_RETRY_BATCH, budget: timedelta = RETRY_BUDGET
+) -> int:
+    """Process deliveries that failed, were never processed, or whose worker died mid-way, oldest first,
+    batch after batch until none is due or `budget` is spent (a backlog is caught up, not nibbled at a
+    hundred per tick). Says loudly when the oldest has waited too long; parks a delivery whose processing
+    never finished in DELIVERY_MAX_ATTEMPTS tries (it killed the worker each time) so it blocks nothing."""
     now = now or timezone.now()
-    due = (
-        WebhookDelivery.objects.filter(
-            Q(status=WebhookDelivery.Status.PENDING, received_at__lte=now - UNPROCESSED_GRACE)
-            | Q(
-                status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PROCESSING],
-                next_attempt_at__lte=now,
-            )
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
+    _park_crashed(now)
+    _report_backlog(selectors.delivery_backlog(now))
+    retried = [WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PROCESSING]
+    due = Q(status=WebhookDelivery.Status.PENDING, received_at__lte=now - UNPROCESSED_GRACE) | Q(
+        status__in=retried, next_attempt_at__lte=now
     )
-    ids = list(due)
-    for delivery_id in ids:
-        process_delivery(delivery_id)
-    return len(ids)
+    deadline = time.monotonic() + budget.total_seconds()
+    processed, after = 0, Q()
+    while True:
+        batch = list(
+            WebhookDelivery.objects.filter(due, after, status__in=selectors.UNFINISHED)
+            .order_by("received_at", "pk")
+            .values_list("pk", "received_at")[:limit]
+        )
+        for delivery_id, _ in batch:
+            process_delivery(delivery_id)
+        processed += len(batch)
+        if len(batch) < limit or time.monotonic() >= deadline:
+            return processed
+        last_id, last_received_at = batch[-1]
+        after = Q(received_at__gt=last_received_at) | Q(received_at=last_received_at, pk__gt=last_id)
+
+
+def _park_crashed(now: datetime) -> None:
+    """A delivery still 'processing' after its last lease, with no attempt left, crashed its worker every
+    time: dead, with the reason, for a person (the admin can process it again)."""
+    parked = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PROCESSING,
+        next_attempt_at__lte=now,
+        attempts__gte=DELIVERY_MAX_ATTEMPTS,
+    ).update(
+        status=WebhookDelivery.Status.DEAD,
+        next_attempt_at=None,
+        error=f"processing never finished in {DELIVERY_MAX_ATTEMPTS} attempts (the worker stopped each time)",
+    )
+    if parked:
+        logger.error("%s webhook deliveries never finished processing; parked as dead for a person", parked)
+
+
+def _report_backlog(backlog: selectors.Backlog) -> None:
+    age = backlog.oldest_age
+    if age is not None and age > BACKLOG_ALERT_AFTER:
+        logger.error(
+            "webhook backlog: %s deliveries waiting and %s failed, the oldest for %d s (over %d s); "
+            "%.0f arrived per minute lately, %s dead",
+            backlog.waiting,
+            backlog.failed,
+            age.total_seconds(),
+            BACKLOG_ALERT_AFTER.total_seconds(),
+            backlog.arrivals_per_minute,
+            backlog.dead,
+        )
 
 
 def backoff(attempt: int, *, first: int, cap: int) -> int:
