@@ -482,6 +482,7 @@ class Reconciliation:
     category: Category
     expires_at: datetime
     differences: tuple[str, ...]
+    expiry_refused: bool = False  # the platform's expiry lies beyond any conversation's length: kept ours
 
     @property
     def agrees(self) -> bool:
@@ -501,6 +502,12 @@ def reconcile(ours: ConversationState, platform: PlatformConversation) -> Reconc
     if platform.category is not ours.category:
         differences.append(f"category: ours {ours.category.value}, platform {platform.category.value}")
     expires_at = ours.expires_at
+    if platform.expires_at is not None and not believable_expiry(ours.opened_at, platform.expires_at):
+        differences.append(
+            f"expires_at: ours {ours.expires_at.isoformat()}, platform {platform.expires_at.isoformat()}, "
+            "beyond any conversation's length: not adopted"
+        )
+        return Reconciliation(platform.category, ours.expires_at, tuple(differences), expiry_refused=True)
     if platform.expires_at is not None and platform.expires_at != ours.expires_at:
         if abs(platform.expires_at - ours.expires_at) >= EXPIRY_TOLERANCE:
             differences.append(
@@ -508,6 +515,30 @@ def reconcile(ours: ConversationState, platform: PlatformConversation) -> Reconc
             )
         expires_at = platform.expires_at
     return Reconciliation(category=platform.category, expires_at=expires_at, differences=tuple(differences))
+
+
+# --- Times the platform reports, within sane bounds -----------------------------------------------------
+# A clock may be off and a payload hostile. A time reported further ahead of our clock than CLOCK_SKEW is
+# not believed for the timeline: a message "from 2031" would pin its customer to the top of the list (and
+# stretch their window) for years. The platform's own record keeps the time as reported.
+CLOCK_SKEW = timedelta(minutes=5)
+# R9 adopts the platform's expiry, but not one beyond the longest conversation (R7) plus this slack from
+# the opening: a year-9999 expiry is recorded as a disagreement, never adopted.
+LONGEST_CONVERSATION = max(CONVERSATION_DURATION.values())
+EXPIRY_SLACK = timedelta(hours=24)
+
+
+def on_timeline(reported: datetime, now: datetime) -> datetime:
+    """The instant to order by and to start a window from for a time the platform reported at `now`
+    (our clock when it arrived): the reported time, unless it lies more than CLOCK_SKEW ahead of `now`."""
+    require_aware(reported, "reported")
+    require_aware(now, "now")
+    return reported if reported <= now + CLOCK_SKEW else now
+
+
+def believable_expiry(opened_at: datetime, expires_at: datetime) -> bool:
+    """Whether an expiry the platform reports for a conversation opened at `opened_at` can be adopted."""
+    return require_aware(expires_at, "expires_at") <= opened_at + LONGEST_CONVERSATION + EXPIRY_SLACK
 
 
 def platform_category(value: str) -> Category:

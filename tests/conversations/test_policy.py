@@ -28,6 +28,7 @@ from conversations.policy import (
     is_template_sendable,
     is_voided,
     latest_inbound,
+    on_timeline,
     open_conversations,
     platform_category,
     reconcile,
@@ -1049,6 +1050,46 @@ def test_reconcile_adopts_the_platform_and_lists_the_differences(platform, categ
     assert result.expires_at == at(expires_at)
     assert result.differences == differences
     assert result.agrees is (not differences)
+
+
+def test_reconcile_adopts_an_expiry_up_to_the_longest_conversation_plus_a_day_from_the_opening():
+    """R9 with sane bounds: OURS opened Mon 10:00; 72 h (R7's longest) + 24 h is Fri 10:00."""
+    result = reconcile(OURS, PlatformConversation("wa-1", "marketing", at("Fri 10:00")))
+    assert (result.expires_at, result.expiry_refused) == (at("Fri 10:00"), False)
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [at("Fri 10:00") + timedelta(seconds=1), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)],
+    ids=["R9-one-second-beyond", "R9-year-9999"],
+)
+def test_reconcile_never_adopts_an_expiry_beyond_any_conversation_s_length(reported):
+    result = reconcile(OURS, PlatformConversation("wa-1", "utility", reported))
+    assert result.expiry_refused and result.expires_at == OURS.expires_at
+    assert result.category is Category.UTILITY  # the rest of the report is still adopted
+    assert result.differences[-1] == (
+        f"expires_at: ours 2026-01-06T10:00:00+00:00, platform {reported.isoformat()}, "
+        "beyond any conversation's length: not adopted"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        (at("Mon 09:00"), at("Mon 09:00")),  # the past, as reported (R1 counts from it)
+        (at("Mon 10:05"), at("Mon 10:05")),  # ahead of our clock by the skew allowed: believed
+        (at("Mon 10:05") + timedelta(seconds=1), at("Mon 10:00")),  # further ahead: our clock
+        (datetime(2031, 1, 1, tzinfo=UTC), at("Mon 10:00")),
+    ],
+    ids=["past", "five-minutes-ahead", "beyond-the-skew", "years-ahead"],
+)
+def test_a_time_from_the_future_is_put_on_the_timeline_at_our_clock(reported, kept):
+    assert on_timeline(reported, at("Mon 10:00")) == kept
+
+
+def test_on_timeline_takes_aware_times_only():
+    with pytest.raises(ValueError, match="reported must be timezone-aware"):
+        on_timeline(datetime(2026, 1, 5, 10, 0), at("Mon 10:00"))
 
 
 PLATFORM_CATEGORY_ROWS = [
