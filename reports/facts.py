@@ -345,26 +345,10 @@ MESSAGES = Fact(
 # --- Customer service windows -------------------------------------------------------------------------
 
 
-def windows_sql(span: Period) -> tuple[str, list]:
-    """SELECT one row per customer service window opened in the span, with its outcome at `span.now`.
-    This is policy.service_windows (R1) as SQL ("gaps and islands"), in one ordered pass over the
-    messages with window functions, no per-window lookups:
-
-    - events: customer messages (they open and extend windows) and agents' replies that did not fail;
-    - a customer message 24 h or more after the customer's previous one starts a new window (island);
-      a running count of starts numbers the windows, and a reply belongs to the window of the latest
-      customer message before it;
-    - a window ends 24 h after its last customer message, or when the platform closed it (131047);
-    - its first reply is the earliest reply in the island: answered in time if before the end, else lost
-      once the window has closed, else waiting.
-
-    Only messages from 24 h before the span on are read: an earlier message cannot change whether a
-    later one opens a window (the gap is already 24 h or more); and only those of customers who wrote
-    in the span (nobody else opened a window in it), so an old span reads its customers' later
-    messages, not every message since.
-    """
+def _window_islands(span: Period) -> tuple[str, list]:
+    """The first steps of windows_sql, up to its windows: the events read, each customer's windows
+    (islands) numbered, and each event ranked in its island."""
     ms = epoch_ms
-    day_sql, day_params = local_date("opened_at", span.tz.key)
     not_from_customer = ", ".join(["%s"] * len(policy.NOT_FROM_THE_CUSTOMER))
     # An empty span reads nothing (a constant the planner sees, not a parameter).
     nothing = " AND 1 = 0" if span.is_empty else ""
@@ -398,7 +382,39 @@ def windows_sql(span: Period) -> tuple[str, list]:
         FROM islands
         WHERE island > 0
     ),
-    windows AS (
+"""
+    params = [
+        db_datetime(span.start - policy.SERVICE_WINDOW),
+        db_datetime(span.now),
+        db_datetime(span.start),
+        db_datetime(span.end),
+        *sorted(policy.NOT_FROM_THE_CUSTOMER),
+    ]
+    return sql, params
+
+
+def windows_sql(span: Period) -> tuple[str, list]:
+    """SELECT one row per customer service window opened in the span, with its outcome at `span.now`.
+    This is policy.service_windows (R1) as SQL ("gaps and islands"), in one ordered pass over the
+    messages with window functions, no per-window lookups:
+
+    - events: customer messages (they open and extend windows) and agents' replies that did not fail;
+    - a customer message 24 h or more after the customer's previous one starts a new window (island);
+      a running count of starts numbers the windows, and a reply belongs to the window of the latest
+      customer message before it;
+    - a window ends 24 h after its last customer message, or when the platform closed it (131047);
+    - its first reply is the earliest reply in the island: answered in time if before the end, else lost
+      once the window has closed, else waiting.
+
+    Only messages from 24 h before the span on are read: an earlier message cannot change whether a
+    later one opens a window (the gap is already 24 h or more); and only those of customers who wrote
+    in the span (nobody else opened a window in it), so an old span reads its customers' later
+    messages, not every message since.
+    """
+    ms = epoch_ms
+    day_sql, day_params = local_date("opened_at", span.tz.key)
+    islands, islands_params = _window_islands(span)
+    sql = f"""{islands}    windows AS (
         SELECT customer_id,
                MIN(CASE WHEN inbound = 1 THEN occurred_at END) AS opened_at,
                MIN(CASE WHEN inbound = 1 THEN t END) AS start_t,
@@ -426,11 +442,7 @@ def windows_sql(span: Period) -> tuple[str, list]:
     FROM bounded
     """
     params = [
-        db_datetime(span.start - policy.SERVICE_WINDOW),
-        db_datetime(span.now),
-        db_datetime(span.start),
-        db_datetime(span.end),
-        *sorted(policy.NOT_FROM_THE_CUSTOMER),
+        *islands_params,
         db_datetime(span.start),
         db_datetime(span.end),
         *day_params,
