@@ -94,17 +94,20 @@ class MessageGroup(NamedTuple):
     @classmethod
     def of(cls, row: tuple) -> MessageGroup:
         day, category, country, in_fep, in_window, model, platform_category, pricing_type, charged, n = row
-        return cls(
-            as_date(day),
-            category,
-            country,
-            bool(in_fep),
-            bool(in_window),
-            model,
-            platform_category,
-            pricing_type,
-            bool(charged),
-            int(n),
+        # _make skips the keyword handling of cls(...): a year's page reads tens of thousands of groups.
+        return cls._make(
+            (
+                as_date(day),
+                category,
+                country,
+                bool(in_fep),
+                bool(in_window),
+                model,
+                platform_category,
+                pricing_type,
+                bool(charged),
+                int(n),
+            )
         )
 
 
@@ -174,70 +177,57 @@ class CostFigures:
 
     def add_messages(self, rows) -> None:
         for group in map(MessageGroup.of, rows):
-            free_by, estimate_rate = self._estimate(group)
+            which = "current" if group.day >= self.period.first else "previous"
+            free_by, estimate_rate = self._estimate(group, which)
             if not group.pricing_model:
-                self.unreported[self.which(group.day)] += group.n
+                self.unreported[which] += group.n
                 continue
-            platform_rate = self._platform(group)
-            if group.pricing_model == policy.PER_MESSAGE and self.which(group.day) == "current":
+            platform_rate = self._platform(group, which)
+            if group.pricing_model == policy.PER_MESSAGE and which == "current":
                 self._compare(group, free_by, estimate_rate, platform_rate)
 
-    def _estimate(self, group: MessageGroup):
+    def _estimate(self, group: MessageGroup, which: str):
         """Our estimate: free by the rules in force that day, else its category's per-message rate."""
+        day, category, country, in_free_entry_point, in_window, *_, n = group
         free_by = self.rules.free_by(
-            day=group.day,
-            category=group.category,
-            in_free_entry_point=group.in_free_entry_point,
-            in_window=group.in_window,
+            day=day, category=category, in_free_entry_point=in_free_entry_point, in_window=in_window
         )
-        rate = (
-            None
-            if free_by
-            else self.card.rate(Rate.PricingModel.MESSAGE, group.category, group.country, group.day)
-        )
-        which = self.which(group.day)
+        rate = None if free_by else self.card.rate(Rate.PricingModel.MESSAGE, category, country, day)
         if free_by and which == "current":
-            self.free_messages[pricing.free_reason(free_by)] += group.n
-        for name, key in (
-            ("msg-category", group.category),
-            ("msg-country", group.country),
-            ("msg-day", group.day),
+            self.free_messages[pricing.free_reason(free_by)] += n
+        by = self.by
+        for priced in (
+            by["msg-category"][which][category],
+            by["msg-country"][which][country],
+            by["msg-day"][which][day],
         ):
-            priced = self.by[name][which][key]
-            priced.count += group.n
+            priced.count += n
             if not free_by:
-                priced.charge(group.n, rate)
+                priced.charge(n, rate)
         return free_by, rate
 
-    def _platform(self, group: MessageGroup):
+    def _platform(self, group: MessageGroup, which: str):
         """The platform's word: what it charged, at the rate card's per-message rate of its category."""
-        per_message = group.pricing_model == policy.PER_MESSAGE
-        which, n = self.which(group.day), group.n
-        rate = None
-        if per_message and group.charged_by_platform:
-            priced_as = pricing.rate_category(group.pricing_category)
-            rate = priced_as and self.card.rate(
-                Rate.PricingModel.MESSAGE, priced_as, group.country, group.day
-            )
-        row = (
-            group.pricing_model,
-            group.pricing_category,
-            group.pricing_type if per_message else CONVERSATION_BASED,
-        )
-        for name, key in (
-            ("platform", row),
-            ("platform-country", group.country),
-            ("platform-day", group.day),
+        day, _, country, _, _, model, platform_category, pricing_type, charged, n = group
+        per_message, rate = model == policy.PER_MESSAGE, None
+        if per_message and charged:
+            priced_as = pricing.rate_category(platform_category)
+            rate = priced_as and self.card.rate(Rate.PricingModel.MESSAGE, priced_as, country, day)
+        row = (model, platform_category, pricing_type if per_message else CONVERSATION_BASED)
+        by = self.by
+        for priced in (
+            by["platform"][which][row],
+            by["platform-country"][which][country],
+            by["platform-day"][which][day],
         ):
-            priced = self.by[name][which][key]
             priced.count += n
-            if not group.charged_by_platform:
+            if not charged:
                 continue
             if per_message:
                 priced.charge(n, rate)
             else:
                 priced.charged += n  # charged per conversation: no per-message amount
-        if not per_message and which == "current" and group.charged_by_platform:
+        if not per_message and which == "current" and charged:
             self.platform_charged_cbp += n
         return rate
 
