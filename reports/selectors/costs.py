@@ -129,8 +129,8 @@ def difference(a: Amounts, b: Amounts) -> Amounts:
 def _main_currency(figures: CostFigures) -> str:
     """The currency most of this period's amounts are in; else the rate card's most common one."""
     totals = defaultdict(Decimal)
-    for name in ("conv-category", "msg-category", "platform"):
-        for currency, amount in figures.summed(name, "current").amounts.by_currency.items():
+    for priced in figures.totals():
+        for currency, amount in priced.amounts.by_currency.items():
             totals[currency] += abs(amount)
     if totals:
         return max(totals, key=totals.get)
@@ -140,7 +140,7 @@ def _main_currency(figures: CostFigures) -> str:
 
 def _per_category(report: Report, figures: CostFigures) -> None:
     conv, msg = figures.now("conv-category"), figures.now("msg-category")
-    conv_now, msg_now = figures.summed("conv-category", "current"), figures.summed("msg-category", "current")
+    conv_now, msg_now, _ = figures.totals()
 
     def cells(label, conv: Priced, msg: Priced) -> list:
         return [
@@ -185,7 +185,7 @@ def _platform_charges(report: Report, figures: CostFigures) -> None:
         ),
     )
     unreported = figures.unreported["current"]
-    platform_now = figures.summed("platform", "current")
+    *_, platform_now = figures.totals()
     rows = [
         [
             pricing_category or "(none)",
@@ -349,10 +349,7 @@ def _per_country(report: Report, figures: CostFigures) -> None:
                 cells(country or "unknown", conv[country], msg[country], platform[country])
                 for country in countries
             ],
-            totals=cells(
-                "total",
-                *(figures.summed(name, "current") for name in ("conv-category", "msg-category", "platform")),
-            ),
+            totals=cells("total", *figures.totals()),
         )
     )
 
@@ -360,7 +357,6 @@ def _per_country(report: Report, figures: CostFigures) -> None:
 def _per_day(report: Report, figures: CostFigures) -> None:
     period, currency = report.period, _main_currency(figures)
     conv, msg, platform = figures.now("conv-day"), figures.now("msg-day"), figures.now("platform-day")
-    totals = [figures.summed(name, "current") for name in ("conv-category", "msg-category", "platform")]
 
     def cells(conv: Priced, msg: Priced, platform: Priced) -> list:
         return [conv.count, conv.amounts, msg.charged, msg.amounts, platform.charged, platform.amounts]
@@ -380,7 +376,7 @@ def _per_day(report: Report, figures: CostFigures) -> None:
             "the platform, at the rate card",
         ],
         cells=lambda d: cells(conv[d], msg[d], platform[d]),
-        totals=cells(*totals),
+        totals=cells(*figures.totals()),
         note="Each day is priced by the rates and the rules of what is free in force on it.",
         bars=Bars(
             slug="cost-per-day",
@@ -466,9 +462,7 @@ def _rates_applied(report: Report, card: RateCard) -> None:
 
 
 def _unpriced_notes(report: Report, figures: CostFigures) -> None:
-    conv_unpriced = figures.summed("conv-category", "current").unpriced
-    msg_unpriced = figures.summed("msg-category", "current").unpriced
-    platform_unpriced = figures.summed("platform", "current").unpriced
+    conv_unpriced, msg_unpriced, platform_unpriced = (priced.unpriced for priced in figures.totals())
     if conv_unpriced + msg_unpriced:
         report.notes.append(
             f"{conv_unpriced} conversation(s) and {msg_unpriced} message(s) have no rate for their "
@@ -484,18 +478,8 @@ def _unpriced_notes(report: Report, figures: CostFigures) -> None:
 
 
 def _cards(figures: CostFigures, compared: Compared) -> list[Card]:
-    conv_now, conv_before = (
-        figures.summed("conv-category", "current"),
-        figures.summed("conv-category", "previous"),
-    )
-    msg_now, msg_before = (
-        figures.summed("msg-category", "current"),
-        figures.summed("msg-category", "previous"),
-    )
-    platform_now, platform_before = (
-        figures.summed("platform", "current"),
-        figures.summed("platform", "previous"),
-    )
+    conv_now, msg_now, platform_now = figures.totals()
+    conv_before, msg_before, platform_before = figures.totals("previous")
     cbp = figures.platform_charged_cbp
     per_conversation_pricing = f"; {cbp} billable under conversation-based pricing" if cbp else ""
 

@@ -157,6 +157,14 @@ class CostFigures:
             result.include(priced)
         return result
 
+    def totals(self, which: str = "current") -> tuple[Priced, Priced, Priced]:
+        """The period's conversations, messages (our estimate) and the platform's word, all summed."""
+        return (
+            self.summed("conv-category", which),
+            self.summed("msg-category", which),
+            self.summed("platform", which),
+        )
+
     def now(self, name: str) -> dict:
         """This period's priced groups of one grouping, by key."""
         return self.by[name]["current"]
