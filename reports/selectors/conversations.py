@@ -81,13 +81,15 @@ def conversation_report(*, period: Period, scope: Scope, now: datetime) -> Repor
     return report
 
 
-def _sums(report: Report, sources: Sources, fact: facts.Fact, select: str, group_by: str, *, since=True):
-    """SELECT `select` over the fact's rows in the report's scope (this period's days only, if `since`),
-    grouped by `group_by`."""
+def _grouped_sums(
+    report: Report, sources: Sources, fact: facts.Fact, select: str, group_by: str, *, this_period_only=True
+):
+    """SELECT `select` over the fact's rows in the report's scope, grouped by `group_by`: this period's
+    days only, or both periods' days (this_period_only=False)."""
     rows_sql, rows_params = sources.rows(fact)
     agent, agent_params = only(report.scope, where="AND")
     condition, condition_params = (
-        ("day >= %s", [facts.db_date(report.period.first)]) if since else ("1 = 1", [])
+        ("day >= %s", [facts.db_date(report.period.first)]) if this_period_only else ("1 = 1", [])
     )
     return fetch(
         f"""SELECT {select} FROM ({rows_sql}) AS f
@@ -102,13 +104,13 @@ def _opened_per_day(report: Report, sources: Sources) -> _Opened:
     period = report.period
     per_day = defaultdict(lambda: defaultdict(int))
     opened = _Opened(defaultdict(int), defaultdict(int), defaultdict(int))
-    rows = _sums(
+    rows = _grouped_sums(
         report,
         sources,
         facts.CONVERSATIONS,
         "day, category, SUM(opened), SUM(voided)",
         "day, category",
-        since=False,
+        this_period_only=False,
     )
     for day, category, n, voided in rows:
         day = as_date(day)
@@ -155,7 +157,7 @@ def _open_now(scope: Scope, now: datetime) -> dict[str, int]:
 def _lengths(report: Report, sources: Sources) -> dict[str, Distribution]:
     """How long the conversations that have ended lasted, per category."""
     select = "category, bucket_ms, SUM(conversations), SUM(total_ms)"
-    return distributions(_sums(report, sources, facts.LENGTHS, select, "category, bucket_ms"))
+    return distributions(_grouped_sums(report, sources, facts.LENGTHS, select, "category, bucket_ms"))
 
 
 def _totals_per_category(report: Report, opened: _Opened, open_now: dict[str, int], lengths) -> None:
@@ -219,7 +221,7 @@ def _per_category_table(slug: str, title: str, key_column: str, rows, *, label, 
 
 def _opened_by_agent(report: Report, sources: Sources) -> None:
     """By the agent who opened them (the opening message's agent)."""
-    rows = _sums(
+    rows = _grouped_sums(
         report, sources, facts.CONVERSATIONS, "agent_id, category, SUM(opened)", "agent_id, category"
     )
     names = agent_names(row[0] for row in rows)
@@ -235,7 +237,9 @@ def _opened_by_agent(report: Report, sources: Sources) -> None:
 
 def _opened_by_country(report: Report, sources: Sources) -> None:
     """By the customer's country (from their phone number)."""
-    rows = _sums(report, sources, facts.CONVERSATIONS, "country, category, SUM(opened)", "country, category")
+    rows = _grouped_sums(
+        report, sources, facts.CONVERSATIONS, "country, category, SUM(opened)", "country, category"
+    )
     report.add(
         _per_category_table(
             "countries", "By customer country", "country", rows, label=lambda c: c or "unknown", sort_name=str
@@ -248,7 +252,7 @@ def _closed_early(report: Report, sources: Sources, opened: _Opened) -> None:
     select = "category, SUM(conversations), SUM(total_ms)"
     closed = {
         category: (int(n), int(total) / int(n))
-        for category, n, total in _sums(report, sources, facts.CLOSED_EARLY, select, "category")
+        for category, n, total in _grouped_sums(report, sources, facts.CLOSED_EARLY, select, "category")
     }
     report.add(
         Table(
