@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connection, models
@@ -37,33 +37,11 @@ from reports.models import (
     MessageDay,
     UnansweredWindow,
 )
-from reports.periods import local_midnight
+from reports.periods import Period
 from reports.sql import DAY_MS, EpochMs, WholeMs, bucket_ms, epoch_ms, from_epoch_ms, local_date, whole_ms
 
 Category = Conversation.Category
 WINDOWS_TABLE = "report_service_windows"
-
-
-@dataclass(frozen=True)
-class Span:
-    """Whole business days [first, last] in `tz`, counted as they stand at `now`."""
-
-    first: date
-    last: date
-    tz: ZoneInfo
-    now: datetime
-
-    @property
-    def start(self) -> datetime:
-        return local_midnight(self.first, self.tz)
-
-    @property
-    def end(self) -> datetime:
-        return local_midnight(self.last + timedelta(days=1), self.tz)
-
-    @property
-    def is_empty(self) -> bool:
-        return self.last < self.first
 
 
 def db_date(value: date):
@@ -79,17 +57,17 @@ def db_datetime(value: datetime):
 class Fact:
     model: type[models.Model]
     columns: tuple[str, ...]
-    live: Callable[[Span], tuple[str, list]]  # one row per day and key, columns in this order
+    live: Callable[[Period], tuple[str, list]]  # one row per day and key, columns in this order
 
     @property
     def table(self) -> str:
         return connection.ops.quote_name(self.model._meta.db_table)
 
-    def live_sql(self, span: Span) -> tuple[str, list]:
+    def live_sql(self, span: Period) -> tuple[str, list]:
         sql, params = self.live(span)
         return f"SELECT {', '.join(self.columns)} FROM ({sql}) AS live_", list(params)
 
-    def rows_sql(self, *, rolled_up: tuple[date, date] | None, span: Span | None) -> tuple[str, list]:
+    def rows_sql(self, *, rolled_up: tuple[date, date] | None, span: Period | None) -> tuple[str, list]:
         """The fact's rows: from the rollup for the days `rolled_up`, counted live over `span`."""
         parts, params = [], []
         if rolled_up is not None:
@@ -111,11 +89,11 @@ def _sql(queryset) -> tuple[str, tuple]:
 # --- Conversations ----------------------------------------------------------------------------------
 
 
-def _in_span(span: Span, field_name: str = "opened_at") -> Q:
+def _in_span(span: Period, field_name: str = "opened_at") -> Q:
     return Q(**{f"{field_name}__gte": span.start, f"{field_name}__lt": span.end})
 
 
-def _live_conversations(span: Span):
+def _live_conversations(span: Period):
     voided = Q(status=Conversation.Status.VOIDED)
     return _sql(
         Conversation.objects.filter(_in_span(span))
@@ -129,7 +107,7 @@ def _live_conversations(span: Span):
     )
 
 
-def _live_lengths(span: Span):
+def _live_lengths(span: Period):
     ends_at = Coalesce("closed_at", "expires_at")
     rows = (
         Conversation.objects.exclude(status=Conversation.Status.VOIDED)
@@ -152,7 +130,7 @@ def _live_lengths(span: Span):
     )
 
 
-def _live_closed_early(span: Span):
+def _live_closed_early(span: Period):
     """R6: conversations a free-entry point opened in the span closed, on the free-entry point's day."""
     rows = (
         Conversation.objects.exclude(status=Conversation.Status.VOIDED)
@@ -236,7 +214,7 @@ def _charged_by_platform():
     )
 
 
-def sent_messages(span: Span):
+def sent_messages(span: Period):
     """Our messages sent in the span that reached (or may still reach) the customer: failed ones cost
     nothing."""
     return (
@@ -287,7 +265,7 @@ def with_pricing(messages, tz: ZoneInfo):
     )
 
 
-def _live_messages(span: Span):
+def _live_messages(span: Period):
     """Our messages per day and everything the cost and window pages group them by; and whether a template
     was the only way to reply (R2): it answered the customer's last message (nothing of ours reached them
     in between) after their window closed."""
@@ -367,26 +345,10 @@ MESSAGES = Fact(
 # --- Customer service windows -------------------------------------------------------------------------
 
 
-def windows_sql(span: Span) -> tuple[str, list]:
-    """SELECT one row per customer service window opened in the span, with its outcome at `span.now`.
-    This is policy.service_windows (R1) as SQL ("gaps and islands"), in one ordered pass over the
-    messages with window functions, no per-window lookups:
-
-    - events: customer messages (they open and extend windows) and agents' replies that did not fail;
-    - a customer message 24 h or more after the customer's previous one starts a new window (island);
-      a running count of starts numbers the windows, and a reply belongs to the window of the latest
-      customer message before it;
-    - a window ends 24 h after its last customer message, or when the platform closed it (131047);
-    - its first reply is the earliest reply in the island: answered in time if before the end, else lost
-      once the window has closed, else waiting.
-
-    Only messages from 24 h before the span on are read: an earlier message cannot change whether a
-    later one opens a window (the gap is already 24 h or more); and only those of customers who wrote
-    in the span (nobody else opened a window in it), so an old span reads its customers' later
-    messages, not every message since.
-    """
+def _window_islands(span: Period) -> tuple[str, list]:
+    """The first steps of windows_sql, up to its windows: the events read, each customer's windows
+    (islands) numbered, and each event ranked in its island."""
     ms = epoch_ms
-    day_sql, day_params = local_date("opened_at", span.tz.key)
     not_from_customer = ", ".join(["%s"] * len(policy.NOT_FROM_THE_CUSTOMER))
     # An empty span reads nothing (a constant the planner sees, not a parameter).
     nothing = " AND 1 = 0" if span.is_empty else ""
@@ -420,7 +382,39 @@ def windows_sql(span: Span) -> tuple[str, list]:
         FROM islands
         WHERE island > 0
     ),
-    windows AS (
+"""
+    params = [
+        db_datetime(span.start - policy.SERVICE_WINDOW),
+        db_datetime(span.now),
+        db_datetime(span.start),
+        db_datetime(span.end),
+        *sorted(policy.NOT_FROM_THE_CUSTOMER),
+    ]
+    return sql, params
+
+
+def windows_sql(span: Period) -> tuple[str, list]:
+    """SELECT one row per customer service window opened in the span, with its outcome at `span.now`.
+    This is policy.service_windows (R1) as SQL ("gaps and islands"), in one ordered pass over the
+    messages with window functions, no per-window lookups:
+
+    - events: customer messages (they open and extend windows) and agents' replies that did not fail;
+    - a customer message 24 h or more after the customer's previous one starts a new window (island);
+      a running count of starts numbers the windows, and a reply belongs to the window of the latest
+      customer message before it;
+    - a window ends 24 h after its last customer message, or when the platform closed it (131047);
+    - its first reply is the earliest reply in the island: answered in time if before the end, else lost
+      once the window has closed, else waiting.
+
+    Only messages from 24 h before the span on are read: an earlier message cannot change whether a
+    later one opens a window (the gap is already 24 h or more); and only those of customers who wrote
+    in the span (nobody else opened a window in it), so an old span reads its customers' later
+    messages, not every message since.
+    """
+    ms = epoch_ms
+    day_sql, day_params = local_date("opened_at", span.tz.key)
+    islands, islands_params = _window_islands(span)
+    sql = f"""{islands}    windows AS (
         SELECT customer_id,
                MIN(CASE WHEN inbound = 1 THEN occurred_at END) AS opened_at,
                MIN(CASE WHEN inbound = 1 THEN t END) AS start_t,
@@ -448,11 +442,7 @@ def windows_sql(span: Span) -> tuple[str, list]:
     FROM bounded
     """
     params = [
-        db_datetime(span.start - policy.SERVICE_WINDOW),
-        db_datetime(span.now),
-        db_datetime(span.start),
-        db_datetime(span.end),
-        *sorted(policy.NOT_FROM_THE_CUSTOMER),
+        *islands_params,
         db_datetime(span.start),
         db_datetime(span.end),
         *day_params,
@@ -462,7 +452,7 @@ def windows_sql(span: Span) -> tuple[str, list]:
 
 
 @contextmanager
-def service_windows(cursor, span: Span) -> Iterator[str]:
+def service_windows(cursor, span: Period) -> Iterator[str]:
     """The windows opened in `span`, in a temporary table private to this connection, which the window
     facts' live rows are read from."""
     table = connection.ops.quote_name(WINDOWS_TABLE)
@@ -475,7 +465,7 @@ def service_windows(cursor, span: Span) -> Iterator[str]:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _live_first_responses(span: Span):
+def _live_first_responses(span: Period):
     table = connection.ops.quote_name(WINDOWS_TABLE)
     return (
         f"""SELECT day, responder_id AS agent_id, {bucket_ms("response_ms")} AS bucket_ms,
@@ -485,7 +475,7 @@ def _live_first_responses(span: Span):
     )
 
 
-def _live_unanswered(span: Span):
+def _live_unanswered(span: Period):
     table = connection.ops.quote_name(WINDOWS_TABLE)
     return (
         f"SELECT day, customer_id, opened_at, closed_at, outcome FROM {table} WHERE outcome <> 'answered'",

@@ -7,7 +7,7 @@ the platform's published schedule of what is free (migration 0006 starts every i
 
 The rollup holds, per business day, the aggregates the report pages read (reports/facts.py defines each
 one once, as SQL; reports/services.refresh_rollup fills them): figures of past days come from here,
-today's and the last few days' are counted live (reports/selectors.py). Nothing here is a source of
+today's and the last few days' are counted live (reports/selectors/). Nothing here is a source of
 truth; every row can be recomputed from conversations and messages (`manage.py rollup_reports`).
 """
 

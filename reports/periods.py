@@ -8,7 +8,7 @@ ending where it starts, for the comparison.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -51,18 +51,24 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 @dataclass(frozen=True)
 class Period:
+    """Whole business days [first, last] in `tz`. The facts (reports.facts) count a period's days as they
+    stand at `now` (what had ended, which windows were lost by then); a page's period, as chosen, has no
+    `now`. A period whose last day comes before its first holds no day: what is left to count live when
+    the rollup holds every day of a page (reports.selectors.Sources)."""
+
     first: date
     last: date
     tz: ZoneInfo
     preset: Preset = Preset.CUSTOM
-
-    def __post_init__(self):
-        if self.last < self.first:
-            raise ValueError("a period ends on or after the day it starts")
+    now: datetime | None = field(default=None, kw_only=True)
 
     @property
     def days(self) -> int:
-        return (self.last - self.first).days + 1
+        return max(0, (self.last - self.first).days + 1)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.last < self.first
 
     @property
     def start(self) -> datetime:

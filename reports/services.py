@@ -40,7 +40,7 @@ from conversations import policy
 from conversations.models import Conversation, ConversationDiscrepancy, Message
 from reports import facts
 from reports.models import ROLLUP_TABLES, RollupDay, RollupState
-from reports.periods import local_midnight
+from reports.periods import Period, local_midnight
 from reports.selectors import rolled_up_through
 
 logger = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ def _days_to_compute(
 
 
 def _compute(first: date, last: date, *, tz: ZoneInfo, now: datetime) -> None:
-    span = facts.Span(first, last, tz, now)
+    span = Period(first, last, tz, now=now)
     _delete_days(first, last)
     with connection.cursor() as cursor:
         for fact in WRITTEN_FACTS:
@@ -274,7 +274,7 @@ def _compute(first: date, last: date, *, tz: ZoneInfo, now: datetime) -> None:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def _insert(cursor, fact: facts.Fact, span: facts.Span) -> None:
+def _insert(cursor, fact: facts.Fact, span: Period) -> None:
     sql, params = fact.live_sql(span)
     cursor.execute(f"INSERT INTO {fact.table} ({', '.join(fact.columns)}) {sql}", params)
 

@@ -306,9 +306,9 @@ def test_where_our_estimate_and_the_platform_differ(boundary):
 
 
 def test_the_list_of_differences_is_limited_to_the_newest(boundary, monkeypatch):
-    from reports import selectors
+    from reports.selectors import common
 
-    monkeypatch.setattr(selectors, "LIST_LIMIT", 2)
+    monkeypatch.setattr(common, "LIST_LIMIT", 2)
     report = cost_report(period=WEEK, scope=Scope(), now=NOW)
     listed = report.tables["difference-messages"]
     assert [row[2] for row in listed.body()] == ["Uma (14155550006)", "Walt (4915100000008)"]
