@@ -41,6 +41,13 @@ _MANAGE_RATES = [
     for action in ("view", "add", "change", "delete")
 ]
 
+# Sign-in throttling (accounts.throttling): see who is paused, and unlock by deleting the attempt.
+_UNLOCK_SIGN_INS = [
+    ("axes", "view_accessattempt"),
+    ("axes", "delete_accessattempt"),
+    ("axes", "view_accesslog"),
+]
+
 ROLE_PERMISSIONS = {
     AGENTS: [*_READ_CONVERSATIONS, *_ANSWER, *_OWN_REPORTS],
     SUPERVISORS: [*_READ_CONVERSATIONS, *_TEAM_REPORTS],
@@ -49,6 +56,7 @@ ROLE_PERMISSIONS = {
         *_INSPECT_CHANNEL,
         *_TEAM_REPORTS,
         *_MANAGE_RATES,
+        *_UNLOCK_SIGN_INS,
         ("templates_app", "add_messagetemplate"),
         ("templates_app", "change_messagetemplate"),
         ("templates_app", "delete_messagetemplate"),

@@ -5,6 +5,7 @@ SQLite under var/, kombu's filesystem broker under var/, no Redis needed. Produc
 variables; `manage.py check --deploy` refuses the development defaults that must not reach it.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    "axes",  # sign-in throttling (accounts.throttling); its admin lists and unlocks access attempts
     "conversations",
     "templates_app",
     "whatsapp",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "inbox.middleware.AgentTimezoneMiddleware",
+    # Last, as axes asks: turns a refused sign-in into the "sign-in paused" page (accounts.throttling).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,6 +95,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A database that stops answering (a network partition, a failover) must fail the request within
+        # seconds: without a limit a new connection waits on TCP for minutes, and gunicorn kills the worker
+        # after its 30 s timeout. libpq's connect_timeout, in seconds.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+            "DATABASE_CONNECT_TIMEOUT", default=5
+        )
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool(
         "DATABASE_JIT", default=False
     ):
@@ -210,6 +221,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a username and address that failed too often before the password is even compared.
+    "accounts.throttling.ThrottledSignIn",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): wrong passwords are counted per username *and* address, so an attacker
+# guessing one account neither locks its owner out elsewhere nor slows anyone else down. Every failure
+# during a pause starts the pause again; a success clears the count; an admin unlocks in the admin.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 LOGIN_URL = "inbox:login"
 LOGIN_REDIRECT_URL = "inbox:home"
 LOGOUT_REDIRECT_URL = "inbox:login"
@@ -254,7 +279,10 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
-if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+# Behind the TLS proxy (nothing else reaches gunicorn) its headers are trusted: X-Forwarded-Proto here, and
+# the address it appends to X-Forwarded-For for sign-in throttling (accounts.throttling.client_ip).
+BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -271,6 +299,18 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+
+# --- Error tracking (Sentry): off unless SENTRY_DSN is set ----------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.error_tracking import start_sentry
+
+    start_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -10,6 +10,9 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 NOT_AVAILABLE = "n/a"
+# A spreadsheet opening a CSV runs a cell that begins with one of these as a formula (OWASP "CSV
+# injection"; ASVS 1.2.10 adds the null character, OWASP the full-width forms).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class Percent:
         return f"{self.part / self.whole * 100:.1f}%" if self.whole else NOT_AVAILABLE
 
 
+# What the reports compute rather than copy from someone's input (None is shown as "n/a").
+COMPUTED_FIGURES = (type(None), bool, int, float, Decimal, date, timedelta, Money, Change, Percent)
+
+
 def duration(milliseconds: float | None) -> timedelta | None:
     return None if milliseconds is None else timedelta(milliseconds=milliseconds)
 
@@ -86,6 +93,21 @@ def cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text for a CSV cell that a spreadsheet shows and never runs: a customer named "=HYPERLINK(…)" gets
+    a leading "'", which spreadsheets take as "this is text". Every CSV the project writes goes through
+    this (Table.csv)."""
+    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_cell(value) -> str:
+    """A cell of the CSV: the page's text, guarded where it is text someone typed (names, notes, links).
+    Figures the reports compute (counts, money, changes such as "-2 (-10.0%)", dates, durations) stay
+    as they are, so a spreadsheet still reads them as numbers."""
+    text = cell(value)
+    return text if isinstance(value, COMPUTED_FIGURES) else spreadsheet_text(text)
 
 
 @dataclass
@@ -123,8 +145,8 @@ class Table:
     def csv(self) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(self.header())
-        writer.writerows(self.body())
-        if (footer := self.footer()) is not None and self.rows:
-            writer.writerow(footer)
+        writer.writerow([csv_cell(value) for value in self.columns])
+        writer.writerows([csv_cell(value) for value in row] for row in self.rows)
+        if self.totals is not None and self.rows:
+            writer.writerow([csv_cell(value) for value in self.totals])
         return buffer.getvalue()

@@ -44,7 +44,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations import services as conversation_services
-from conversations.models import Message
+from conversations.models import Customer, Message
 from reports import services
 from reports.models import FreeMessageRule, Rate
 from reports.periods import Period
@@ -547,3 +547,16 @@ def test_admins_manage_the_rules_in_the_admin(client, free_rules):
     )
     assert response.status_code == 302
     assert FreeMessageRule.objects.filter(category="authentication").exists()
+
+
+def test_the_differing_messages_download_guards_the_customers_names(client, boundary):
+    # A customer's name is theirs to choose; in the CSV it must stay text (tests/reports/test_csv_injection).
+    Customer.objects.filter(name="Uma").update(name='=HYPERLINK("https://evil.example","Uma")')
+    client.force_login(boundary["supervisor"])
+    with time_machine.travel(NOW, tick=False):
+        download = client.get(
+            reverse("reports:costs"), {**WEEK_PARAMS, "format": "csv", "table": "difference-messages"}
+        )
+    header, *listed = csv.reader(io.StringIO(download.content.decode()))
+    customers = [row[header.index("customer")] for row in listed]
+    assert """'=HYPERLINK("https://evil.example","Uma") (14155550006)""" in customers

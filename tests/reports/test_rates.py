@@ -96,3 +96,56 @@ def test_admins_manage_rates_in_the_admin(client):
     )
     assert response.status_code == 302
     assert Rate.objects.get(country="DE").currency == "EUR"
+
+
+NEW_RATE = {
+    "pricing_model": "message",
+    "category": "utility",
+    "country": "IS",  # no sample rate
+    "currency": "EUR",
+    "price": "0.05",
+    "effective_from": "2025-07-01",
+    "note": "contract 2025",
+}
+
+
+@pytest.fixture(params=["admins group", "superuser"])
+def rate_admin(request, client):
+    """A finding (issue 13): adding a rate in the admin answered 500. Both kinds of admin open the form
+    and get every refusal back on it, never a server error (the test client raises one)."""
+    from django.contrib.auth.models import User
+
+    if request.param == "superuser":
+        admin = User.objects.create_superuser("root", "root@example.com", "pw")
+    else:
+        admin = User.objects.create_user("robin", password="pw", is_staff=True)
+        admin.groups.set([Group.objects.get(name="admins")])
+    client.force_login(admin)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({}, None),
+        ({"category": "free_entry_point"}, "Free-entry-point conversations are always free"),
+        ({"country": "de"}, "Two capital letters"),
+        ({"effective_from": ""}, "This field is required."),
+        ({"effective_from": "", "effective_until": "2025-06-01"}, "This field is required."),
+        ({"price": "-1"}, "rate_price_not_negative"),
+        ({"effective_until": "2025-06-01"}, "rate_until_after_from"),
+        ({"pricing_model": "", "category": ""}, "This field is required."),
+    ],
+)
+def test_the_add_form_opens_and_answers_every_post_with_the_form_or_the_list(rate_admin, change, refusal):
+    call_command("loaddata", "sample_rates", verbosity=0)
+    add = "/admin/reports/rate/add/"
+    assert rate_admin.get(add).status_code == 200
+    response = rate_admin.post(add, NEW_RATE | change)
+    if refusal is None:
+        assert response.status_code == 302
+        again = rate_admin.post(add, NEW_RATE)  # the same days again: refused as overlapping
+        assert again.status_code == 200 and "Another rate for this category and country" in again.text
+    else:
+        assert response.status_code == 200
+        assert refusal in response.text
