@@ -8,7 +8,8 @@ takes and renames the finished file into place (a rename is atomic), and the con
 cannot parse for a while (a writer may still be at it) and then moves it aside with a logged error: a
 worker never dies of a file, and a well-formed message is never dropped.
 
-Selected by CELERY_BROKER_TRANSPORT in config/settings.py whenever the broker URL is filesystem://.
+config.celery puts it in the place of kombu's own, so that every filesystem:// URL in every process
+(web, worker, beat, manage.py) uses it, and a broker URL changed at run time (tests) still chooses.
 """
 
 import contextlib
@@ -19,7 +20,7 @@ import uuid
 from pathlib import Path
 from queue import Empty
 
-from kombu.transport import filesystem, virtual
+from kombu.transport import TRANSPORT_ALIASES, filesystem, virtual
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
@@ -114,3 +115,7 @@ class Channel(filesystem.Channel):
 class Transport(filesystem.Transport):
     Channel = Channel
     global_state = virtual.BrokerState()
+
+
+def replace_kombus_filesystem_transport() -> None:
+    TRANSPORT_ALIASES["filesystem"] = f"{__name__}:Transport"

@@ -30,7 +30,7 @@ def folders(tmp_path) -> dict[str, str]:
 @pytest.fixture
 def connection(tmp_path):
     options = folders(tmp_path)
-    with Connection("filesystem://", transport="config.broker:Transport", transport_options=options) as conn:
+    with Connection("filesystem://", transport_options=options) as conn:
         yield conn
 
 
@@ -43,18 +43,20 @@ def message_file(tmp_path, name: str, content: bytes, *, age: float = 0.0):
     return path
 
 
-def test_the_settings_select_this_transport_for_the_filesystem_broker():
-    from config import settings
+def test_every_filesystem_broker_url_of_the_project_uses_this_transport():
+    from config.celery import app
 
-    assert settings.CELERY_BROKER_URL.startswith("filesystem://")  # the tests' default: no broker set
-    assert settings.CELERY_BROKER_TRANSPORT == "config.broker:Transport"
-    with Connection(settings.CELERY_BROKER_URL, transport=settings.CELERY_BROKER_TRANSPORT) as conn:
+    with Connection("filesystem://") as conn:
+        assert isinstance(conn.transport, broker.Transport)
+    with app.connection_for_write("filesystem://localhost/") as conn:
         assert isinstance(conn.transport, broker.Transport)
 
 
 def test_kombus_own_consumer_raises_on_an_empty_message_file(tmp_path):
     """The bug, as shipped: the error that made Celery stop the worker for good."""
-    with Connection("filesystem://", transport_options=folders(tmp_path)) as conn:
+    with Connection(
+        "filesystem://", transport=filesystem.Transport, transport_options=folders(tmp_path)
+    ) as conn:
         message_file(tmp_path, "1_a.jobs.msg", b"")
         with pytest.raises(ValueError):
             conn.default_channel._get("jobs")
