@@ -131,7 +131,8 @@ CACHES = {
 }
 
 # --- Celery -----------------------------------------------------------------------------------------
-# Default broker: kombu's filesystem transport under var/ (no server). Production: Redis.
+# Default broker: kombu's filesystem transport under var/ (no server), made safe against half-written
+# files by config.broker, which config.celery puts in its place. Production: Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 # A broker that stops answering (hung, failed over, a connection silently dropped) must not hold a web
 # request: without socket timeouts a publish waits forever. With these it gives up within about 3 s, the
@@ -152,6 +153,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "control_folder": str(VAR_DIR / "celery-control"),
+        "unreadable_folder": str(VAR_DIR / "celery-unreadable"),
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -163,6 +165,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often the expiry sweep runs. R8: ended conversations are marked within a minute of expires_at.
 CONVERSATION_SWEEP_SECONDS = env.float("CONVERSATION_SWEEP_SECONDS", default=15.0)
+# /healthz/deep (config.health) fails when no worker has run the heartbeat for a few of its periods
+# (one late beat is not an outage), or when an outbound message has stayed queued this long (the periodic
+# requeue runs every 30 s, and a send normally leaves the queue within seconds).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=30.0)
+HEALTH_WORKER_STALE_AFTER_SECONDS = env.float(
+    "HEALTH_WORKER_STALE_AFTER_SECONDS", default=3 * WORKER_HEARTBEAT_SECONDS
+)
+HEALTH_OUTBOUND_QUEUED_MAX_SECONDS = env.float("HEALTH_OUTBOUND_QUEUED_MAX_SECONDS", default=300.0)
 # Periodic sweeps, never per-object countdown timers: expiry is data, the sweep only tidies up.
 CELERY_BEAT_SCHEDULE = {
     "expire-due-conversations": {
@@ -182,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "whatsapp.requeue_outbound",
         "schedule": 30.0,
         "options": {"expires": 30.0},
+    },
+    # Proof for /healthz/deep that a worker runs the beat schedule (config.health).
+    "worker-heartbeat": {
+        "task": "config.heartbeat",
+        "schedule": WORKER_HEARTBEAT_SECONDS,
+        "options": {"expires": WORKER_HEARTBEAT_SECONDS},
     },
     # Report days old enough go into the daily rollup (idempotent; a run that finds one working skips).
     "refresh-report-rollup": {

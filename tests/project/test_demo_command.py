@@ -30,7 +30,7 @@ def fetch(opener, url, data=None):
 
 def demo_env(var: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
-    env.update(VAR_DIR=str(var), PORT=str(port), CONVERSATION_SWEEP_SECONDS="2")
+    env.update(VAR_DIR=str(var), PORT=str(port), CONVERSATION_SWEEP_SECONDS="2", WORKER_HEARTBEAT_SECONDS="2")
     return env
 
 
@@ -48,6 +48,13 @@ def processes_with(*words: str) -> list[int]:
 def celery_of(var: Path) -> list[int]:
     """The demo's Celery processes (worker, pool, beat): their schedule file is under its VAR_DIR."""
     return processes_with(f"--schedule={var}/celerybeat-schedule")
+
+
+def celery_worker_of(var: Path) -> int | None:
+    """The demo's Celery worker: the one of its Celery processes whose parent is not one of them."""
+    pids = celery_of(var)
+    workers = [pid for pid in pids if parent_of(pid) not in pids]
+    return workers[0] if len(workers) == 1 else None
 
 
 def web_server_of(port: int) -> list[int]:
@@ -93,7 +100,30 @@ def test_dev_demo_runs_web_worker_and_beat_with_demo_data(demo):
     status, page = fetch(opener, f"{base}/admin/login/?next=/admin/", data=form)
     assert status == 200 and "Log out" in page, page[:2000]
 
-    # The worker and beat run on the filesystem broker: a conversation that reaches expires_at is swept.
+    # A worker that exits is started again (issue 13: the demo's worker once died for good, unnoticed),
+    # and what it left behind (its pool, beat) goes with it.
+    wait_until(lambda: len(celery_of(var)) > 1, 60, "Celery did not start its pool", log)
+    first = celery_worker_of(var)
+    left_behind = set(celery_of(var)) - {first}
+    os.kill(first, signal.SIGKILL)
+    wait_until(
+        lambda: celery_worker_of(var) not in {None, first} and len(celery_of(var)) > 1,
+        60,
+        "the worker was not started again",
+        log,
+    )
+    assert "The Celery worker exited (status 137); starting it again in 1 s" in log.read_text()
+    assert not left_behind & set(celery_of(var))
+
+    # The monitors' check sees the new worker run the beat schedule.
+    def worker_beats():
+        status, body = fetch(opener, f"{base}/healthz/deep")
+        return status is not None and '"worker": {"status": "ok"' in body
+
+    wait_until(worker_beats, 60, "/healthz/deep did not report the worker ok", var / "celery.log")
+
+    # The (new) worker and beat run on the filesystem broker: a conversation that reaches expires_at is
+    # swept.
     db = sqlite3.connect(var / "db.sqlite3", timeout=20)
     now = datetime.now(UTC)
     fmt = "%Y-%m-%d %H:%M:%S.%f"
