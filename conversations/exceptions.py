@@ -1,13 +1,19 @@
-"""Domain errors: each has a stable `code` (for logs, APIs and the UI) and a message in plain words."""
+"""Domain errors: each has a stable `code` (for logs, APIs and the UI) and a message in plain words.
 
+The base class and the template parameters' error are the template catalogue's (templates_app.exceptions,
+the bottom layer, which raises it); they are re-exported here with the domain's own.
+"""
 
-class DomainError(Exception):
-    code = "domain_error"
-    default_message = "The request breaks a rule of the platform."
+from templates_app.exceptions import DomainError, TemplateParamsInvalid
 
-    def __init__(self, message: str | None = None):
-        self.message = message or self.default_message
-        super().__init__(self.message)
+__all__ = [
+    "DomainError",
+    "InvalidMessage",
+    "TemplateNotSendable",
+    "TemplateNotSendableFromInbox",
+    "TemplateParamsInvalid",
+    "WindowClosed",
+]
 
 
 class WindowClosed(DomainError):
@@ -35,17 +41,6 @@ class TemplateNotSendableFromInbox(TemplateNotSendable):
     default_message = (
         "This template is of a kind the inbox cannot fill, so it cannot be sent from here. Choose another."
     )
-
-
-class TemplateParamsInvalid(DomainError, ValueError):
-    """The parameters do not fit the template's placeholders."""
-
-    code = "template_params_invalid"
-    default_message = "The parameters do not fit this template."
-
-    def __init__(self, errors: list[str] | str):
-        self.errors = [errors] if isinstance(errors, str) else list(errors)
-        super().__init__("; ".join(self.errors))
 
 
 class InvalidMessage(DomainError, ValueError):

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+# R2's facts are the template catalogue's (the bottom layer): which status is sendable, and the test.
+from templates_app.statuses import SENDABLE as SENDABLE_TEMPLATE_STATUS
+from templates_app.statuses import is_sendable as is_template_sendable
+
 SERVICE_WINDOW = timedelta(hours=24)  # R1
 FEP_ELIGIBILITY = timedelta(hours=24)  # R6
 # A window with this little left is "closing soon": the inbox warns, and lists it under that filter.
 CLOSING_SOON = timedelta(hours=1)
-SENDABLE_TEMPLATE_STATUS = "APPROVED"  # R2
 
 
 class Category(StrEnum):
@@ -83,11 +86,6 @@ def template_category(platform_category: str) -> Category:
         return TEMPLATE_CATEGORIES[platform_category.upper()]
     except KeyError:
         raise ValueError(f"not a template category: {platform_category!r}") from None
-
-
-def is_template_sendable(status: str) -> bool:
-    """R2: only APPROVED templates can ever be sent (pending, rejected, paused, disabled… cannot)."""
-    return (status or "").upper() == SENDABLE_TEMPLATE_STATUS
 
 
 # --- R1: the customer service window ----------------------------------------------------------------

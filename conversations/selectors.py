@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from conversations import policy
 from conversations.models import Conversation, Customer, Message
+from templates_app.models import MessageTemplate
 
 
 def resolve_now(now: datetime | None) -> datetime:
@@ -150,3 +152,50 @@ def template_refusal(customer: Customer, template, *, now: datetime | None = Non
             "Send a template without a code button, or reply in the window."
         )
     return None
+
+
+# --- A template's usage (the template admin's) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentUsage:
+    agent_id: int | None  # None: sent without an agent (the demo, an API, a script)
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TemplateUsage:
+    sent: int
+    failed: int
+    by_agent: tuple[AgentUsage, ...]
+    by_category: tuple[tuple[str, int], ...]  # the category each message was sent under
+    conversations_opened: int
+
+
+def template_usage(template: MessageTemplate) -> TemplateUsage:
+    """How often `template` was sent, by whom, under which category, and how many conversations it
+    opened (Conversation.opening_message is one of its messages). Three queries."""
+    messages = Message.objects.filter(template=template)
+    rows = list(
+        messages.values("agent_id", "agent__username", "agent__first_name", "agent__last_name", "status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    agents: dict[int | None, AgentUsage] = {}
+    for row in rows:
+        name = " ".join(filter(None, [row["agent__first_name"], row["agent__last_name"]]))
+        label = f"{name} ({row['agent__username']})" if name else (row["agent__username"] or "no agent")
+        previous = agents.get(row["agent_id"])
+        agents[row["agent_id"]] = AgentUsage(
+            row["agent_id"], label, row["count"] + (previous.count if previous else 0)
+        )
+    categories = messages.order_by("template_category").values("template_category").annotate(n=Count("id"))
+    by_category = tuple((row["template_category"] or "—", row["n"]) for row in categories)
+    return TemplateUsage(
+        sent=sum(row["count"] for row in rows),
+        failed=sum(row["count"] for row in rows if row["status"] == Message.Status.FAILED),
+        by_agent=tuple(sorted(agents.values(), key=lambda a: (-a.count, a.name))),
+        by_category=by_category,
+        conversations_opened=Conversation.objects.filter(opening_message__template=template).count(),
+    )

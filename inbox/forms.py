@@ -6,7 +6,7 @@ from django import forms
 
 from conversations.exceptions import TemplateParamsInvalid
 from conversations.limits import TEXT_MAX_CHARS
-from templates_app import components
+from templates_app import components, rendering
 from templates_app.models import MessageTemplate
 from templates_app.placeholders import POSITIONAL
 from templates_app.sending import LOCATION_FIELDS
@@ -104,15 +104,15 @@ class TemplateSendForm(ErrorText, forms.Form):
             extras["buttons"] = buttons
         return extras
 
-    def preview(self) -> tuple[components.Preview, list[str]]:
-        """The message as the customer will see it (header, body, footer, buttons; what is missing stays
-        visible as its placeholder), and what is missing or wrong, in words."""
-        shown = self.template.shown(self.values(), self.extras())
+    def preview(self) -> tuple[rendering.Rendered, list[str]]:
+        """The message as the customer will see it (header, body, footer, buttons), and what is missing
+        or wrong, in words. Once nothing is, it is the send's own rendering: exactly what the message
+        stores and the platform receives. Until then, what is missing stays visible as its placeholder."""
         try:
-            self.template.prepare_send(self.params(), self.extras())
+            send = self.template.render_send(self.params(), self.extras())
         except TemplateParamsInvalid as error:
-            return shown, error.errors
-        return shown, []
+            return self.template.shown(self.values(), self.extras()), error.errors
+        return send.rendered, []
 
 
 def _field(label: str, example: str | None = None, *, initial: str = "") -> forms.CharField:

@@ -1,30 +1,29 @@
 """The template screen of the product: admins create, check, sync, import and export message templates here.
 
 Thin by design: the rules are templates_app.validation (run by MessageTemplate.clean, so each error lands
-next to its field), writes go through templates_app.services, reads through templates_app.selectors.
-Status, rejection reason, platform id and last sync are the platform's facts: shown, never edited.
+next to its field), writes go through templates_app.services. Status, rejection reason, platform id and
+last sync are the platform's facts: shown, never edited.
+
+This is the catalogue's part of the screen, and it is not registered here: what needs the layers above
+(how often a template was sent, the sync and submit that call WhatsApp) is added by the channel's
+subclass, whatsapp.admin.MessageTemplateAdmin, which registers the screen.
 """
 
 import json
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db.models import Count
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from conversations.models import Conversation, Message
-from templates_app import components, selectors, services, statuses
+from templates_app import rendering, services, statuses
 from templates_app.models import MessageTemplate, TemplateEvent
-from whatsapp import services as whatsapp_services
-from whatsapp.client import PlatformError
 
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 COMPONENTS_HELP = (
@@ -97,11 +96,6 @@ class TemplateEventsInline(admin.TabularInline):
         return False
 
 
-def _changelist_url(model, **lookups) -> str:
-    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    return f"{url}?{urlencode(lookups)}"
-
-
 def _badge(info: statuses.StatusInfo):
     return format_html(
         '<span class="tpl-status tpl-status--{}" title="{}">{}</span>', info.tone, info.meaning, info.label
@@ -128,22 +122,15 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset.filter(status=self.value()) if self.value() else queryset
 
 
-@admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class TemplateCatalogueAdmin(admin.ModelAdmin):
+    """The catalogue: list, create, edit, check, import, export. Registered by whatsapp.admin's subclass."""
+
     form = MessageTemplateForm
-    list_display = (
-        "name",
-        "language",
-        "category",
-        "status_badge",
-        "placeholders",
-        "last_synced_at",
-        "times_used",
-    )
+    list_display = ("name", "language", "category", "status_badge", "placeholders", "last_synced_at")
     list_filter = (StatusFilter, "category", "language")
     search_fields = ("name", "body_text")
     search_help_text = "Name or body text."
-    actions = ["submit_selected", "export_selected"]
+    actions = ["export_selected"]
     inlines = [TemplateEventsInline]
     readonly_fields = (
         "status_explained",
@@ -151,7 +138,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         "last_synced_at",
         "components_readable",
         "preview",
-        "usage",
         "created_at",
         "updated_at",
     )
@@ -176,7 +162,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             ("At WhatsApp", {"fields": ("status_explained", "platform_id", "last_synced_at")}),
             ("What the customer sees", {"fields": ("preview", "components_readable")}),
             ("Template", {"fields": fields, "description": edit_note}),
-            ("Usage", {"fields": ("usage",)}),
             ("Record", {"fields": ("created_at", "updated_at")}),
         ]
 
@@ -185,9 +170,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"components": [{"type": "BODY", "text": ""}], **super().get_changeform_initial_data(request)}
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(times_used=Count("messages"))
 
     def save_model(self, request, obj, form, change):
         services.save_template(template=obj, actor=request.user)
@@ -203,11 +185,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         return (
             "named" if template.parameter_format == MessageTemplate.ParameterFormat.NAMED else "{{1}}, {{2}}…"
         )
-
-    @admin.display(description="times used", ordering="times_used")
-    def times_used(self, template):
-        url = _changelist_url(Message, template__id__exact=template.pk)
-        return format_html('<a href="{}">{}</a>', url, template.times_used)
 
     @admin.display(description="status")
     def status_explained(self, template):
@@ -229,12 +206,12 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="components as written")
     def components_readable(self, template):
-        shown = components.preview(template.components, template.parameter_format, examples=False)
+        shown = rendering.render(template.components, template.parameter_format, examples=False)
         return self._card(shown, "tpl-card--raw")
 
     @admin.display(description="preview with example values")
     def preview(self, template):
-        shown = components.preview(template.components, template.parameter_format)
+        shown = template.shown_with_examples
         note = format_html(
             '<p class="tpl-note">Highlighted: example values from the template{}.</p>',
             "; placeholders without an example are shown as written"
@@ -243,7 +220,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         )
         return format_html("{}{}", self._card(shown, "tpl-card--preview"), note)
 
-    def _card(self, shown: components.Preview, variant: str):
+    def _card(self, shown: rendering.Rendered, variant: str):
         rows = []
         if shown.header_format == "TEXT":
             rows.append(format_html('<div class="tpl-header"><b>Header</b> {}</div>', _parts(shown.header)))
@@ -276,69 +253,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             '<div class="tpl-card {}">{}</div>', variant, format_html_join("", "{}", ((r,) for r in rows))
         )
 
-    @admin.display(description="usage")
-    def usage(self, template):
-        used = selectors.usage(template)
-        messages_url = _changelist_url(Message, template__id__exact=template.pk)
-        if not used.sent:
-            return "Never sent."
-        agents = format_html_join(
-            "",
-            '<li><a href="{}">{}</a>: {}</li>',
-            (
-                (
-                    _changelist_url(Message, template__id__exact=template.pk, agent__id__exact=a.agent_id)
-                    if a.agent_id
-                    else _changelist_url(Message, template__id__exact=template.pk, agent__isnull="True"),
-                    a.name,
-                    a.count,
-                )
-                for a in used.by_agent
-            ),
-        )
-        categories = ", ".join(f"{category}: {count}" for category, count in used.by_category)
-        conversations_url = _changelist_url(Conversation, opening_message__template__id__exact=template.pk)
-        return format_html(
-            '<p><a href="{}">Sent {} time{}</a>{}.</p><p>By agent:</p><ul class="tpl-usage">{}</ul>'
-            "<p>Sent under category: {} (a message keeps the category it was sent under).</p>"
-            '<p><a href="{}">Opened {} conversation{}</a>.</p>',
-            messages_url,
-            used.sent,
-            "" if used.sent == 1 else "s",
-            f", {used.failed} failed" if used.failed else "",
-            agents,
-            categories,
-            conversations_url,
-            used.conversations_opened,
-            "" if used.conversations_opened == 1 else "s",
-        )
-
     # --- Actions and extra pages -------------------------------------------------------------------------
-
-    @admin.action(description="Submit selected templates to WhatsApp for review", permissions=["change"])
-    def submit_selected(self, request, queryset):
-        """New templates are created at WhatsApp, known ones sent as a new version; each is PENDING until
-        WhatsApp's review comes back (a status webhook, or the next sync)."""
-        try:
-            results = whatsapp_services.submit_templates(list(queryset), actor=request.user)
-        except ImproperlyConfigured as error:
-            self.message_user(request, f"Submitting not possible: {error}", messages.ERROR)
-            return
-        sent = [str(template) for template, error in results if error is None]
-        if sent:
-            self.message_user(
-                request,
-                f"Submitted to WhatsApp for review: {', '.join(sent)}. They stay PENDING until WhatsApp "
-                "approves or rejects them; the status updates here by itself.",
-                messages.SUCCESS,
-            )
-        for template, error in results:
-            if isinstance(error, PlatformError):
-                self.message_user(
-                    request, _platform_failure(f"Submitting “{template}”", error), messages.ERROR
-                )
-            elif error is not None:
-                self.message_user(request, str(error), messages.ERROR)
 
     @admin.action(description="Export selected templates as JSON", permissions=["view"])
     def export_selected(self, request, queryset):
@@ -352,7 +267,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("sync/", self.admin_site.admin_view(self.sync_view), name=f"{info}_sync"),
             path("import/", self.admin_site.admin_view(self.import_view), name=f"{info}_import"),
             *super().get_urls(),
         ]
@@ -360,39 +274,10 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             "statuses": statuses.known_statuses(),
-            "can_sync": self.has_change_permission(request),
             "can_import": self.has_add_permission(request) and self.has_change_permission(request),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context)
-
-    def sync_view(self, request):
-        """POST: fetch the platform's templates (every page) and bring the catalogue in line. It runs in
-        the request: fine for the hundreds of templates an account holds; `manage.py sync_templates`
-        shows progress for longer ones."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        try:
-            report = whatsapp_services.sync_template_catalogue()
-        except PlatformError as error:
-            self.message_user(request, _sync_failure(error), messages.ERROR)
-        except ImproperlyConfigured as error:
-            self.message_user(request, f"Sync not possible: {error}", messages.ERROR)
-        else:
-            self.message_user(request, f"Synced with WhatsApp: {report.summary}.", messages.SUCCESS)
-            if report.removed_at_platform:
-                self.message_user(
-                    request,
-                    "No longer at WhatsApp, now marked DELETED: "
-                    + ", ".join(report.removed_at_platform)
-                    + ".",
-                    messages.WARNING,
-                )
-            if report.skipped:
-                self.message_user(request, "Skipped: " + "; ".join(report.skipped) + ".", messages.WARNING)
-        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     def import_view(self, request):
         """A JSON file in the platform's shape, all or nothing: what WhatsApp has taken is checked to be a
@@ -439,16 +324,3 @@ class ImportForm(forms.Form):
         except json.JSONDecodeError as error:
             where = f"line {error.lineno}, column {error.colno}"
             raise ValidationError(f"The file is not valid JSON: {error.msg.lower()} at {where}.") from None
-
-
-def _sync_failure(error: PlatformError) -> str:
-    return _platform_failure("Sync with WhatsApp", error)
-
-
-def _platform_failure(what: str, error: PlatformError) -> str:
-    # A refusal that carries words for the person (error_user_title / error_user_msg: why a template was
-    # refused) shows them as WhatsApp wrote them; Graph's own title ("Invalid parameter") says less.
-    said = error.user_text or error.title or error.message or error.info.reason
-    code = f"{error.code}/{error.error_subcode}" if error.error_subcode is not None else error.code
-    where = f" (error {code})" if error.code else f" (HTTP {error.http_status})" if error.http_status else ""
-    return f"{what} failed, nothing was changed. WhatsApp said{where}: {said}"

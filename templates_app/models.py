@@ -5,10 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from conversations import policy
-from conversations.exceptions import TemplateParamsInvalid
 from templates_app import components as components_
-from templates_app import placeholders, sending, statuses, validation
+from templates_app import placeholders, rendering, sending, statuses, validation
 
 
 class MessageTemplate(models.Model):
@@ -101,7 +99,7 @@ class MessageTemplate(models.Model):
 
     @property
     def is_sendable(self) -> bool:
-        return policy.is_template_sendable(self.status)
+        return statuses.is_sendable(self.status)
 
     @property
     def needs_phone_number(self) -> bool:
@@ -121,24 +119,21 @@ class MessageTemplate(models.Model):
     def status_info(self) -> statuses.StatusInfo:
         return statuses.describe(self.status, self.rejected_reason)
 
-    @property
-    def conversation_category(self) -> policy.Category:
-        return policy.template_category(self.category)
-
-    def render(self, params) -> str:
-        """The body with `params` filled in; raises TemplateParamsInvalid when they do not fit."""
-        return placeholders.render(components_.body_text(self.components), self.parameter_format, params)
-
-    def shown(self, params=None, extras=None) -> components_.Preview:
+    def shown(self, params=None, extras=None) -> rendering.Rendered:
         """The message as the customer sees it (header, body, footer, buttons) with a send's `params`
         and `extras`, as the compose form gives them or as a sent message stores them; a placeholder
         without a value stays as written. The compose preview and the thread both draw this."""
-        return components_.preview(
+        return rendering.render(
             self.components,
             self.parameter_format,
             examples=False,
-            given=components_.given_from(params, extras),
+            given=rendering.given_from(params, extras),
         )
+
+    @property
+    def shown_with_examples(self) -> rendering.Rendered:
+        """The message with the platform's example values: the admin's card and the agents' catalogue."""
+        return rendering.render(self.components, self.parameter_format)
 
     @property
     def send_inputs(self) -> sending.SendInputs:
@@ -152,24 +147,17 @@ class MessageTemplate(models.Model):
         at all)."""
         return self.send_inputs.not_fillable_reason
 
+    def render_send(self, params, extras=None) -> rendering.Send:
+        """A send of this template with `params` and `extras` ({"header": value, "buttons": {index:
+        value}}), checked and rendered: what the compose preview shows, the message stores and the
+        platform receives. Raises TemplateParamsInvalid with every problem at once."""
+        return rendering.render_send(self.components, self.parameter_format, self.category, params, extras)
+
     def prepare_send(self, params, extras=None) -> tuple[str, dict | None]:
         """The body with `params` filled in, and the header and button values checked and ready for the
-        platform (`extras`: {"header": value, "buttons": {index: value}}). Raises TemplateParamsInvalid
-        with every problem of both at once."""
-        errors, body, values = [], "", {}
-        text = components_.body_text(self.components)
-        try:
-            values = placeholders.normalise_params(text, self.parameter_format, params)
-            body = placeholders.render(text, self.parameter_format, params)
-        except TemplateParamsInvalid as error:
-            errors += error.errors
-        try:
-            prepared = sending.prepare(self.send_inputs, extras, values)
-        except TemplateParamsInvalid as error:
-            errors += error.errors
-        if errors:
-            raise TemplateParamsInvalid(errors)
-        return body, prepared
+        platform (render_send). Raises TemplateParamsInvalid with every problem of both at once."""
+        send = self.render_send(params, extras)
+        return send.body, send.extras
 
     # --- validation ----------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Template placeholders: find, validate and fill them. Pure Python (no Django).
+"""Template placeholders: find, validate and fill them. Pure Python (no Django). `fill` is the one place a
+text's placeholders are replaced; templates_app.rendering draws a whole template with it.
 
 The platform's formats: POSITIONAL `{{1}}`, `{{2}}`… numbered from 1 with no gaps, and NAMED
 `{{first_name}}` (lowercase letters, digits and `_`, starting with a letter or `_`), each name once.
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from conversations.exceptions import TemplateParamsInvalid
+from templates_app.exceptions import TemplateParamsInvalid
 
 POSITIONAL = "POSITIONAL"
 NAMED = "NAMED"
@@ -151,16 +153,42 @@ def normalise_params(text: str, parameter_format: str, params: Sequence | Mappin
     return cleaned
 
 
-def render(text: str, parameter_format: str, params: Sequence | Mapping | None) -> str:
-    """`text` with every placeholder replaced by its parameter; raises TemplateParamsInvalid."""
-    values = normalise_params(text, parameter_format, params)
-    pattern = POSITIONAL_TOKEN if parameter_format == POSITIONAL else NAMED_TOKEN
+@dataclass(frozen=True)
+class Part:
+    """A piece of text: written text, a value given for a placeholder, an example value standing in for
+    one, or a placeholder with neither (shown as written)."""
 
-    def fill(match: re.Match) -> str:
+    text: str
+    kind: str  # "text" | "value" | "example" | "placeholder"
+
+
+def fill(
+    text: str, values: Mapping[str, str] | None = None, examples: Mapping[str, str] | None = None
+) -> tuple[Part, ...]:
+    """`text` cut into parts, in one pass: each placeholder replaced by its given value, else by its
+    example, else kept as written. A value is never read again for placeholders: "{{2}}" given for
+    {{1}} shows as "{{2}}", as the platform sends it."""
+    values, examples = values or {}, examples or {}
+    parts: list[Part] = []
+    position = 0
+    for match in TOKEN.finditer(text or ""):
+        if match.start() > position:
+            parts.append(Part(text[position : match.start()], "text"))
         token = match.group(1)
-        return values[token] if pattern.fullmatch(token) and token in values else match.group(0)
+        if token in values:
+            parts.append(Part(values[token], "value"))
+        elif token in examples:
+            parts.append(Part(examples[token], "example"))
+        else:
+            parts.append(Part(match.group(0), "placeholder"))
+        position = match.end()
+    if position < len(text or ""):
+        parts.append(Part(text[position:], "text"))
+    return tuple(parts)
 
-    return TOKEN.sub(fill, text or "")
+
+def joined(parts: Sequence[Part]) -> str:
+    return "".join(part.text for part in parts)
 
 
 def _count(number: int, noun: str) -> str:

@@ -25,9 +25,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from conversations.exceptions import TemplateParamsInvalid
 from templates_app import placeholders
 from templates_app.components import BODY, BUTTONS, FOOTER, HEADER, find, kind, text_of
+from templates_app.exceptions import TemplateParamsInvalid
 
 MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
 HEADER_TEXT_MAX = 60
@@ -59,7 +59,7 @@ class HeaderInput:
         if self.format == "TEXT":
             if placeholders.BAD_VALUE.search(value):
                 return ["the header's parameter may not contain new lines, tabs or more than four spaces"]
-            length = len(self.text.replace(f"{{{{{self.name}}}}}", value))
+            length = len(placeholders.joined(placeholders.fill(self.text, {self.name: value})))
             if length > HEADER_TEXT_MAX:
                 return [f"the header would be {length} characters long; WhatsApp allows {HEADER_TEXT_MAX}"]
             return []

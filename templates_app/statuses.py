@@ -1,5 +1,6 @@
 """What each platform status of a template means for the people who use it, and what a local edit does to
-it. Pure Python (no Django). Only APPROVED is ever sendable (R2, conversations.policy).
+it. Pure Python (no Django). Only APPROVED is ever sendable (R2): the fact is the catalogue's, here;
+conversations.policy decides sends with it.
 
 Sources: whatsapp-cloud-api.md ("Templates") and Meta's "Template review" / "Template pacing and pausing"
 pages: a template is reviewed (PENDING) before it is APPROVED or REJECTED; low quality pauses it (PAUSED,
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conversations import policy
-
 PENDING = "PENDING"
+SENDABLE = "APPROVED"  # R2: the one status that can ever be sent
 
 # Fields the platform reviews: changing any of them makes the template a new version to approve.
 REVIEWED_FIELDS = ("name", "language", "category", "parameter_format", "components")
@@ -27,7 +27,7 @@ class StatusInfo:
 
     @property
     def sendable(self) -> bool:
-        return policy.is_template_sendable(self.status)
+        return is_sendable(self.status)
 
 
 _STATUSES = {
@@ -92,6 +92,11 @@ REJECTION_REASONS = {
     "TAG_CONTENT_MISMATCH": "the content does not match the category or language",
     "SCAM": "WhatsApp considered it a scam",
 }
+
+
+def is_sendable(status: str) -> bool:
+    """R2: only APPROVED templates can ever be sent (pending, rejected, paused, disabled… cannot)."""
+    return (status or "").upper() == SENDABLE
 
 
 def describe(status: str, rejected_reason: str = "") -> StatusInfo:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from inbox import selectors
-from templates_app.components import Part
+from templates_app.placeholders import Part
 
 register = template.Library()
 

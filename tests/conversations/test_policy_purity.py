@@ -24,6 +24,9 @@ PURE_MODULES = {
     "templates_app.components": REPO_ROOT / "templates_app" / "components.py",
     "templates_app.statuses": REPO_ROOT / "templates_app" / "statuses.py",
     "templates_app.platform": REPO_ROOT / "templates_app" / "platform.py",
+    "templates_app.exceptions": REPO_ROOT / "templates_app" / "exceptions.py",
+    "templates_app.sending": REPO_ROOT / "templates_app" / "sending.py",
+    "templates_app.rendering": REPO_ROOT / "templates_app" / "rendering.py",
     "conversations.exceptions": REPO_ROOT / "conversations" / "exceptions.py",
 }
 # Importing a submodule runs its package's __init__ first: those must be pure too.

@@ -2,6 +2,7 @@
 value, the preview of the whole message (header, body, footer, buttons) filled in one pass and escaped, and
 the thread drawing sent templates the same way, at a constant number of queries."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from conversations import services
 from conversations.models import Message
 from tests import factories
 from tests.inbox.test_views import user, visible, wrote
+from whatsapp.services import outbound_payload
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -193,3 +195,79 @@ def test_template_bubbles_cost_no_query_each(client, agent):
     send(5)
     assert queries() == one
     assert Message.objects.filter(kind="template").count() == 6
+
+
+def ticket_template():
+    """A NAMED template with a header text parameter, body parameters, a footer and a URL button's."""
+    template = factories.template(category="UTILITY", parameter_format="NAMED", body="Hi")
+    template.components = [
+        {"type": "HEADER", "format": "TEXT", "text": "Ticket {{ticket_id}}"},
+        {"type": "BODY", "text": "Hi {{first_name}}, ticket {{ticket_id_2}} has news."},
+        {"type": "FOOTER", "text": "Thanks for shopping with us"},
+        {
+            "type": "BUTTONS",
+            "buttons": [{"type": "URL", "text": "Read it", "url": "https://t.example/{{1}}"}],
+        },
+    ]
+    template.save()
+    return template
+
+
+def as_the_platform_fills(template, payload) -> tuple[str, str, str]:
+    """The header, body and button link the customer gets for `payload`, filled as the platform fills a
+    template: each placeholder replaced, in one pass, by the parameter the payload gives for it (by
+    position, or by name in a NAMED template). Written here, apart from the app's renderer, to check it."""
+    given = {part["type"]: part for part in payload["template"]["components"]}
+
+    def values(parameters):
+        return {p.get("parameter_name") or str(n): p["text"] for n, p in enumerate(parameters, start=1)}
+
+    def filled(text, parameters):
+        return re.sub(r"\{\{(\w+)\}\}", lambda match: values(parameters)[match.group(1)], text)
+
+    texts = {c["type"]: c.get("text") for c in template.components}
+    link = template.components[3]["buttons"][0]["url"]
+    return (
+        filled(texts["HEADER"], given["header"]["parameters"]),
+        filled(texts["BODY"], given["body"]["parameters"]),
+        filled(link, given["button"]["parameters"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "fields"),
+    [
+        (invoice_template, {"p_1": "{{2}}", "p_2": "{{1}}", "header": "{{1}}", "button_0": "{{1}}"}),
+        (
+            ticket_template,
+            {
+                "p_first_name": "{{ticket_id_2}}",
+                "p_ticket_id_2": "{{first_name}}",
+                "header": "{{ticket_id}}",
+                "button_0": "{{1}}",
+            },
+        ),
+    ],
+    ids=["positional", "named"],
+)
+def test_the_preview_is_exactly_what_is_stored_and_sent(client, make, fields):
+    """Values that look like placeholders are shown, stored and sent as typed (never filled again), and
+    the compose preview, the message's stored body and the payload's text as the platform fills it are
+    one text: header, body, footer and the button's link."""
+    customer = wrote("16505551234", ago=timedelta(hours=1), name="Sheena Nelson")
+    template = make()
+    preview = visible(preview_of(client, customer, template, **fields))
+
+    sent = client.post(
+        reverse("inbox:send-template", args=[customer.pk]),
+        {"template": template.pk, "client_token": uuid.uuid4(), **fields},
+    )
+    assert sent.status_code == 200, visible(sent.text)
+    message = Message.objects.get(kind="template")
+    header, body, link = as_the_platform_fills(template, outbound_payload(message))
+
+    assert "{{" in header and "{{" in body and link.endswith("/{{1}}")  # the values, verbatim
+    assert message.body == body
+    footer = template.components[2]["text"]
+    button = template.components[3]["buttons"][0]["text"]
+    assert preview.startswith(f"What the customer will see {header} {body} {footer} {button} {link} ")

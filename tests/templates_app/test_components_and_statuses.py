@@ -1,13 +1,14 @@
-"""Pure helpers: reading components and previewing them with example values (`components.py`), what each
-status means and what a local edit does to it (`statuses.py`), the platform's JSON shape (`platform.py`)."""
+"""Pure helpers: reading components (`components.py`) and drawing them with example values
+(`rendering.py`), what each status means and what a local edit does to it (`statuses.py`), the
+platform's JSON shape (`platform.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from templates_app import components, platform, statuses
-from templates_app.components import ButtonPreview, Part
-from templates_app.placeholders import NAMED, POSITIONAL
+from templates_app import components, platform, rendering, statuses
+from templates_app.placeholders import NAMED, POSITIONAL, Part
+from templates_app.rendering import ButtonPreview
 
 FULL = [
     {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["860198"]}},
@@ -30,7 +31,7 @@ FULL = [
 
 
 def test_the_preview_fills_the_platforms_example_values():
-    shown = components.preview(FULL, POSITIONAL)
+    shown = rendering.render(FULL, POSITIONAL)
     assert shown.header == (Part("Order ", "text"), Part("860198", "example"))
     assert shown.body == (
         Part("Hi ", "text"),
@@ -48,7 +49,7 @@ def test_the_preview_fills_the_platforms_example_values():
 
 
 def test_without_examples_the_placeholders_show_as_written():
-    shown = components.preview(FULL, POSITIONAL, examples=False)
+    shown = rendering.render(FULL, POSITIONAL, examples=False)
     assert "".join(p.text for p in shown.body) == "Hi {{1}}, it ships {{2}}."
     assert {p.kind for p in shown.body} == {"text", "placeholder"}
     assert shown.buttons[1].detail == "https://x.example/t/{{1}}"
@@ -61,7 +62,7 @@ def test_named_examples_and_a_missing_one():
         "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Pablo"}]},
     }
     assert components.example_values(body, NAMED) == {"first_name": "Pablo"}
-    shown = components.preview([body], NAMED)
+    shown = rendering.render([body], NAMED)
     assert [p for p in shown.body if p.kind != "text"] == [
         Part("Pablo", "example"),
         Part("{{order_id}}", "placeholder"),
@@ -77,7 +78,7 @@ def test_an_authentication_preset_reads_as_the_text_the_platform_writes():
         components.body_text(preset)
         == "{{1}} is your verification code. For your security, do not share this code."
     )
-    assert components.preview(preset, POSITIONAL).footer == "This code expires in 10 minutes."
+    assert rendering.render(preset, POSITIONAL).footer == "This code expires in 10 minutes."
     assert components.body_text([{"type": "BODY", "add_security_recommendation": False}]) == (
         "{{1}} is your verification code."
     )
@@ -85,7 +86,7 @@ def test_an_authentication_preset_reads_as_the_text_the_platform_writes():
 
 def test_media_header_and_body_text():
     template = [{"type": "HEADER", "format": "IMAGE"}, {"type": "body", "text": "Look"}]
-    assert components.preview(template, POSITIONAL).header_format == "IMAGE"
+    assert rendering.render(template, POSITIONAL).header_format == "IMAGE"
     assert components.body_text(template) == "Look"
     assert components.body_text([{"type": "HEADER"}]) == ""
     assert components.body_text("not a list") == ""

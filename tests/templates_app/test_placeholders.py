@@ -16,9 +16,15 @@ from templates_app.placeholders import (
     normalise_params,
     parameter_names,
     placeholder_errors,
-    render,
     tokens,
 )
+from templates_app.rendering import render_send
+
+
+def render(text: str, fmt: str, params) -> str:
+    """The body a send of a template with this text stores: the one renderer's (templates_app.rendering),
+    which checks the parameters and fills the placeholders in one pass."""
+    return render_send([{"type": "BODY", "text": text}], fmt, "UTILITY", params).body
 
 
 def not_a_placeholder(token: str) -> str:

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts import roles
-from templates_app import components, platform, sending
+from templates_app import platform, rendering, sending
 from templates_app.models import MessageTemplate, TemplateEvent
 from templates_app.services import export_templates, import_templates, sync_templates
 from templates_app.validation import Draft, listing_errors, template_errors
@@ -427,23 +427,23 @@ def test_a_product_carousel_names_both_what_it_cannot_fill():
 def test_previews_show_every_listed_template_without_failing(item):
     parsed = platform.parse(item)
     for examples in (True, False):
-        shown = components.preview(parsed.components, parsed.parameter_format, examples=examples)
-        assert isinstance(shown, components.Preview)
+        shown = rendering.render(parsed.components, parsed.parameter_format, examples=examples)
+        assert isinstance(shown, rendering.Rendered)
 
 
 def test_previews_name_what_the_card_does_not_draw():
-    carousel = components.preview(DOCUMENTED[7]["components"], "POSITIONAL")
+    carousel = rendering.render(DOCUMENTED[7]["components"], "POSITIONAL")
     assert carousel.notes == ("Carousel of 3 cards",)
     assert [part.text for part in carousel.body][:2] == ["Trail bikes in stock! ", "Marta"]
-    offer = components.preview(DOCUMENTED[9]["components"], "POSITIONAL")
+    offer = rendering.render(DOCUMENTED[9]["components"], "POSITIONAL")
     assert offer.notes == ("Limited-time offer: Ends soon!, with a countdown to its expiry",)
     assert [(b.type, b.text, b.detail) for b in offer.buttons] == [
         ("COPY_CODE", "Copy code", "EBIKE25"),
         ("URL", "Rent now!", "https://shop.example/rentals?ref=k7pwzd"),
     ]
-    product = components.preview(DOCUMENTED[3]["components"], "POSITIONAL")
+    product = rendering.render(DOCUMENTED[3]["components"], "POSITIONAL")
     assert product.header_format == "PRODUCT" and [b.text for b in product.buttons] == ["See it"]
-    catalog = components.preview(DOCUMENTED[4]["components"], "POSITIONAL")
+    catalog = rendering.render(DOCUMENTED[4]["components"], "POSITIONAL")
     assert [(b.type, b.text) for b in catalog.buttons] == [("CATALOG", "Browse our bikes")]
 
 
@@ -477,7 +477,7 @@ def test_examples_in_odd_shapes_are_kept_and_previewed(fake_graph, example):
         assert sync_templates(client=client, waba_id=WABA).created == ("odd_example (en)",)
     template = MessageTemplate.objects.get()
     assert template.components == item["components"]
-    shown = components.preview(template.components, template.parameter_format)
+    shown = rendering.render(template.components, template.parameter_format)
     assert "".join(part.text for part in shown.body).startswith("Hi ")
     assert template.not_sendable_from_inbox == ""
 

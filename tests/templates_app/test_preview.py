@@ -1,13 +1,14 @@
-"""The one renderer of a template as the customer sees it (`components.preview` with `Given` values): the
-admin's card, the inbox's compose preview and the thread's bubble all draw what it returns. Pure Python."""
+"""The one renderer of a template as the customer sees it (`rendering.render` with `Given` values): the
+admin's card, the inbox's compose preview, the thread's bubble and the send all draw what it returns.
+Pure Python."""
 
 from __future__ import annotations
 
 import pytest
 
-from templates_app import components
-from templates_app.components import ButtonPreview, Given, Part
-from templates_app.placeholders import NAMED, POSITIONAL
+from templates_app import components, rendering
+from templates_app.placeholders import NAMED, POSITIONAL, Part
+from templates_app.rendering import ButtonPreview, Given
 
 EVERYTHING = [
     {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["860198"]}},
@@ -36,7 +37,7 @@ def text(parts) -> str:
 
 
 def test_given_values_fill_every_part_and_are_marked_as_given():
-    shown = components.preview(
+    shown = rendering.render(
         EVERYTHING,
         POSITIONAL,
         examples=False,
@@ -63,7 +64,7 @@ def test_given_values_fill_every_part_and_are_marked_as_given():
 
 def test_what_is_not_given_shows_its_example_or_stays_as_written():
     given = Given(values={"1": "Ann", "2": "  "}, buttons={"1": ""})  # blank counts as not given
-    with_examples = components.preview(EVERYTHING, POSITIONAL, given=given)
+    with_examples = rendering.render(EVERYTHING, POSITIONAL, given=given)
     assert with_examples.body[1:4] == (
         Part("Ann", "value"),
         Part(", it ships ", "text"),
@@ -72,7 +73,7 @@ def test_what_is_not_given_shows_its_example_or_stays_as_written():
     assert with_examples.header[1] == Part("860198", "example")
     assert with_examples.buttons[1].detail == "https://x.example/t/860198"
     assert with_examples.buttons[4].detail == "SUMMER20"
-    as_written = components.preview(EVERYTHING, POSITIONAL, examples=False, given=given)
+    as_written = rendering.render(EVERYTHING, POSITIONAL, examples=False, given=given)
     assert as_written.body[3] == Part("{{2}}", "placeholder")
     assert as_written.header[1] == Part("{{1}}", "placeholder")
     assert as_written.buttons[1].detail == "https://x.example/t/{{1}}"
@@ -80,7 +81,7 @@ def test_what_is_not_given_shows_its_example_or_stays_as_written():
 
 
 def test_placeholders_are_filled_in_one_pass_as_the_platform_does():
-    shown = components.preview(
+    shown = rendering.render(
         EVERYTHING,
         POSITIONAL,
         examples=False,
@@ -98,7 +99,7 @@ def test_named_placeholders():
         "text": "Hi {{first_name}}, order {{order_id}} is {{first_name_2}}.",
         "example": {"body_text_named_params": [{"param_name": "order_id", "example": "860198"}]},
     }
-    shown = components.preview([body], NAMED, given=Given(values={"first_name": "Ann"}))
+    shown = rendering.render([body], NAMED, given=Given(values={"first_name": "Ann"}))
     assert [(p.text, p.kind) for p in shown.body if p.kind != "text"] == [
         ("Ann", "value"),
         ("860198", "example"),
@@ -109,7 +110,7 @@ def test_named_placeholders():
 @pytest.mark.parametrize("media", ["IMAGE", "VIDEO", "DOCUMENT"])
 def test_a_media_header_shows_the_link_given(media):
     template = [{"type": "HEADER", "format": media}, {"type": "BODY", "text": "Look"}]
-    waiting = components.preview(template, POSITIONAL, examples=False)
+    waiting = rendering.render(template, POSITIONAL, examples=False)
     assert (waiting.header_format, waiting.header_is_media, waiting.header_detail, waiting.header) == (
         media,
         True,
@@ -118,7 +119,7 @@ def test_a_media_header_shows_the_link_given(media):
     )
     given = Given(header=" https://cdn.example.com/file.pdf ")
     assert (
-        components.preview(template, POSITIONAL, given=given).header_detail
+        rendering.render(template, POSITIONAL, given=given).header_detail
         == "https://cdn.example.com/file.pdf"
     )
 
@@ -126,7 +127,7 @@ def test_a_media_header_shows_the_link_given(media):
 def test_a_location_header_shows_the_place_as_typed_or_as_stored():
     template = [{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Here"}]
     typed = Given(header={"latitude": "52.52", "longitude": "13.405", "name": "Shop Mitte", "address": ""})
-    shown = components.preview(template, POSITIONAL, given=typed)
+    shown = rendering.render(template, POSITIONAL, given=typed)
     assert (shown.header_format, shown.header_is_media, shown.header_detail) == (
         "LOCATION",
         False,
@@ -137,11 +138,11 @@ def test_a_location_header_shows_the_place_as_typed_or_as_stored():
         "name": "",
         "value": {"latitude": 1.5, "longitude": 2.0, "address": "Main 1"},
     }
-    assert components.preview(
-        template, POSITIONAL, given=components.given_from([], {"header": stored})
+    assert rendering.render(
+        template, POSITIONAL, given=rendering.given_from([], {"header": stored})
     ).header_detail == ("Main 1 (1.5, 2.0)")
     half = Given(header={"latitude": "52.52", "longitude": ""})
-    assert components.preview(template, POSITIONAL, given=half).header_detail == ""
+    assert rendering.render(template, POSITIONAL, given=half).header_detail == ""
 
 
 def test_a_one_time_password_button_shows_the_bodys_code():
@@ -150,12 +151,12 @@ def test_a_one_time_password_button_shows_the_bodys_code():
         {"type": "FOOTER", "code_expiration_minutes": 10},
         {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]},
     ]
-    shown = components.preview(template, POSITIONAL, examples=False, given=Given(values={"1": "482913"}))
+    shown = rendering.render(template, POSITIONAL, examples=False, given=Given(values={"1": "482913"}))
     assert shown.body_text == "482913 is your verification code. For your security, do not share this code."
     assert shown.footer == "This code expires in 10 minutes."
     assert shown.buttons == (ButtonPreview("OTP", "Copy code", "482913"),)
-    assert components.preview(template, POSITIONAL, examples=False).buttons[0].detail == ""
-    assert components.preview(template, POSITIONAL).buttons[0].detail == "COPY_CODE"  # the admin's card
+    assert rendering.render(template, POSITIONAL, examples=False).buttons[0].detail == ""
+    assert rendering.render(template, POSITIONAL).buttons[0].detail == "COPY_CODE"  # the admin's card
 
 
 def test_what_the_card_does_not_draw_is_named():
@@ -163,7 +164,7 @@ def test_what_the_card_does_not_draw_is_named():
         {"type": "BODY", "text": "Pick one"},
         {"type": "CAROUSEL", "cards": [{"components": []}, {"components": []}]},
     ]
-    assert components.preview(template, POSITIONAL).notes == ("Carousel of 2 cards",)
+    assert rendering.render(template, POSITIONAL).notes == ("Carousel of 2 cards",)
 
 
 @pytest.mark.parametrize(
@@ -192,7 +193,7 @@ def test_what_the_card_does_not_draw_is_named():
     ],
 )
 def test_given_from_a_send_or_a_stored_message(params, extras, expected):
-    assert components.given_from(params, extras) == expected
+    assert rendering.given_from(params, extras) == expected
 
 
 @pytest.mark.parametrize(
