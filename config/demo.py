@@ -12,10 +12,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import roles
+from config.demo_history import seed_history
 from conversations import services
 from conversations.identifiers import Identity
 from conversations.models import Customer
-from config.demo_history import seed_history
 from reports.demo import load_sample_rates
 from reports.services import refresh_rollup
 from templates_app.models import MessageTemplate
@@ -164,24 +164,24 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
             ).customer
         if customer is None:
             customer, _ = Customer.objects.get_or_create(wa_id=demo.wa_id, defaults={"name": demo.name})
-        if demo.reply:
-            reply = services.send_text(
-                customer=customer, body=demo.reply, agent=agent, dispatch=not demo.reaction
+        if demo.reply and not demo.reaction:
+            services.send_text(customer=customer, body=demo.reply, agent=agent)
+        elif demo.reply:
+            # As if the platform had accepted it a moment ago and the customer reacted to it.
+            wamid = f"wamid.demo.{key}.reply"
+            services.record_sent_elsewhere(
+                customer=customer, wamid=wamid, now=timezone.now(), body=demo.reply, agent=agent
             )
-            if demo.reaction:
-                # As if the platform had accepted it a moment ago and the customer reacted to it.
-                wamid = f"wamid.demo.{key}.reply"
-                services.record_accepted(message=reply, wamid=wamid)
-                services.receive_message(
-                    wa_id=demo.wa_id,
-                    user_id=demo.user_id,
-                    body=f"[Reaction] {demo.reaction}",
-                    wamid=f"wamid.demo.{key}.reaction",
-                    timestamp=timezone.now(),
-                    wa_type="reaction",
-                    context_wamid=wamid,
-                    details={"reaction": demo.reaction},
-                )
+            services.receive_message(
+                wa_id=demo.wa_id,
+                user_id=demo.user_id,
+                body=f"[Reaction] {demo.reaction}",
+                wamid=f"wamid.demo.{key}.reaction",
+                timestamp=timezone.now(),
+                wa_type="reaction",
+                context_wamid=wamid,
+                details={"reaction": demo.reaction},
+            )
         if demo.template:
             name, params = demo.template
             services.send_template(customer=customer, template=templates[name], params=params, agent=agent)

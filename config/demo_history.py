@@ -4,8 +4,9 @@ ad clicks that open free entry points, and a few sends the platform refused.
 
 Every event is replayed in time order through the services at its own instant (`now=`), so each
 window, conversation and cost follows the rules exactly as a live one would; nothing is handed to the
-platform (`dispatch=False`): the platform's answers (accepted, delivered, read, or failed) are recorded
-as it would have sent them. Deterministic: the same seed and the same `now` give the same history.
+platform: each of our messages is recorded as sent elsewhere (`record_sent_elsewhere`), accepted under a
+made-up id, and the platform's answers (delivered, read, or failed) are recorded as it would have sent
+them. Deterministic: the same seed and the same `now` give the same history.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import phonenumbers
 from django.db import transaction
 
 from conversations import services
+from conversations.exceptions import WindowClosed
 from conversations.models import Customer, Message
 from whatsapp import sandbox
 
@@ -206,21 +208,19 @@ def seed_history(
                 wa_id=event.customer, name=dict(people)[event.customer], last_activity_at=event.at
             )
         agent = users.get(detail.get("agent"))
+        if event.action == "reply":
+            what = {"body": detail["body"]}
+        else:
+            what = {"template": templates[detail["name"]], "params": detail["params"]}
         try:
-            if event.action == "reply":
-                message = services.send_text(
-                    customer=customer, body=detail["body"], agent=agent, now=event.at, dispatch=False
-                )
-            else:
-                message = services.send_template(
-                    customer=customer,
-                    template=templates[detail["name"]],
-                    params=detail["params"],
-                    agent=agent,
-                    now=event.at,
-                    dispatch=False,
-                )
-        except services.WindowClosed:
+            message = services.record_sent_elsewhere(
+                customer=customer,
+                wamid=f"wamid.demo-history.out.{event.order}",
+                now=event.at,
+                agent=agent,
+                **what,
+            )
+        except WindowClosed:
             continue  # a second reply planned after the window closed: the rules refuse it, as live
         _platform_answers(message, event.at, rng, counts)
     # The customers belong to the agents who answer them most.
@@ -234,10 +234,9 @@ def seed_history(
 
 
 def _platform_answers(message: Message, at: datetime, rng: random.Random, counts: dict) -> None:
-    """What the platform reports on a message: 3 % refused as undeliverable (R9 voids a conversation
-    that such a message alone opened), the rest delivered and mostly read."""
-    wamid = f"wamid.demo-history.out.{message.pk}"
-    services.record_accepted(message=message, wamid=wamid, now=at + timedelta(seconds=1))
+    """What the platform reports on a message it accepted: 3 % refused as undeliverable (R9 voids a
+    conversation that such a message alone opened), the rest delivered and mostly read."""
+    wamid = message.wamid
     if rng.random() < 0.03:
         services.record_status(
             wamid=wamid,

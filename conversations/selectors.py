@@ -39,6 +39,15 @@ def closing_soon_at(now: datetime) -> Q:
     return window_open_at(now) & Q(last_inbound_at__lte=now - policy.SERVICE_WINDOW + policy.CLOSING_SOON)
 
 
+def due_to_expire(now: datetime) -> QuerySet[Conversation]:
+    """What the expiry sweep has yet to tidy at `now`: conversations still marked open whose expires_at
+    has passed (R8: one that expires at `now` is no longer open at `now`), earliest first. The sweep
+    marks these and its dry run lists them: one query, so the two cannot disagree."""
+    return Conversation.objects.filter(status=Conversation.Status.OPEN, expires_at__lte=now).order_by(
+        "expires_at", "pk"
+    )
+
+
 def open_conversations(customer: Customer, *, now: datetime | None = None) -> QuerySet[Conversation]:
     """R8: the customer's conversations open at `now`, earliest opened first."""
     now = resolve_now(now)

@@ -1,9 +1,10 @@
 """The channel: webhook deliveries in, messages out. Rules stay in conversations/: this module turns the
 platform's payloads into calls of the domain services, and the domain's queued messages into API calls.
 
-Inbound: `ingest` stores a signed delivery byte for byte before it is acknowledged; `process_delivery`
-applies every event of it (idempotently: replays and the platform's retries change nothing twice);
-`retry_deliveries` picks up whatever failed or was never processed.
+Inbound: `receive_delivery` is the webhook's one call: `ingest` stores a signed delivery byte for byte
+before it is acknowledged, `parse` reads it once, and `process_delivery` applies every event of it
+(idempotently: replays and the platform's retries change nothing twice); `retry_deliveries` picks up
+whatever failed or was never processed.
 
 Outbound: `deliver_message` claims a queued message with an atomic update (so it is posted at most
 once, whatever the broker redelivers), posts it outside any transaction, and records the outcome.
@@ -81,6 +82,45 @@ def reject(delivery: WebhookDelivery, reason: str) -> None:
     delivery.save(update_fields=["status", "error", "processed_at"])
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What the webhook answers for a stored delivery: 200, or 400 with `reason` for a malformed one
+    (kept for a person to look at, never processed)."""
+
+    delivery_id: int
+    status: int = 200
+    reason: str = ""
+
+
+def receive_delivery(body: bytes, *, signature: str = "") -> Receipt:
+    """A signed delivery from the platform: stored first (never acknowledged before it is durable),
+    parsed once, then processed here when small or by a task when large. Processing never decides the
+    answer: a failure, or a broker that is down, leaves the delivery pending for the retry job."""
+    delivery = ingest(body, signature=signature)
+    try:
+        events = parse(body)
+    except payloads.MalformedDelivery as error:
+        reject(delivery, str(error))
+        return Receipt(delivery.pk, status=400, reason=str(error))
+    if len(body) <= settings.WHATSAPP_WEBHOOK_INLINE_MAX_BYTES:
+        try:
+            process_delivery(delivery.pk, events=events)
+        except Exception:  # stored already: the retry job processes it later; the platform gets its 200
+            logger.exception("webhook delivery %s stored, processing failed; will retry", delivery.pk)
+    else:
+        _queue_processing(delivery.pk)
+    return Receipt(delivery.pk)
+
+
+def _queue_processing(delivery_id: int) -> None:
+    from whatsapp.tasks import process_delivery as process_delivery_task  # the tasks import this module
+
+    try:
+        process_delivery_task.delay(delivery_id)
+    except Exception:  # the broker is down: the retry job finds the pending delivery
+        logger.exception("webhook delivery %s stored, could not queue processing; will retry", delivery_id)
+
+
 def _claim_delivery(delivery_id: int, now: datetime) -> bool:
     """Take a delivery for processing, once: an atomic update wins or does nothing. A delivery that used
     up its attempts is never taken again (the retry job parks it as dead)."""
@@ -97,23 +137,48 @@ def _claim_delivery(delivery_id: int, now: datetime) -> bool:
     )
 
 
-def process_delivery(delivery_id: int) -> WebhookDelivery:
+def process_delivery(delivery_id: int, *, events: list[payloads.Event] | None = None) -> WebhookDelivery:
     """Apply every event of a stored delivery. Each event is its own transaction, so one bad event
     cannot undo the others. An item that cannot be understood, or that the inbox keeps apart, is kept
     with the delivery (KeptItem) and the rest applied; the delivery is retried later only when applying
-    an event failed for a reason that may pass (replays are harmless)."""
+    an event failed for a reason that may pass (replays are harmless). `events`: the delivery as the
+    webhook already parsed it; without them (a task, the retry job) the stored body is parsed."""
     now = timezone.now()
     if not _claim_delivery(delivery_id, now):
         return WebhookDelivery.objects.get(pk=delivery_id)
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    if events is None:
+        try:
+            events = parse(bytes(delivery.body))
+        except payloads.MalformedDelivery as error:
+            reject(delivery, str(error))
+            return delivery
+    counts, problems = _apply_events(delivery, events, now)
+    delivery.summary = dict(counts)
+    if problems:
+        delivery.error = "\n".join(problems[:20])
+        if delivery.attempts >= DELIVERY_MAX_ATTEMPTS:
+            delivery.status = WebhookDelivery.Status.DEAD
+            delivery.next_attempt_at = None
+            logger.error("delivery %s failed %s times; parked for a person", delivery.pk, delivery.attempts)
+        else:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts, **DELIVERY_RETRY))
+    else:
+        delivery.status = WebhookDelivery.Status.PROCESSED
+        delivery.error = ""
+        delivery.next_attempt_at = None
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["summary", "error", "status", "next_attempt_at", "processed_at"])
+    return delivery
+
+
+def _apply_events(delivery: WebhookDelivery, events, now: datetime) -> tuple[Counter[str], list[str]]:
+    """Apply each event, keeping what cannot be applied with the delivery; returns the counts for the
+    delivery's summary and the failures that may pass (the delivery is retried for them)."""
     counts: Counter[str] = Counter()
     problems = []
     kept: list[KeptItem] = []
-    try:
-        events = parse(bytes(delivery.body))
-    except payloads.MalformedDelivery as error:
-        reject(delivery, str(error))
-        return delivery
     for index, event in enumerate(events):
         try:
             outcome = _apply(event)
@@ -134,23 +199,7 @@ def process_delivery(delivery_id: int) -> WebhookDelivery:
     if kept:
         KeptItem.objects.bulk_create(kept, ignore_conflicts=True)
         logger.warning("delivery %s: %d item(s) kept for review", delivery.pk, len(kept))
-    delivery.summary = dict(counts)
-    if problems:
-        delivery.error = "\n".join(problems[:20])
-        if delivery.attempts >= DELIVERY_MAX_ATTEMPTS:
-            delivery.status = WebhookDelivery.Status.DEAD
-            delivery.next_attempt_at = None
-            logger.error("delivery %s failed %s times; parked for a person", delivery.pk, delivery.attempts)
-        else:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts, **DELIVERY_RETRY))
-    else:
-        delivery.status = WebhookDelivery.Status.PROCESSED
-        delivery.error = ""
-        delivery.next_attempt_at = None
-    delivery.processed_at = timezone.now()
-    delivery.save(update_fields=["summary", "error", "status", "next_attempt_at", "processed_at"])
-    return delivery
+    return counts, problems
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from whatsapp import payloads, services, signature
-from whatsapp.tasks import process_delivery
+from whatsapp import services, signature
 
 logger = logging.getLogger(__name__)
 
@@ -59,26 +58,10 @@ def _receive(request):
         )
         return HttpResponseForbidden("invalid signature", content_type="text/plain")
 
-    delivery = services.ingest(body, signature=header)  # durable before anything else happens
-    try:
-        services.parse(body)
-    except payloads.MalformedDelivery as error:
-        services.reject(delivery, str(error))
-        logger.warning("webhook delivery %s rejected: %s", delivery.pk, error)
-        return _error(400, str(error))
-
-    if len(body) <= settings.WHATSAPP_WEBHOOK_INLINE_MAX_BYTES:
-        try:
-            services.process_delivery(delivery.pk)
-        except Exception:  # stored already: the retry job processes it later; the platform gets its 200
-            logger.exception("webhook delivery %s stored, processing failed; will retry", delivery.pk)
-    else:
-        try:
-            process_delivery.delay(delivery.pk)
-        except Exception:  # the broker is down: the retry job finds the pending delivery
-            logger.exception(
-                "webhook delivery %s stored, could not queue processing; will retry", delivery.pk
-            )
+    receipt = services.receive_delivery(body, signature=header)  # stored before this answers
+    if receipt.status != 200:
+        logger.warning("webhook delivery %s rejected: %s", receipt.delivery_id, receipt.reason)
+        return _error(receipt.status, receipt.reason)
     return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
 
 

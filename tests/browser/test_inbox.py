@@ -21,9 +21,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from config.demo import DEMO_CUSTOMERS
 from conversations import services
 from conversations.models import Customer, Message
-from config.demo import DEMO_CUSTOMERS
 from templates_app.models import MessageTemplate
 from tests.whatsapp import deliveries as d
 

@@ -9,7 +9,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 
 from conversations import selectors, services
-from conversations.exceptions import InvalidMessage, TemplateNotSendable
+from conversations.exceptions import InvalidMessage, TemplateNotSendable, WindowClosed
 from conversations.identifiers import Identity, country_of_user_id
 from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message, PreviousIdentifier
 from tests import factories
@@ -228,7 +228,7 @@ def test_the_rules_hold_for_a_customer_known_only_by_bsuid():
     """E7 with a BSUID-only customer: 23:59:59 allowed, 24:00:00 refused, a new message reopens."""
     customer = write(at(0, "08:00:00"), wamid="w1", user_id=BSUID).customer
     assert text(customer, at(1, "07:59:59")).conversation.category == "service"
-    with pytest.raises(services.WindowClosed):
+    with pytest.raises(WindowClosed):
         text(customer, at(1, "08:00:00"))
     write(at(1, "08:00:30"), wamid="w2", user_id=BSUID)
     text(customer, at(1, "08:01"))

@@ -490,3 +490,38 @@ def test_customer_created_with_only_wa_id_and_name():
     customer.save(update_fields=["wa_id"])
     customer.refresh_from_db()
     assert (customer.phone_e164, customer.country) == ("+16505551234", "US")
+
+
+def test_a_message_sent_elsewhere_follows_the_rules_and_is_recorded_as_accepted(
+    django_capture_on_commit_callbacks,
+):
+    """R2/R4/R3 decide history the way they decide a send (E1's start: Mon 09:00 C, 09:10 B text opens
+    S1), but the message is recorded as the platform accepted it, and nothing is handed over."""
+    t = Timeline()
+    t.c(at(0, "09:00"))
+    template = factories.template(category="UTILITY", body="Hello {{1}}, news.")
+    with django_capture_on_commit_callbacks(execute=True) as handed_over:
+        text = services.record_sent_elsewhere(
+            customer=t.customer, wamid="wamid.ELSEWHERE-1", now=at(0, "09:10"), body="Hi there"
+        )
+        utility = services.record_sent_elsewhere(
+            customer=t.customer,
+            wamid="wamid.ELSEWHERE-2",
+            now=at(0, "09:20"),
+            template=template,
+            params=["Ann"],
+        )
+        with pytest.raises(WindowClosed):  # R2: Tue 09:00 is outside the window, as for a send
+            services.record_sent_elsewhere(
+                customer=t.customer, wamid="wamid.ELSEWHERE-3", now=at(1, "09:00"), body="Too late"
+            )
+    assert handed_over == []
+    assert (text.status, text.wamid, text.occurred_at) == ("sent", "wamid.ELSEWHERE-1", at(0, "09:10"))
+    assert (text.conversation.category, text.conversation.opened_at) == ("service", at(0, "09:10"))
+    assert (utility.status, utility.kind, utility.body) == ("sent", "template", "Hello Ann, news.")
+    assert utility.conversation.category == "utility"  # R3: a template opens its own category's
+    assert Message.objects.filter(direction="outbound").count() == 2
+    # The platform's later word applies to it as to any message it accepted.
+    services.record_status(wamid="wamid.ELSEWHERE-1", status="delivered", timestamp=at(0, "09:11"))
+    text.refresh_from_db()
+    assert (text.status, text.delivered_at) == ("delivered", at(0, "09:11"))

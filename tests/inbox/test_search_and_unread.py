@@ -210,7 +210,7 @@ def test_who_spoke_last_follows_turns_not_reactions_notices_or_late_deliveries()
 def test_a_merge_keeps_the_latest_turn_of_both_threads():
     by_phone = wrote(wa_id="16505550001", ago=timedelta(hours=3)).customer
     by_user_id = wrote(user_id="US.1349120865530274", ago=timedelta(hours=1)).customer
-    services.send_text(customer=by_phone, body="Hello", now=NOW - timedelta(hours=2), dispatch=False)
+    services.send_text(customer=by_phone, body="Hello", now=NOW - timedelta(hours=2))
     wrote(wa_id="16505550001", user_id="US.1349120865530274", ago=timedelta(minutes=90), wa_type="reaction")
     merged = Customer.objects.get(wa_id="16505550001")
     assert merged.user_id == "US.1349120865530274"

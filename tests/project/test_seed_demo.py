@@ -13,9 +13,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations import selectors, services
-from conversations.models import Conversation, Customer, Message
 from config.demo import DEMO_CUSTOMERS, DEMO_USERS
+from conversations import selectors
+from conversations.models import Conversation, Customer, Message
+from conversations.services import outbound
 from reports.periods import Preset, preset_period
 from reports.selectors import Scope, conversation_report, window_report
 from templates_app.models import MessageTemplate
@@ -108,7 +109,7 @@ def test_the_demo_history_follows_the_rules_and_gives_the_reports_something_to_s
         sent = Message.objects.filter(customer__in=history, direction=Message.Direction.OUTBOUND)
         assert not sent.filter(status=Message.Status.QUEUED).exists()
         assert sent.filter(status=Message.Status.READ).exists() and sent.filter(status="failed").exists()
-        assert [callback.func for callback in dispatched] == [services._dispatch_outbound] * 3
+        assert [callback.func for callback in dispatched] == [outbound._dispatch_outbound] * 3
 
         # The reports: marketing conversations, windows answered and lost, from the rollup for past days.
         period = preset_period(Preset.LAST_7_DAYS, tz=ZoneInfo(settings.BUSINESS_TIME_ZONE), now=now)

@@ -18,9 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import roles
+from config import demo
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
-from config import demo
 from templates_app.models import MessageTemplate, TemplateEvent
 from tests import factories
 

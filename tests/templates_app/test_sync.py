@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from conversations import services as conversation_services
 from config import demo
+from conversations import services as conversation_services
 from templates_app.models import MessageTemplate, TemplateEvent
 from templates_app.services import sync_templates
 from tests import factories

@@ -16,6 +16,7 @@ from conversations.models import Conversation, ConversationDiscrepancy, Customer
 from templates_app.models import TemplateEvent
 from tests import factories
 from tests.whatsapp import deliveries as d
+from whatsapp import payloads
 from whatsapp import services as channel
 from whatsapp.models import KeptItem, WebhookDelivery
 
@@ -317,6 +318,21 @@ def test_oversized_bodies_are_refused_unread(client, caplog):
     assert response.status_code == 413 and "4 MB" in response.json()["error"]
     assert "over 4 MB" in caplog.text
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_small_delivery_is_read_once_from_the_request_to_the_domain(client, monkeypatch):
+    """The webhook parses the body once: the events it checked are the events it applies."""
+    parsed = []
+
+    def parse_delivery(data):
+        parsed.append(data)
+        return read(data)
+
+    read = payloads.parse_delivery
+    monkeypatch.setattr(payloads, "parse_delivery", parse_delivery)
+    assert post(client, d.inbound_delivery("16505551234", "hi", timestamp=T0)).status_code == 200
+    assert len(parsed) == 1
+    assert WebhookDelivery.objects.get().status == "processed" and Message.objects.count() == 1
 
 
 def test_a_large_delivery_is_stored_and_processed_by_the_retry_job_when_no_task_ran(client, settings):

@@ -151,12 +151,11 @@ def we_sent(customer: Customer, at: datetime, wamid: str, *, category: str | Non
     at `at`, and the platform accepted it as `wamid` (what its status webhooks name)."""
     with time_machine.travel(at, tick=False):
         if category is None:
-            message = services.send_text(customer=customer, body="Here is what you asked for", dispatch=False)
+            message = services.send_text(customer=customer, body="Here is what you asked for")
         else:
             template = factories.template(category=category)
-            message = services.send_template(
-                customer=customer, template=template, params=["Ana"], dispatch=False
-            )
+            message = services.send_template(customer=customer, template=template, params=["Ana"])
+    # What the send task does (its on-commit hand-off never runs inside a test's transaction): claims it.
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING)
     return services.record_accepted(message=message, wamid=wamid, now=at + timedelta(seconds=1))
 

@@ -1,0 +1,45 @@
+"""Writes: the domain's actions. This is the public contract the webhook, the inbox and the tests use;
+import it as `from conversations import services` and call `services.send_text(...)`.
+
+Each action runs in one transaction, locks the customer row it decides on, reads the clock once *after*
+the lock is held (a time read before waiting for a lock is stale), asks policy.py what to do, and
+writes the answer. The database refuses two overlapping conversations of one category even if this
+code were wrong (migration conversations 0002).
+
+- inbound: the customer's messages, identity changes, marketing preference
+- outbound: texts and templates we send (one send path), and history sent elsewhere
+- platform (with reconciliation): the platform's reports on our messages (R9)
+- sweep: marking ended conversations expired (R8)
+"""
+
+from conversations.services.inbound import (
+    receive_message,
+    record_identity_change,
+    record_marketing_preference,
+)
+from conversations.services.outbound import SEND_TASK, record_sent_elsewhere, send_template, send_text
+from conversations.services.platform import (
+    CALLBACK_PREFIX,
+    callback_data,
+    mark_message_failed,
+    record_accepted,
+    record_status,
+)
+from conversations.services.sweep import SWEEP_BATCH_SIZE, expire_due_conversations
+
+__all__ = [
+    "CALLBACK_PREFIX",
+    "SEND_TASK",
+    "SWEEP_BATCH_SIZE",
+    "callback_data",
+    "expire_due_conversations",
+    "mark_message_failed",
+    "receive_message",
+    "record_accepted",
+    "record_identity_change",
+    "record_marketing_preference",
+    "record_sent_elsewhere",
+    "record_status",
+    "send_template",
+    "send_text",
+]

@@ -1,0 +1,205 @@
+"""The platform's reports on our messages: accepted (with its id), status webhooks (sent, delivered, read,
+failed, with what it charged and which conversation it counted), and final failures (R9)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import identity as identity_service
+from conversations import lifecycle, policy, selectors
+from conversations.identifiers import Identity
+from conversations.models import Conversation, Message
+from conversations.services._common import lock_customer
+from conversations.services.reconciliation import reconcile
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_PREFIX = "msg-"
+
+
+def callback_data(message: Message) -> str:
+    """What we hand the platform as biz_opaque_callback_data; it comes back on every status."""
+    return f"{CALLBACK_PREFIX}{message.pk}"
+
+
+def record_accepted(*, message: Message, wamid: str, now: datetime | None = None) -> Message:
+    """The platform accepted `message` and gave it `wamid`. A status webhook may have got here first:
+    the status only moves forward, and the wamid is recorded either way."""
+    now = selectors.resolve_now(now)
+    Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        status=Message.Status.SENT,
+        status_changed_at=now,
+        next_attempt_at=None,
+        error_code=None,
+        error_text="",
+    )
+    return Message.objects.get(pk=message.pk)
+
+
+def mark_message_failed(
+    *,
+    message: Message,
+    error_code: int | None = None,
+    error_text: str = "",
+    closes_window: bool = False,
+    failed_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """The platform finally rejected `message`. R9: a conversation whose every message failed is voided
+    (open at no instant, counted nowhere); conversations a voided free-entry point had closed reopen.
+    `closes_window` (error 131047): the platform says the window is closed, so it is, from `failed_at`.
+    Idempotent: a repeat changes nothing."""
+    with transaction.atomic():
+        customer = lock_customer(message.customer_id)
+        now = selectors.resolve_now(now)
+        message = Message.objects.select_related("conversation").get(pk=message.pk)
+        _fail(message, customer, error_code, error_text, closes_window, failed_at or now, now)
+    return message
+
+
+def _fail(message, customer, error_code, error_text, closes_window, failed_at, now) -> bool:
+    if message.direction != Message.Direction.OUTBOUND or message.status == Message.Status.FAILED:
+        return False
+    message.status = Message.Status.FAILED
+    message.status_changed_at = now
+    message.failed_at = failed_at
+    message.error_code = error_code
+    message.error_text = error_text or ""
+    message.next_attempt_at = None
+    message.save(
+        update_fields=[
+            "status",
+            "status_changed_at",
+            "failed_at",
+            "error_code",
+            "error_text",
+            "next_attempt_at",
+        ]
+    )
+    if closes_window and (
+        customer.platform_window_closed_at is None or customer.platform_window_closed_at < failed_at
+    ):
+        customer.platform_window_closed_at = failed_at
+        customer.save(update_fields=["platform_window_closed_at"])
+    conversation = message.conversation
+    if conversation is not None and conversation.status != Conversation.Status.VOIDED:
+        statuses = conversation.messages.values_list("status", flat=True)
+        if policy.is_voided(statuses):
+            lifecycle.void(conversation, now)
+    logger.info("message %s failed (code %s): %s", message.pk, error_code, error_text)
+    return True
+
+
+def _message_for_status(wamid: str, callback: str | None) -> Message | None:
+    message = Message.objects.filter(wamid=wamid, direction=Message.Direction.OUTBOUND).first()
+    if message is None and callback and callback.startswith(CALLBACK_PREFIX):
+        pk = callback.removeprefix(CALLBACK_PREFIX)
+        if pk.isdigit():
+            message = Message.objects.filter(pk=int(pk), direction=Message.Direction.OUTBOUND).first()
+    return message
+
+
+def record_status(
+    *,
+    wamid: str,
+    status: str,
+    timestamp: datetime,
+    callback: str | None = None,
+    conversation_id: str | None = None,
+    conversation_expires_at: datetime | None = None,
+    conversation_category: str | None = None,
+    pricing: Mapping | None = None,
+    error_code: int | None = None,
+    error_text: str = "",
+    closes_window: bool = False,
+    recipient: Identity | None = None,
+) -> Message | None:
+    """Apply one status webhook to our message (None when the message is not ours).
+
+    Matched by the message id (or our callback data), never by the recipient. Statuses only move forward
+    whatever order they arrive in; a duplicate changes nothing. `failed` fails the message (R9: voids
+    what it alone opened). `pricing` is recorded per message: the platform's word on what it charged.
+    The platform's conversation (id, expiry, category) is adopted over our estimate, with every
+    disagreement recorded, only where it still reports a 24 h (or 72 h) conversation: under per-message
+    pricing that is a free-entry point alone (R9). `recipient`: the identifiers the status carries
+    (phone number, BSUID, username), linked to the customer.
+    """
+    policy.require_aware(timestamp, "timestamp")
+    found = _message_for_status(wamid, callback)
+    if found is None:
+        return None
+    with transaction.atomic():
+        customer = lock_customer(found.customer_id)
+        now = timezone.now()
+        message = Message.objects.select_related("conversation").get(pk=found.pk)
+        moved_to = _apply_status(
+            message, wamid=wamid, status=status, timestamp=timestamp, pricing=pricing, now=now
+        )
+        if moved_to == policy.FAILED:
+            _fail(message, customer, error_code, error_text, closes_window, timestamp, now)
+        elif conversation_id and message.conversation_id is not None:
+            reconcile(
+                message,
+                platform_id=conversation_id,
+                expires_at=conversation_expires_at,
+                category=conversation_category,
+                now=now,
+            )
+        if recipient is not None and recipient.names_someone:
+            identity_service.link(customer, recipient, at=timestamp, now=now)
+    return message
+
+
+def _apply_status(
+    message: Message, *, wamid: str, status: str, timestamp: datetime, pricing: Mapping | None, now: datetime
+) -> str | None:
+    """Record what a status says about the message itself (its id, when it was sent, delivered or read,
+    what it cost) and move its status forward; returns the status it moved to (None: none). A failure
+    is left to the caller, which fails the message (R9)."""
+    fields = set()
+    if message.wamid is None:
+        message.wamid = wamid
+        fields.add("wamid")
+    stamp = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}.get(status)
+    if stamp and getattr(message, stamp) is None:
+        setattr(message, stamp, timestamp)
+        fields.add(stamp)
+    if pricing is not None:
+        fields |= _record_pricing(message, pricing, now)
+    moved_to = policy.next_delivery_status(message.status, status)
+    if moved_to and moved_to != policy.FAILED:
+        message.status = moved_to
+        message.status_changed_at = now
+        message.next_attempt_at = None
+        # A retry note or "outcome unknown" is answered now: the platform has the message.
+        message.error_code, message.error_text = None, ""
+        fields |= {"status", "status_changed_at", "next_attempt_at", "error_code", "error_text"}
+    if fields:
+        message.save(update_fields=fields)
+    return moved_to
+
+
+def _record_pricing(message: Message, pricing: Mapping, now: datetime) -> set[str]:
+    """The platform's pricing object, as received and in parts (a later status may repeat or complete it)."""
+    merged = {**(message.pricing or {}), **dict(pricing)}
+    parts = policy.pricing_parts(merged)
+    values = {
+        "pricing": merged,
+        "pricing_model": parts.model,
+        "pricing_category": parts.category,
+        "pricing_type": parts.type,
+        "billable": parts.billable,
+    }
+    changed = {field for field, value in values.items() if getattr(message, field) != value}
+    for field in changed:
+        setattr(message, field, values[field])
+    if changed:
+        message.pricing_changed_at = now  # the reports' rollup recomputes the day it was sent
+        changed.add("pricing_changed_at")
+    return changed
