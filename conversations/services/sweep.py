@@ -14,31 +14,32 @@ from conversations.models import Conversation
 
 logger = logging.getLogger(__name__)
 
-SWEEP_BATCH_SIZE = 1000
+SWEEP_BATCH_SIZE = 5000
 
 
 def expire_due_conversations(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Mark open conversations whose expires_at has passed as expired; return how many were marked.
 
     Tidying only: R8 reads never wait for it. Idempotent, and safe when two sweeps run at once: each
-    batch locks its rows with SKIP LOCKED and the update re-checks the status, so a row is counted once.
-    What it marks is what selectors.due_to_expire lists (the command's dry run).
+    batch is one UPDATE of the rows its subquery locks with SKIP LOCKED (a row another sweep holds is
+    left to it), so every row is written once and counted once. What it marks is what
+    selectors.due_to_expire lists (the command's dry run).
     """
     now = selectors.resolve_now(now)
     marked = 0
     while True:
         with transaction.atomic():
-            due = list(
+            batch = (
                 selectors.due_to_expire(now)
+                .order_by()
                 .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:batch_size]
+                .values("pk")[:batch_size]
             )
-            if not due:
-                break
-            marked += Conversation.objects.filter(pk__in=due, status=Conversation.Status.OPEN).update(
+            count = Conversation.objects.filter(pk__in=batch).update(
                 status=Conversation.Status.EXPIRED, status_changed_at=now
             )
-        if len(due) < batch_size:
+        marked += count
+        if count < batch_size:
             break
     if marked:
         logger.info("marked %d conversation(s) expired as of %s", marked, now.isoformat())
