@@ -16,11 +16,12 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -36,6 +37,7 @@ from whatsapp.models import KeptItem, WebhookDelivery
 logger = logging.getLogger(__name__)
 
 DELIVERY_LEASE = timedelta(minutes=10)  # a processing delivery whose worker died is retried after this
+LEASE_RENEW_AFTER = timedelta(seconds=30)  # a worker still applying a delivery's events renews its lease
 DELIVERY_MAX_ATTEMPTS = 12
 DELIVERY_RETRY_BATCH = 100
 UNPROCESSED_GRACE = timedelta(seconds=60)  # a pending delivery this old was never processed
@@ -93,22 +95,34 @@ class Receipt:
 
 
 def receive_delivery(body: bytes, *, signature: str = "") -> Receipt:
-    """A signed delivery from the platform: stored first (never acknowledged before it is durable),
-    parsed once, then processed here when small or by a task when large. Processing never decides the
-    answer: a failure, or a broker that is down, leaves the delivery pending for the retry job."""
-    delivery = ingest(body, signature=signature)
+    """A signed delivery from the platform, parsed once. A small one is applied and stored in one
+    transaction, so it costs one commit: the delivery row is written with what processing made of it,
+    and the answer waits for that commit (never acknowledged before it is durable). When that
+    transaction fails, or the delivery is large, it is stored as received for the retry job or a task
+    (which never waits for a broker that is down); a malformed one is kept, rejected, and answered 400."""
+    now = timezone.now()
     try:
         events = parse(body)
     except payloads.MalformedDelivery as error:
+        delivery = ingest(body, signature=signature, now=now)
         reject(delivery, str(error))
         return Receipt(delivery.pk, status=400, reason=str(error))
-    if len(body) <= settings.WHATSAPP_WEBHOOK_INLINE_MAX_BYTES:
-        try:
-            process_delivery(delivery.pk, events=events)
-        except Exception:  # stored already: the retry job processes it later; the platform gets its 200
-            logger.exception("webhook delivery %s stored, processing failed; will retry", delivery.pk)
-    else:
+    if len(body) > settings.WHATSAPP_WEBHOOK_INLINE_MAX_BYTES:
+        delivery = ingest(body, signature=signature, now=now)
         _queue_processing(delivery.pk)
+        return Receipt(delivery.pk)
+    try:
+        with transaction.atomic():
+            applied = _apply_events(events, now, label="a new delivery")
+            delivery = WebhookDelivery(
+                received_at=now, body=body, signature=signature[:100], size=len(body), attempts=1
+            )
+            _settle(delivery, applied, now)
+            delivery.save(force_insert=True)
+            _keep(delivery, applied.kept)
+    except Exception:  # stored as received instead: the retry job applies it; the platform gets its 200
+        logger.exception("webhook delivery could not be processed as it arrived; stored for a retry")
+        delivery = ingest(body, signature=signature, now=now)
     return Receipt(delivery.pk)
 
 
@@ -137,26 +151,89 @@ def _claim_delivery(delivery_id: int, now: datetime) -> bool:
     )
 
 
-def process_delivery(delivery_id: int, *, events: list[payloads.Event] | None = None) -> WebhookDelivery:
-    """Apply every event of a stored delivery. Each event is its own transaction, so one bad event
-    cannot undo the others. An item that cannot be understood, or that the inbox keeps apart, is kept
-    with the delivery (KeptItem) and the rest applied; the delivery is retried later only when applying
-    an event failed for a reason that may pass (replays are harmless). `events`: the delivery as the
-    webhook already parsed it; without them (a task, the retry job) the stored body is parsed."""
+def process_delivery(delivery_id: int) -> WebhookDelivery:
+    """Apply every event of a stored delivery (a task's, or the retry job's). Each event is its own
+    transaction, so one bad event cannot undo the others. An item that cannot be understood, or that the
+    inbox keeps apart, is kept with the delivery (KeptItem) and the rest applied; the delivery is retried
+    later only when applying an event failed for a reason that may pass (replays are harmless)."""
     now = timezone.now()
     if not _claim_delivery(delivery_id, now):
         return WebhookDelivery.objects.get(pk=delivery_id)
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
-    if events is None:
+    try:
+        events = parse(bytes(delivery.body))
+    except payloads.MalformedDelivery as error:
+        reject(delivery, str(error))
+        return delivery
+    lease = _Lease(delivery)
+    applied = _apply_events(events, now, label=f"delivery {delivery.pk}", lease=lease)
+    if lease.lost:  # another worker holds it now (this one stalled past the lease): it finishes the job
+        done = sum(applied.counts.values())
+        logger.error("delivery %s: lease lost after %s events; another worker holds it", delivery.pk, done)
+        return delivery
+    _settle(delivery, applied, now)
+    delivery.save(update_fields=["summary", "error", "status", "next_attempt_at", "processed_at"])
+    _keep(delivery, applied.kept)
+    return delivery
+
+
+class _Lease:
+    """A claimed delivery's lease, renewed while its events are applied, so that a long delivery (25,000
+    messages) is never taken by a second worker meanwhile. The claim's attempt number is the token: a
+    renewal that finds another attempt in place means the lease was lost, and this worker stops."""
+
+    def __init__(self, delivery: WebhookDelivery):
+        self.delivery = delivery
+        self.renewed = time.monotonic()
+        self.lost = False
+
+    def keep(self) -> bool:
+        if time.monotonic() - self.renewed >= LEASE_RENEW_AFTER.total_seconds():
+            held = WebhookDelivery.objects.filter(
+                pk=self.delivery.pk, status=WebhookDelivery.Status.PROCESSING, attempts=self.delivery.attempts
+            )
+            self.lost = not held.update(next_attempt_at=timezone.now() + DELIVERY_LEASE)
+            self.renewed = time.monotonic()
+        return not self.lost
+
+
+@dataclass
+class _Applied:
+    """What applying a delivery's events did: counts for its summary, the failures that may pass (it is
+    retried for them), and the items kept apart (saved with the delivery)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    kept: list[KeptItem] = field(default_factory=list)
+
+
+def _apply_events(events, now: datetime, *, label: str, lease: _Lease | None = None) -> _Applied:
+    applied = _Applied()
+    for index, event in enumerate(events):
+        if lease is not None and not lease.keep():
+            break
         try:
-            events = parse(bytes(delivery.body))
-        except payloads.MalformedDelivery as error:
-            reject(delivery, str(error))
-            return delivery
-    counts, problems = _apply_events(delivery, events, now)
-    delivery.summary = dict(counts)
-    if problems:
-        delivery.error = "\n".join(problems[:20])
+            outcome = _apply(event)
+        except (ValueError, DomainError) as error:  # this item can never be applied: keep it, go on
+            logger.warning("%s: event %s (%s) not applied: %s", label, index, type(event).__name__, error)
+            applied.kept.append(_kept_item(event, KeptItem.Kind.NOT_UNDERSTOOD, str(error), index, now))
+            applied.counts["kept"] += 1
+            continue
+        except Exception as error:  # one event's failure must not lose the others; logged and retried
+            logger.exception("%s: event %s (%s) failed", label, index, type(event).__name__)
+            applied.problems.append(f"event {index} ({type(event).__name__}): {error}")
+            continue
+        if outcome.kept is not None:
+            applied.kept.append(_kept_item(event, outcome.kept, outcome.reason, index, now))
+        applied.counts[outcome.counted] += 1
+    return applied
+
+
+def _settle(delivery: WebhookDelivery, applied: _Applied, now: datetime) -> None:
+    """The delivery's status after `applied`: processed, or failed (retried with backoff), or dead."""
+    delivery.summary = dict(applied.counts)
+    if applied.problems:
+        delivery.error = "\n".join(applied.problems[:20])
         if delivery.attempts >= DELIVERY_MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.Status.DEAD
             delivery.next_attempt_at = None
@@ -169,37 +246,14 @@ def process_delivery(delivery_id: int, *, events: list[payloads.Event] | None = 
         delivery.error = ""
         delivery.next_attempt_at = None
     delivery.processed_at = timezone.now()
-    delivery.save(update_fields=["summary", "error", "status", "next_attempt_at", "processed_at"])
-    return delivery
 
 
-def _apply_events(delivery: WebhookDelivery, events, now: datetime) -> tuple[Counter[str], list[str]]:
-    """Apply each event, keeping what cannot be applied with the delivery; returns the counts for the
-    delivery's summary and the failures that may pass (the delivery is retried for them)."""
-    counts: Counter[str] = Counter()
-    problems = []
-    kept: list[KeptItem] = []
-    for index, event in enumerate(events):
-        try:
-            outcome = _apply(event)
-        except (ValueError, DomainError) as error:  # this item can never be applied: keep it, go on
-            logger.warning(
-                "delivery %s: event %s (%s) not applied: %s", delivery.pk, index, type(event).__name__, error
-            )
-            kept.append(_kept_item(delivery, event, KeptItem.Kind.NOT_UNDERSTOOD, str(error), index, now))
-            counts["kept"] += 1
-            continue
-        except Exception as error:  # one event's failure must not lose the others; logged and retried
-            logger.exception("delivery %s: event %s (%s) failed", delivery.pk, index, type(event).__name__)
-            problems.append(f"event {index} ({type(event).__name__}): {error}")
-            continue
-        if outcome.kept is not None:
-            kept.append(_kept_item(delivery, event, outcome.kept, outcome.reason, index, now))
-        counts[outcome.counted] += 1
+def _keep(delivery: WebhookDelivery, kept: list[KeptItem]) -> None:
     if kept:
+        for item in kept:
+            item.delivery = delivery
         KeptItem.objects.bulk_create(kept, ignore_conflicts=True)
         logger.warning("delivery %s: %d item(s) kept for review", delivery.pk, len(kept))
-    return counts, problems
 
 
 @dataclass(frozen=True)
@@ -213,11 +267,10 @@ class _Outcome:
     reason: str = ""
 
 
-def _kept_item(delivery, event, kind: str, reason: str, index: int, now) -> KeptItem:
+def _kept_item(event, kind: str, reason: str, index: int, now) -> KeptItem:
     where = getattr(event, "where", "") or f"event {index}"
     field = getattr(event, "field", "") or _EVENT_FIELDS.get(type(event), "")
     return KeptItem(
-        delivery=delivery,
         where=where[:200],
         kind=kind,
         field=field[:64],

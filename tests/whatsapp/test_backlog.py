@@ -148,3 +148,57 @@ def test_the_admin_shows_the_backlog_and_a_person_can_revive_a_dead_delivery(cli
     assert response.status_code == 302
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == ("processed", 1)
+
+
+def batch_of_replies(count: int) -> dict:
+    return d.delivery(
+        d.messages_change(
+            *[
+                d.text_message(f"1650556{n:04d}", f"reply {n}", timestamp=NOW - timedelta(hours=1))
+                for n in range(count)
+            ]
+        )
+    )
+
+
+def test_a_long_delivery_keeps_its_lease_while_it_is_applied(monkeypatch):
+    """A 25,000-message delivery outlives a fixed lease: the worker renews it as it goes, so no second
+    worker takes it meanwhile (here: renewed before every event)."""
+    monkeypatch.setattr(channel, "LEASE_RENEW_AFTER", timedelta(0))
+    delivery = stored(batch_of_replies(5), received_at=NOW - timedelta(minutes=2))
+    leases = []
+    receive = channel.conversation_services.receive_message
+
+    def watching(**fields):
+        leases.append(WebhookDelivery.objects.get(pk=delivery.pk).next_attempt_at)
+        return receive(**fields)
+
+    monkeypatch.setattr(channel.conversation_services, "receive_message", watching)
+    assert channel.process_delivery(delivery.pk).status == "processed"
+    assert len(leases) == 5 and leases == sorted(leases) and leases[0] < leases[-1]
+    assert Message.objects.count() == 5
+
+
+def test_a_worker_that_lost_its_lease_stops_and_leaves_the_delivery_to_the_one_holding_it(
+    monkeypatch, caplog
+):
+    """The first worker stalled past its lease; a second claimed the delivery (a new attempt). The first
+    notices at its next renewal, applies nothing more and writes nothing over the second's work."""
+    monkeypatch.setattr(channel, "LEASE_RENEW_AFTER", timedelta(0))
+    delivery = stored(batch_of_replies(4), received_at=NOW - timedelta(minutes=2))
+    receive = channel.conversation_services.receive_message
+    calls = []
+
+    def stalled_then_overtaken(**fields):
+        calls.append(fields["body"])
+        if len(calls) == 2:  # meanwhile, the lease ran out and another worker claimed it
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=2)
+        return receive(**fields)
+
+    monkeypatch.setattr(channel.conversation_services, "receive_message", stalled_then_overtaken)
+    with caplog.at_level(logging.ERROR, logger="whatsapp.services"):
+        channel.process_delivery(delivery.pk)
+    assert calls == ["reply 0", "reply 1"]  # nothing applied once the lease was lost
+    assert "lease lost after 2 events" in caplog.text
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processing", 2)  # the second worker's, untouched
