@@ -54,18 +54,20 @@ def receive_message(
     R6: a `referral` makes the customer free-entry-point eligible, unless a free-entry-point conversation
     is open at that instant. `context_wamid`: the message it replies or reacts to.
     """
-    policy.require_aware(timestamp, "timestamp")
+    # A time from the future (a clock off, a hostile payload) is put on the timeline at our clock: it
+    # orders the thread and the list and starts the window (R1); the platform's own time is kept as sent.
+    at = policy.on_timeline(timestamp, timezone.now())
     identity = _identity(wa_id=wa_id, user_id=user_id, username=username, parent_user_id=parent_user_id)
     if existing := _recorded(wamid):
         return existing
     wa_type = wa_type or "text"
     with transaction.atomic():
-        customer = identity_service.customer_for(identity, at=timestamp, now=timezone.now(), name=name)
+        customer = identity_service.customer_for(identity, at=at, now=timezone.now(), name=name)
         now = timezone.now()  # after the lock: a time read before waiting for it is stale
         # Re-check under the lock: a concurrent delivery of the same message may have just committed.
         if existing := _recorded(wamid):
             return existing
-        changed = _note_inbound(customer, wa_type=wa_type, timestamp=timestamp, name=name, referral=referral)
+        changed = _note_inbound(customer, wa_type=wa_type, timestamp=at, name=name, referral=referral)
         try:
             with transaction.atomic():
                 message = Message.objects.create(
@@ -75,7 +77,7 @@ def receive_message(
                     wa_type=wa_type,
                     body=body or "",
                     wamid=wamid or None,
-                    occurred_at=timestamp,
+                    occurred_at=at,
                     platform_timestamp=timestamp,
                     created_at=now,
                     status=Message.Status.RECEIVED,

@@ -137,6 +137,7 @@ def record_status(
     with transaction.atomic():
         customer = lock_customer(found.customer_id)
         now = timezone.now()
+        timestamp = policy.on_timeline(timestamp, now)  # a tick from the future is put at our clock
         message = Message.objects.select_related("conversation").get(pk=found.pk)
         moved_to = _apply_status(
             message, wamid=wamid, status=status, timestamp=timestamp, pricing=pricing, now=now

@@ -17,6 +17,7 @@ MOVED = "message moved to the platform's conversation"
 OTHER_ID = "the platform reports another conversation id"
 ADOPTED = "adopted the platform's value"
 OVERLAPS = "not adopted: it would overlap another conversation of the same category"
+BEYOND = "not adopted: later than any conversation lasts (72 h) plus a day from its opening"
 
 
 def reconcile(
@@ -47,7 +48,11 @@ def reconcile(
             message, now, ours, Field.CATEGORY, ours.category, str(category), adopted=False, note=str(error)
         )
         return
-    _adopt(message, ours, policy.reconcile(ours.as_policy(), platform), now)
+    outcome = policy.reconcile(ours.as_policy(), platform)
+    if outcome.expiry_refused:
+        kept, reported = ours.expires_at.isoformat(), expires_at.isoformat()
+        _record(message, now, ours, Field.EXPIRES_AT, kept, reported, adopted=False, note=BEYOND)
+    _adopt(message, ours, outcome, now)
 
 
 def _record(message, now, conversation, field, ours, platform, *, adopted=True, note="") -> None:

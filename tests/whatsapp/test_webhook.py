@@ -505,6 +505,55 @@ def test_disagreement_on_expiry_and_category_is_adopted_and_recorded(client, sen
     )
 
 
+def test_an_expiry_in_the_year_9999_is_recorded_never_adopted(client, sent_message):
+    """R9 within sane bounds: the platform's expiry is believed up to the longest conversation (72 h)
+    plus a day from the opening; beyond that it is a disagreement kept for a person, and ours stands."""
+    conversation = sent_message.conversation
+    absurd = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    sent = status("sent", 0, conversation_id="conv-1", expires_at=absurd, category="utility")
+    assert post(client, d.delivery(d.statuses_change(sent))).status_code == 200
+    kept = conversation.expires_at
+    conversation.refresh_from_db()
+    assert conversation.expires_at == kept == T0 + timedelta(hours=24)
+    note = ConversationDiscrepancy.objects.get()
+    assert (note.field, note.ours, note.platform, note.adopted) == (
+        "expires_at",
+        kept.isoformat(),
+        absurd.isoformat(),
+        False,
+    )
+    assert "later than any conversation lasts" in note.note
+    assert Message.objects.get(pk=sent_message.pk).status == "sent"  # the status itself is applied
+
+
+@pytest.mark.parametrize(
+    ("ahead", "believed"),
+    [
+        (timedelta(minutes=5), True),
+        (timedelta(minutes=5, seconds=1), False),
+        (timedelta(days=5 * 365), False),
+    ],
+    ids=["5-minutes-ahead", "beyond-the-skew", "five-years-ahead"],
+)
+def test_a_message_from_the_future_never_pins_its_customer_to_the_top(client, ahead, believed):
+    """A message dated ahead of our clock (beyond five minutes) is ordered, and opens the window (R1), at
+    the moment it arrived; the platform's own timestamp is kept as sent."""
+    arrived = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    other = factories.customer(wa_id="16505550000", last_activity_at=arrived - timedelta(minutes=1))
+    with time_machine.travel(arrived, tick=False):
+        post(client, d.inbound_delivery("16505551234", "from the future", timestamp=arrived + ahead))
+        message = Message.objects.get()
+        expected = arrived + ahead if believed else arrived
+        assert message.occurred_at == expected and message.platform_timestamp == arrived + ahead
+        customer = message.customer
+        assert customer.last_activity_at == customer.last_inbound_at == expected
+        assert selectors.service_window(customer, now=expected).closes_at == expected + timedelta(hours=24)
+    # Once a real message arrives later from another customer, the list puts it first.
+    with time_machine.travel(arrived + timedelta(minutes=10), tick=False):
+        post(client, d.inbound_delivery("16505550000", "later", timestamp=arrived + timedelta(minutes=10)))
+    assert Customer.objects.order_by("-last_activity_at").first() == other
+
+
 def test_platform_counting_the_message_in_another_conversation_moves_it(client):
     customer = factories.customer(wa_id="16505551234")
     template = factories.template(category="UTILITY")
