@@ -37,15 +37,14 @@ def customer_for(
     identifiers the item carries linked to it (`current=False`: they are who the customer *was*, to
     find them by, never to link). Must run inside a transaction."""
     identity.require()
-    found, stale = _find(identity, at)
-    if not found:
+    locked, stale = _find(identity, at)
+    if not locked:
         created = _create(identity, at=at, name=name)
         if created is not None:
             return created
-        found, stale = _find(identity, at)  # a concurrent delivery created them first
-        if not found:
+        locked, stale = _find(identity, at)  # a concurrent delivery created them first
+        if not locked:
             raise RuntimeError(f"could neither create nor find the customer {identity.describe()}")
-    locked = list(Customer.objects.select_for_update().filter(pk__in=[c.pk for c in found]).order_by("pk"))
     customer = locked[0]
     for other in locked[1:]:
         customer = merge(customer, other, at=at, now=now, because=identity)
@@ -57,7 +56,7 @@ def customer_for(
 def link(customer: Customer, identity: Identity, *, at: datetime, now: datetime) -> Customer:
     """What a status or contact says about the user `customer` (locked) is: identifiers it lacked are
     added; another customer holding them is the same user and is merged in."""
-    if not identity.names_someone:
+    if not identity.names_someone or _known_as(customer, identity):
         return customer
     holders = Q(pk__in=[])
     if identity.wa_id and identity.wa_id != customer.wa_id:
@@ -70,14 +69,25 @@ def link(customer: Customer, identity: Identity, *, at: datetime, now: datetime)
     return customer
 
 
+def _known_as(customer: Customer, identity: Identity) -> bool:
+    """Whether `identity` tells nothing new about `customer`: every identifier and detail it carries is
+    the customer's already (the usual status of a known customer), so there is nobody to link."""
+    return all(
+        not getattr(identity, field) or getattr(identity, field) == getattr(customer, field)
+        for field in ("wa_id", "user_id", "parent_user_id", "username")
+    )
+
+
 def _find(identity: Identity, at: datetime) -> tuple[list[Customer], bool]:
-    """Customers named by the current identifiers; else by a previous one (then the item is stale)."""
+    """Customers named by the current identifiers, else by a previous one (then the item is stale),
+    locked in one statement each, in pk order. A row that stopped matching while we waited for its lock
+    (merged away, or its identifier changed) is not returned."""
     current = Q(pk__in=[])
     if identity.wa_id:
         current |= Q(wa_id=identity.wa_id)
     if identity.user_id:
         current |= Q(user_id=identity.user_id)
-    found = list(Customer.objects.filter(current).order_by("pk"))
+    found = list(Customer.objects.select_for_update().filter(current).order_by("pk"))
     if found:
         return found, False
     previous = Q(pk__in=[])
@@ -89,7 +99,7 @@ def _find(identity: Identity, at: datetime) -> tuple[list[Customer], bool]:
     match = PreviousIdentifier.objects.filter(previous).order_by("replaced_at").values("customer_id").first()
     if match is None:
         return [], False
-    return [Customer.objects.get(pk=match["customer_id"])], True
+    return list(Customer.objects.select_for_update().filter(pk=match["customer_id"])), True
 
 
 def _create(identity: Identity, *, at: datetime, name: str) -> Customer | None:

@@ -129,19 +129,27 @@ class Customer(models.Model):
     def save(self, *args, **kwargs):
         # Derived, never typed: phone and country always match the identifiers (the phone number's
         # country when known, else the BSUID's country prefix), the search name the name and username.
+        # A save of other fields alone (a message's activity, a status) derives nothing: parsing the
+        # number costs more than the rest of such a save.
         self.wa_id = self.wa_id or None
         self.user_id = self.user_id or None
-        e164, country = phone_from_wa_id(self.wa_id or "")
-        derived = (e164, country or identifiers.country_of_user_id(self.user_id))
-        if (self.phone_e164, self.country) != derived:
-            self.phone_e164, self.country = derived
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164", "country"}
-        search_name = folded_name(self.name, self.username)
-        if self.search_name != search_name:
-            self.search_name = search_name
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        update_fields = kwargs.get("update_fields")
+        saved = None if update_fields is None else set(update_fields)
+        if saved is None or saved & {"wa_id", "user_id"}:
+            e164, country = phone_from_wa_id(self.wa_id or "")
+            derived = (e164, country or identifiers.country_of_user_id(self.user_id))
+            if (self.phone_e164, self.country) != derived:
+                self.phone_e164, self.country = derived
+                if saved is not None:
+                    saved |= {"phone_e164", "country"}
+        if saved is None or saved & {"name", "username"}:
+            search_name = folded_name(self.name, self.username)
+            if self.search_name != search_name:
+                self.search_name = search_name
+                if saved is not None:
+                    saved.add("search_name")
+        if saved is not None:
+            kwargs["update_fields"] = saved
         super().save(*args, **kwargs)
 
     @property
@@ -289,7 +297,9 @@ class Message(models.Model):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: message_thread_idx and message_latest_dir_idx start with the customer, and
+    # every index is one more write for each status a message receives.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages", db_index=False)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FREE_FORM)
     # The platform's message type (text, image, location, …, template); free-form is anything but template.
@@ -335,6 +345,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="sent_messages",
+        db_index=False,  # message_agent_idx starts with the agent
     )
     conversation = models.ForeignKey(
         Conversation,

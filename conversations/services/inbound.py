@@ -28,7 +28,9 @@ def _identity(**parts) -> Identity:
 
 
 def _recorded(wamid: str | None) -> Message | None:
-    return Message.objects.filter(wamid=wamid).first() if wamid else None
+    # Almost always nothing is: the check reads an id, and the row only when there is one.
+    found = Message.objects.filter(wamid=wamid).values_list("pk", flat=True).first() if wamid else None
+    return None if found is None else Message.objects.get(pk=found)
 
 
 def receive_message(
@@ -58,13 +60,11 @@ def receive_message(
     # orders the thread and the list and starts the window (R1); the platform's own time is kept as sent.
     at = policy.on_timeline(timestamp, timezone.now())
     identity = _identity(wa_id=wa_id, user_id=user_id, username=username, parent_user_id=parent_user_id)
-    if existing := _recorded(wamid):
-        return existing
     wa_type = wa_type or "text"
     with transaction.atomic():
         customer = identity_service.customer_for(identity, at=at, now=timezone.now(), name=name)
         now = timezone.now()  # after the lock: a time read before waiting for it is stale
-        # Re-check under the lock: a concurrent delivery of the same message may have just committed.
+        # Checked under the lock, so a concurrent delivery of the same message has committed or waits.
         if existing := _recorded(wamid):
             return existing
         changed = _note_inbound(customer, wa_type=wa_type, timestamp=at, name=name, referral=referral)

@@ -96,13 +96,20 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
     return True
 
 
-def _message_for_status(wamid: str, callback: str | None) -> Message | None:
-    message = Message.objects.filter(wamid=wamid, direction=Message.Direction.OUTBOUND).first()
-    if message is None and callback and callback.startswith(CALLBACK_PREFIX):
+def _message_for_status(wamid: str, callback: str | None) -> tuple[int, int] | None:
+    """(pk, customer_id) of our message a status is about: just enough to lock its customer; the row
+    itself is read under that lock."""
+    ours = (
+        Message.objects.filter(direction=Message.Direction.OUTBOUND)
+        .order_by()
+        .values_list("pk", "customer_id")
+    )
+    found = ours.filter(wamid=wamid).first()
+    if found is None and callback and callback.startswith(CALLBACK_PREFIX):
         pk = callback.removeprefix(CALLBACK_PREFIX)
         if pk.isdigit():
-            message = Message.objects.filter(pk=int(pk), direction=Message.Direction.OUTBOUND).first()
-    return message
+            found = ours.filter(pk=int(pk)).first()
+    return found
 
 
 def record_status(
@@ -134,11 +141,13 @@ def record_status(
     found = _message_for_status(wamid, callback)
     if found is None:
         return None
+    message_id, customer_id = found
     with transaction.atomic():
-        customer = lock_customer(found.customer_id)
+        customer = lock_customer(customer_id)
         now = timezone.now()
         timestamp = policy.on_timeline(timestamp, now)  # a tick from the future is put at our clock
-        message = Message.objects.select_related("conversation").get(pk=found.pk)
+        # Its conversation is read only when a failure or the platform's conversation needs it.
+        message = Message.objects.get(pk=message_id)
         moved_to = _apply_status(
             message, wamid=wamid, status=status, timestamp=timestamp, pricing=pricing, now=now
         )
