@@ -1,0 +1,33 @@
+"""What one send_text costs the database inside an open window: the statements of its raw transaction
+and no more (issue 13; scripts/benchmark_channel.py measures the time against that raw SQL)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conversations import services
+from conversations.models import Message
+from tests import factories
+from tests.factories import at
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def statements_of(call) -> tuple[object, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    return result, [query["sql"].split()[0].upper() for query in queries.captured_queries]
+
+
+def test_a_reply_in_an_open_conversation_is_one_transaction_of_six_statements():
+    customer = factories.customer()
+    services.receive_message(wa_id=customer.wa_id, body="hi", wamid="wamid.IN", timestamp=at(0, "09:00"))
+    first = services.send_text(customer=customer, body="Hello", now=at(0, "09:01"))
+    second, statements = statements_of(
+        lambda: services.send_text(customer=customer, body="Anything else?", now=at(0, "09:02"))
+    )
+    # Lock the customer, read the conversations the rules need, insert the message into the open one,
+    # move the customer's activity.
+    assert statements == ["BEGIN", "SELECT", "SELECT", "INSERT", "UPDATE", "COMMIT"]
+    assert second.conversation_id == first.conversation_id
+    assert Message.objects.filter(customer=customer, direction="outbound").count() == 2

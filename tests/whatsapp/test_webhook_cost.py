@@ -1,0 +1,87 @@
+"""What one delivery costs the database: the statements a status and a reply take on the webhook's way
+in, and one commit each (issue 13: the raw SQL of the same writes is the yardstick; scripts/
+benchmark_channel.py measures the time). A change that adds a statement here should be one we mean."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conversations import services
+from conversations.models import Message
+from tests import factories
+from tests.whatsapp import deliveries as d
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+URL = "/webhooks/whatsapp/"
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+WA_ID = "16505551234"
+
+
+def post_counted(client, delivery) -> list[str]:
+    body, signature = d.signed(delivery, settings.WHATSAPP_APP_SECRET)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            URL, data=body, content_type="application/json", headers={"X-Hub-Signature-256": signature}
+        )
+    assert response.status_code == 200
+    return [query["sql"].split()[0].upper() for query in queries.captured_queries]
+
+
+@pytest.fixture
+def sent_message():
+    customer = factories.customer(wa_id=WA_ID)
+    template = factories.template(category="UTILITY")
+    with time_machine.travel(T0, tick=False):
+        message = services.send_template(customer=customer, template=template, params=["Ann"])
+    Message.objects.filter(pk=message.pk).update(status="sending")
+    services.record_accepted(message=message, wamid="wamid.OURS")
+    return message
+
+
+def test_a_status_delivery_is_one_transaction_of_nine_statements(client, sent_message):
+    status = d.status("wamid.OURS", "sent", T0 + timedelta(minutes=1), recipient_id=WA_ID)
+    status["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
+    statements = post_counted(client, d.delivery(d.statuses_change(status)))
+    # Find the message (its id and customer), lock the customer, read the message, update it; store the
+    # delivery with its outcome. The savepoint keeps one event's failure from undoing the others.
+    assert statements == [
+        "BEGIN",
+        "SELECT",
+        "SAVEPOINT",
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+        "RELEASE",
+        "INSERT",
+        "COMMIT",
+    ]
+    assert Message.objects.get(pk=sent_message.pk).status == "sent"
+
+
+def test_a_reply_from_a_known_customer_is_one_transaction_of_eleven_statements(client):
+    factories.customer(wa_id=WA_ID, name="Ann")
+    delivery = d.inbound_delivery(WA_ID, "Thanks!", timestamp=T0, wamid="wamid.REPLY", name="Ann")
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        statements = post_counted(client, delivery)
+    # Lock the customer (found and locked in one query), check the wamid under the lock, insert the
+    # message (in a savepoint: a wamid another customer's delivery took meanwhile is not an error),
+    # update the customer; store the delivery.
+    assert statements == [
+        "BEGIN",
+        "SAVEPOINT",
+        "SELECT",
+        "SELECT",
+        "SAVEPOINT",
+        "INSERT",
+        "RELEASE",
+        "UPDATE",
+        "RELEASE",
+        "INSERT",
+        "COMMIT",
+    ]
+    assert Message.objects.filter(wamid="wamid.REPLY", direction="inbound").count() == 1
