@@ -13,7 +13,7 @@ from django.utils import timezone
 from conversations import identity as identity_service
 from conversations import lifecycle, policy, selectors
 from conversations.identifiers import Identity
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Customer, Message
 from conversations.services._common import lock_customer
 from conversations.services.reconciliation import reconcile
 
@@ -96,20 +96,24 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
     return True
 
 
-def _message_for_status(wamid: str, callback: str | None) -> tuple[int, int] | None:
-    """(pk, customer_id) of our message a status is about: just enough to lock its customer; the row
-    itself is read under that lock."""
-    ours = (
-        Message.objects.filter(direction=Message.Direction.OUTBOUND)
-        .order_by()
-        .values_list("pk", "customer_id")
-    )
-    found = ours.filter(wamid=wamid).first()
-    if found is None and callback and callback.startswith(CALLBACK_PREFIX):
-        pk = callback.removeprefix(CALLBACK_PREFIX)
-        if pk.isdigit():
-            found = ours.filter(pk=int(pk)).first()
-    return found
+def _locked_for_status(wamid: str, callback: str | None) -> tuple[Customer, Message] | None:
+    """Our message a status is about (by its wamid, else by our callback data) and its customer, locked:
+    one query finds the message's customer and locks it, then the message is read under that lock.
+    None when the message is not ours."""
+    ours = Message.objects.filter(direction=Message.Direction.OUTBOUND)
+    matches = [ours.filter(wamid=wamid)]
+    if callback and callback.startswith(CALLBACK_PREFIX) and callback.removeprefix(CALLBACK_PREFIX).isdigit():
+        matches.append(ours.filter(pk=int(callback.removeprefix(CALLBACK_PREFIX))))
+    for match in matches:
+        owner = Customer.objects.select_for_update().filter(pk__in=match.values("customer_id")).first()
+        if owner is None and not match.exists():
+            continue
+        message = match.get()
+        if owner is None or message.customer_id != owner.pk:  # merged into another customer meanwhile
+            owner = lock_customer(message.customer_id)
+            message = match.get()
+        return owner, message
+    return None
 
 
 def record_status(
@@ -138,16 +142,14 @@ def record_status(
     (phone number, BSUID, username), linked to the customer.
     """
     policy.require_aware(timestamp, "timestamp")
-    found = _message_for_status(wamid, callback)
-    if found is None:
-        return None
-    message_id, customer_id = found
     with transaction.atomic():
-        customer = lock_customer(customer_id)
+        # Its conversation is read only when a failure or the platform's conversation needs it.
+        found = _locked_for_status(wamid, callback)
+        if found is None:
+            return None
+        customer, message = found
         now = timezone.now()
         timestamp = policy.on_timeline(timestamp, now)  # a tick from the future is put at our clock
-        # Its conversation is read only when a failure or the platform's conversation needs it.
-        message = Message.objects.get(pk=message_id)
         moved_to = _apply_status(
             message, wamid=wamid, status=status, timestamp=timestamp, pricing=pricing, now=now
         )

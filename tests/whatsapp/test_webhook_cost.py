@@ -43,15 +43,15 @@ def sent_message():
     return message
 
 
-def test_a_status_delivery_is_one_transaction_of_nine_statements(client, sent_message):
+def test_a_status_delivery_is_one_transaction_of_eight_statements(client, sent_message):
     status = d.status("wamid.OURS", "sent", T0 + timedelta(minutes=1), recipient_id=WA_ID)
     status["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
     statements = post_counted(client, d.delivery(d.statuses_change(status)))
-    # Find the message (its id and customer), lock the customer, read the message, update it; store the
-    # delivery with its outcome. The savepoint keeps one event's failure from undoing the others.
+    # Lock the message's customer (found by the message's wamid in the same query), read the message,
+    # update it; store the delivery with its outcome. The savepoint keeps one event's failure from undoing
+    # the others.
     assert statements == [
         "BEGIN",
-        "SELECT",
         "SAVEPOINT",
         "SELECT",
         "SELECT",
