@@ -83,8 +83,13 @@ class Rate(models.Model):
             models.CheckConstraint(
                 condition=Q(effective_until__isnull=True) | Q(effective_until__gt=F("effective_from")),
                 name="rate_until_after_from",
+                violation_error_message="The rate must end after the day it starts (or leave the end empty).",
             ),
-            models.CheckConstraint(condition=Q(price__gte=0), name="rate_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="rate_price_not_negative",
+                violation_error_message="A price cannot be negative.",
+            ),
         ]
         indexes = [models.Index(fields=["pricing_model", "category", "country"], name="rate_lookup_idx")]
         # The reports' permissions live here, next to the prices.

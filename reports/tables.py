@@ -67,10 +67,6 @@ class Percent:
         return f"{self.part / self.whole * 100:.1f}%" if self.whole else NOT_AVAILABLE
 
 
-# What the reports compute rather than copy from someone's input (None is shown as "n/a").
-COMPUTED_FIGURES = (type(None), bool, int, float, Decimal, date, timedelta, Money, Change, Percent)
-
-
 def duration(milliseconds: float | None) -> timedelta | None:
     return None if milliseconds is None else timedelta(milliseconds=milliseconds)
 
@@ -103,11 +99,12 @@ def spreadsheet_text(text: str) -> str:
 
 
 def csv_cell(value) -> str:
-    """A cell of the CSV: the page's text, guarded where it is text someone typed (names, notes, links).
-    Figures the reports compute (counts, money, changes such as "-2 (-10.0%)", dates, durations) stay
-    as they are, so a spreadsheet still reads them as numbers."""
+    """A cell of the CSV: the page's text, guarded where it is text (a name, a note, a link's text: text is
+    where someone's input ends up). Figures the reports compute (counts, money and amounts such as
+    "-0.01 USD", changes such as "-2 (-10.0%)", dates, durations) stay as they are, so a spreadsheet still
+    reads them as numbers."""
     text = cell(value)
-    return text if isinstance(value, COMPUTED_FIGURES) else spreadsheet_text(text)
+    return spreadsheet_text(text) if isinstance(value, str | Link) else text
 
 
 @dataclass

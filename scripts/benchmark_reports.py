@@ -134,7 +134,8 @@ def generate(conversations: int) -> None:
         cursor.execute(f"""
             INSERT INTO conversations_customer (id, wa_id, user_id, parent_user_id, username, name,
                                                 phone_e164, country, last_activity_at, assigned_to_id,
-                                                created_at)
+                                                created_at, search_name, last_turn_direction,
+                                                platform_read_wamid)
             SELECT c + 1,
                    CASE WHEN c % 100 <> 99 THEN ({prefixes})[1 + c % 10] || lpad(c::text, 10, '0') END,
                    CASE WHEN c % 100 = 99 THEN ({codes})[1 + c % 10] || '.' || lpad(c::text, 19, '0') END,
@@ -142,7 +143,8 @@ def generate(conversations: int) -> None:
                    CASE WHEN c % 100 <> 99 THEN '+' || ({prefixes})[1 + c % 10] || lpad(c::text, 10, '0')
                         ELSE '' END,
                    ({codes})[1 + c % 10], now(),
-                   CASE WHEN c % 10 < 7 THEN ({agent_array})[1 + (c / 10) % {AGENTS}] END, now()
+                   CASE WHEN c % 10 < 7 THEN ({agent_array})[1 + (c / 10) % {AGENTS}] END, now(),
+                   'customer ' || c, '', ''
             FROM generate_series(0, {customers - 1}) AS c""")
         cursor.execute(f"""
             INSERT INTO conversations_conversation (id, customer_id, category, opened_at, expires_at,

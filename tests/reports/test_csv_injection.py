@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from conversations.models import Customer
 from reports.models import Rate
+from reports.pricing import Amounts
 from reports.tables import Change, Link, Money, Percent, csv_cell, spreadsheet_text
 from tests.reports.conftest import NOW
 
@@ -43,6 +44,13 @@ def test_other_text_is_left_alone(text):
     assert spreadsheet_text(text) == text
 
 
+def negative_amounts() -> Amounts:
+    amounts = Amounts()
+    amounts.add("USD", Decimal("-0.01"))
+    amounts.add("EUR", Decimal("2"))
+    return amounts
+
+
 @pytest.mark.parametrize(
     ("figure", "text"),
     [
@@ -54,6 +62,7 @@ def test_other_text_is_left_alone(text):
         (Percent(1, 4), "25.0%"),
         (timedelta(minutes=-1), "-1:59:00"),
         (None, "n/a"),
+        (negative_amounts(), "2.00 EUR + -0.01 USD"),
     ],
 )
 def test_computed_figures_stay_as_they_are(figure, text):

@@ -132,8 +132,8 @@ def rate_admin(request, client):
         ({"country": "de"}, "Two capital letters"),
         ({"effective_from": ""}, "This field is required."),
         ({"effective_from": "", "effective_until": "2025-06-01"}, "This field is required."),
-        ({"price": "-1"}, "rate_price_not_negative"),
-        ({"effective_until": "2025-06-01"}, "rate_until_after_from"),
+        ({"price": "-1"}, "A price cannot be negative."),
+        ({"effective_until": "2025-06-01"}, "The rate must end after the day it starts"),
         ({"pricing_model": "", "category": ""}, "This field is required."),
     ],
 )
