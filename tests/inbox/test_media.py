@@ -29,17 +29,6 @@ def frozen_clock():
         yield traveller
 
 
-@pytest.fixture(autouse=True)
-def media_folder(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-
-
 def user(username, role=None):
     account = User.objects.create_user(username, password="pw")
     if role:

@@ -29,19 +29,6 @@ def clock():
         yield traveller
 
 
-@pytest.fixture(autouse=True)
-def media_folder(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    settings.VAR_DIR = tmp_path
-    return tmp_path / "media"
-
-
 @pytest.fixture
 def platform(settings, fake_graph):
     settings.WHATSAPP_SANDBOX = False
@@ -153,11 +140,11 @@ def test_an_expired_download_url_is_replaced_by_a_fresh_one(platform):
 # --- Refused for good ----------------------------------------------------------------------------------
 
 
-def test_a_file_whose_hash_does_not_match_is_refused(platform, media_folder):
+def test_a_file_whose_hash_does_not_match_is_refused(platform, media_storage):
     platform.media("880001", PNG, "image/png", sha256="0" * 64)
     file = fetched(received())
     assert file.status == "failed" and "does not match the fingerprint" in file.error
-    assert not file.file and not any(media_folder.rglob("*.*"))
+    assert not file.file and not any(media_storage.rglob("*.*"))
 
 
 def test_a_file_announced_over_the_kinds_limit_is_refused_before_downloading(platform):

@@ -77,14 +77,6 @@ def test_sends_a_photo_a_document_and_a_voice_note_whose_files_the_sandbox_serve
     from whatsapp import media, sandbox_media
 
     settings.WHATSAPP_SANDBOX = True
-    settings.VAR_DIR = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
     files = {
         "photo.png": sandbox_media.png(),
         "invoice.pdf": sandbox_media.pdf(),
