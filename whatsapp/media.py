@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 # A download answered with one of these after the platform gave us the URL: the URL expired (it lives
 # about 5 minutes); a fresh one is asked for by id, once per attempt.
 URL_GONE = frozenset({401, 403, 404, 410})
+# The platform no longer knows the media id (deleted, or past its lifetime): the file is gone for good.
+MEDIA_ID_GONE = frozenset({404, 410})
+# Our access key refused (expired, revoked, missing a permission): an admin can fix it while the media
+# id lives, so the file is retried, not given up (whatsapp.errors).
+ACCESS_KEY_CODES = frozenset({0, 10, 190, 131005})
 MEMORY_SPOOL = 1024 * 1024  # files up to this size stay in memory while they are checked
 
 
@@ -88,7 +93,15 @@ def _download(media: MessageMedia, spool, limit: int) -> str:
             spool.seek(0)
             spool.truncate()
             info = platform.media_info(media.media_id)
-            _stream(platform, info.url, spool, bound, media.kind, limit)
+            try:
+                _stream(platform, info.url, spool, bound, media.kind, limit)
+            except PlatformError as again:
+                if again.http_status not in URL_GONE:
+                    raise
+                # A fresh URL refused too, while the id itself answered: a hiccup, tried again later.
+                raise PlatformError(
+                    info=again.info, http_status=again.http_status, title=again.title, retryable=True
+                ) from again
     return info.sha256 or media.sha256
 
 
@@ -141,9 +154,8 @@ def _too_large(kind: str, size: int, limit: int) -> str:
 
 def _after_platform_error(media: MessageMedia, error: PlatformError) -> FetchOutcome:
     now = timezone.now()
-    if not error.retryable:
-        if error.http_status in URL_GONE or error.code == 100:
-            # The platform no longer knows the media id (deleted, or past its lifetime): gone for good.
+    if not error.retryable and error.code not in ACCESS_KEY_CODES:
+        if error.code == 100 or error.http_status in MEDIA_ID_GONE:
             media_services.expire_media(media, now=now, reason=error.info.reason)
             return FetchOutcome("expired")
         reason = f"WhatsApp refused the download: {error.info.reason}"

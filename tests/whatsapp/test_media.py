@@ -9,7 +9,7 @@ import time_machine
 from conversations import services
 from conversations.models import Message, MessageMedia
 from conversations.services import media as media_services
-from tests.whatsapp.fake_graph import Reply
+from tests.whatsapp.fake_graph import Reply, graph_error
 from whatsapp import media, media_types, sandbox, sandbox_media, tasks
 from whatsapp import services as channel
 
@@ -226,6 +226,28 @@ def test_a_file_still_pending_at_the_seven_day_boundary_expires_without_a_reques
 def test_a_media_id_the_platform_no_longer_knows_is_expired(platform):
     file = fetched(received(media_id="unknown1"))
     assert file.status == "expired"
+
+
+def test_an_access_key_refused_is_retried_while_an_admin_renews_it(platform):
+    platform.media("880001", PNG, "image/png")
+    platform.reply_with(
+        lambda request: Reply(status=401, body=graph_error(190, "Invalid OAuth access token"))
+    )
+    message = received()
+    assert media.fetch_media(message.media.pk).result == "retry"
+    file = MessageMedia.objects.get(pk=message.media.pk)
+    assert file.status == "pending" and "access key" in file.error
+
+
+def test_a_fresh_url_refused_too_is_retried_later_not_given_up(platform):
+    platform.media("880001", PNG, "image/png")
+    platform.reply_with(
+        lambda request: Reply(status=404) if request.path.startswith("/media-files/") else None
+    )
+    message = received()
+    assert media.fetch_media(message.media.pk).result == "retry"
+    assert len(platform.requests) == 4  # the id, its URL, the id again, the fresh URL
+    assert MessageMedia.objects.get(pk=message.media.pk).status == "pending"
 
 
 def test_lost_fetches_and_due_retries_are_requeued(platform, clock):
