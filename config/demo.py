@@ -5,6 +5,7 @@ exactly what the rules do. Re-running resets the demo customers, so their window
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -15,10 +16,11 @@ from accounts import roles
 from config.demo_history import seed_history
 from conversations import services
 from conversations.identifiers import Identity
-from conversations.models import Customer
+from conversations.models import Customer, Message
 from reports.demo import load_sample_rates
 from reports.services import refresh_rollup
 from templates_app.models import MessageTemplate
+from whatsapp import media, sandbox, sandbox_media
 
 # The template catalogue lives with the sandbox that lists it; the demo creates the same templates here.
 from whatsapp.sandbox_catalogue import DEMO_TEMPLATES
@@ -44,6 +46,21 @@ AD_REFERRAL = {
 
 
 @dataclass(frozen=True)
+class DemoFile:
+    """A file a demo customer sent (made in code: whatsapp.sandbox_media), fetched as the platform's."""
+
+    ago: timedelta
+    kind: str  # image or document
+    caption: str = ""
+    filename: str = ""
+
+    def content(self) -> tuple[bytes, str]:
+        if self.kind == "image":
+            return sandbox_media.png(320, 240, (180, 83, 9)), "image/png"
+        return sandbox_media.pdf(f"Invoice {self.filename}"), "application/pdf"
+
+
+@dataclass(frozen=True)
 class DemoCustomer:
     wa_id: str | None
     name: str
@@ -56,6 +73,7 @@ class DemoCustomer:
     username: str = ""
     reaction: str = ""  # the customer reacts to the reply with this emoji (the reply is marked sent)
     stopped_marketing: timedelta | None = None  # the customer stopped marketing messages this long ago
+    files: tuple[DemoFile, ...] = ()  # photos and documents the customer sent, after the texts
 
     @property
     def handle(self) -> str:
@@ -121,6 +139,18 @@ DEMO_CUSTOMERS = [
         referral_on_last=True,
     ),
     DemoCustomer(
+        "919812345678",
+        "Ravi Patel",
+        "sent a photo of the damage and the invoice as a PDF",
+        inbound=((timedelta(minutes=14), "Hello, the lamp I ordered arrived broken."),),
+        files=(
+            DemoFile(timedelta(minutes=13), "image", caption="The shade is cracked"),
+            DemoFile(
+                timedelta(minutes=12), "document", caption="My invoice", filename="invoice-2026-0917.pdf"
+            ),
+        ),
+    ),
+    DemoCustomer(
         "2348012345678",
         "Grace Okafor",
         "never wrote: a utility template opened a conversation",
@@ -162,6 +192,8 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
                 timestamp=now - ago,
                 referral=AD_REFERRAL if (last and demo.referral_on_last) else None,
             ).customer
+        for file in demo.files:
+            _customer_sent_file(demo, file, now=now)
         if customer is None:
             customer, _ = Customer.objects.get_or_create(wa_id=demo.wa_id, defaults={"name": demo.name})
         if demo.reply and not demo.reaction:
@@ -201,6 +233,27 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
         "history_customers": history.get("customers", 0),
         "history_messages": history.get("inbound", 0) + history.get("sent", 0) + history.get("failed", 0),
     }
+
+
+def _customer_sent_file(demo: DemoCustomer, file: DemoFile, *, now) -> None:
+    """As the platform delivers it: the file kept under a media id by the sandbox, the message through the
+    webhook's processing; then fetched at once (a worker may not run yet), as the worker would fetch it."""
+    content, mime_type = file.content()
+    kept = sandbox_media.keep(content, mime_type)
+    delivery = sandbox.inbound_media_delivery(
+        wa_id=demo.wa_id,
+        user_id=demo.user_id,
+        name=demo.name,
+        timestamp=now - file.ago,
+        kind=file.kind,
+        kept=kept,
+        caption=file.caption,
+        filename=file.filename,
+    )
+    sandbox.deliver_locally(delivery)
+    if settings.WHATSAPP_SANDBOX:
+        [message] = delivery["entry"][0]["changes"][0]["value"]["messages"]
+        media.fetch_media(Message.objects.select_related("media").get(wamid=message["id"]).media.pk)
 
 
 def _seed_users():

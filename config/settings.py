@@ -193,6 +193,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 30.0},
     },
+    # Customers' media files still pending: a retry due, or a task lost (whatsapp.media).
+    "requeue-media": {
+        "task": "whatsapp.requeue_media",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Proof for /healthz/deep that a worker runs the beat schedule (config.health).
     "worker-heartbeat": {
         "task": "config.heartbeat",
@@ -269,8 +275,33 @@ BUSINESS_COUNTRY = env.str("BUSINESS_COUNTRY", default="US").upper()
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Customers' media files (whatsapp.media) go through Django's storage API: a folder under var/ by default,
+# an S3-compatible bucket (AWS S3, MinIO, …) with MEDIA_STORAGE=s3. Never served from a public URL: the
+# inbox streams them to signed-in agents (inbox.views.media), so the bucket stays private.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    MEDIA_STORAGE_BACKEND = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+        },
+    }
+else:
+    MEDIA_STORAGE_BACKEND = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE_BACKEND,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

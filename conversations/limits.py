@@ -3,3 +3,8 @@ in one place. Pure Python: no Django (an import contract says so)."""
 
 TEXT_MAX_CHARS = 4096  # a text message's body
 CALLBACK_DATA_MAX_CHARS = 512  # the `biz_opaque_callback_data` echoed back in status webhooks
+
+# Messages that carry a file the platform keeps for us by id: fetched at once and kept (MessageMedia).
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+# "The media id lives about 7 days" (whatsapp-cloud-api.md): a file not fetched by then is lost for good.
+MEDIA_ID_LIFETIME_DAYS = 7

@@ -4,6 +4,8 @@ Rules are not here: they live in policy.py (pure) and are applied by services.py
 the invariants the database can enforce, and the indexes the reads need.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -503,3 +505,72 @@ class PreviousIdentifier(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.value} (until {self.replaced_at:%Y-%m-%d %H:%M})"
+
+
+def _media_path(media: "MessageMedia", filename: str) -> str:
+    # Never the customer's file name in a path: it is shown and offered on download, not trusted.
+    return f"media/{media.received_at:%Y/%m}/{uuid.uuid4().hex}"
+
+
+class MessageMedia(models.Model):
+    """The file of a customer's image, video, audio, document or sticker message, fetched from the
+    platform by its id and kept through Django's storage API (whatsapp.media fetches it, the services
+    record what happened). The platform's facts (`announced_type`, `sha256`, `announced_size`) are what it
+    said; `content_type` and `size` are what the bytes turned out to be, and the only ones served."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being fetched"
+        STORED = "stored", "Stored"
+        FAILED = "failed", "Refused"
+        EXPIRED = "expired", "Could not be fetched in time"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=16, help_text="The message type: image, video, audio, document…")
+    media_id = models.CharField("platform media id", max_length=256)
+    announced_type = models.CharField(max_length=128, blank=True)
+    sha256 = models.CharField(max_length=128, blank=True)
+    announced_size = models.PositiveBigIntegerField(null=True, blank=True)
+    filename = models.CharField(max_length=255, blank=True, help_text="As the customer named it (shown).")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # Plain words for the agent when the file was refused or could not be fetched (or why it is retried).
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A pending file is fetched when this is past (None: at once); a claim moves it on by the fetch's
+    # lease, so a worker that died mid-fetch leaves it to the sweep (conversations.services.media).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    # When the platform forgets the media id: after this the file can never be fetched.
+    expires_at = models.DateTimeField()
+    file = models.FileField(upload_to=_media_path, max_length=255, blank=True)
+    content_type = models.CharField(max_length=128, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "message media"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "stored", "failed", "expired"]), name="media_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("received_at")), name="media_expires_after"),
+            models.CheckConstraint(
+                condition=~Q(status="stored") | (~Q(file="") & ~Q(content_type="")),
+                name="media_stored_has_file",
+            ),
+        ]
+        indexes = [
+            # The sweep: pending files whose task was lost or whose retry is due.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="media_pending_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} of message #{self.message_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_stored(self) -> bool:
+        return self.status == self.Status.STORED

@@ -20,7 +20,7 @@ from accounts import roles
 from conversations import identifiers, policy
 from conversations import search as search_module
 from conversations import selectors as domain
-from conversations.models import Conversation, Customer, Message
+from conversations.models import Conversation, Customer, Message, MessageMedia
 from inbox.models import CustomerSeen
 from templates_app.models import MessageTemplate
 
@@ -372,12 +372,83 @@ class Thread:
 
 
 def message_facts(m: Message) -> tuple:
-    """Everything a message's bubble shows, as data (Thread.version, inbox.rendering's keys)."""
+    """Everything a message's bubble shows, as data (Thread.version, inbox.rendering's keys): a file's
+    state too, so the bubble changes (and the poll swaps it) when the file arrives or is refused."""
     return (
         *(getattr(m, name) for name in MESSAGE_SHOWN),
         getattr(m, "quote", ""),
         getattr(m, "reaction", ""),
         getattr(m, "reaction_to", ""),
+        getattr(m, "attachment", None),
+    )
+
+
+# What the thread calls the file types we keep (whatsapp.media_types' allow-list).
+FILE_TYPE_LABELS = {
+    "application/pdf": "PDF",
+    "text/plain": "Text",
+    "application/msword": "Word document",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+    "application/vnd.ms-excel": "Excel spreadsheet",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel spreadsheet",
+    "application/vnd.ms-powerpoint": "PowerPoint presentation",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint presentation",
+}
+FILE_NOUNS = {"image": "photo", "sticker": "sticker", "video": "video", "audio": "recording"}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A media message's file as its bubble shows it: a picture, a player or a download, its state
+    ("Fetching…", or why it is not there) and its caption."""
+
+    kind: str
+    status: str
+    shows_as: str  # image, audio, video or download
+    name: str
+    type_label: str
+    size: int | None
+    caption: str
+    error: str
+    voice: bool
+
+    @property
+    def noun(self) -> str:
+        return FILE_NOUNS.get(self.kind, "file")
+
+    @classmethod
+    def of(cls, message: Message, media: MessageMedia) -> Attachment:
+        details = (message.details or {}).get("media") or {}
+        content_type = media.content_type or media.announced_type
+        major = content_type.split("/")[0]
+        if media.kind in ("image", "sticker") and major == "image":
+            shows_as = "image"
+        elif media.kind in ("audio", "video") and major in ("audio", "video"):
+            shows_as = major
+        else:
+            shows_as = "download"
+        return cls(
+            kind=media.kind,
+            status=media.status,
+            shows_as=shows_as,
+            name=media.filename or f"{FILE_NOUNS.get(media.kind, 'file')}",
+            type_label=FILE_TYPE_LABELS.get(content_type, content_type or "File"),
+            size=media.size if media.size is not None else media.announced_size,
+            caption=str(details.get("caption") or ""),
+            error=media.error if media.status != MessageMedia.Status.PENDING else "",
+            voice=details.get("voice") is True,
+        )
+
+
+def stored_media(*, customer_id: int, message_id: int) -> MessageMedia | None:
+    """A customer's file as kept, for the media view: None unless this customer's message has one
+    stored (a message of another customer, or a file not there, is nothing to serve)."""
+    return (
+        MessageMedia.objects.filter(
+            message_id=message_id, message__customer_id=customer_id, status=MessageMedia.Status.STORED
+        )
+        .select_related("message")
+        .first()
     )
 
 
@@ -421,7 +492,7 @@ def thread(
     """The latest `limit` messages, or those before a keyset cursor (`before`: "Earlier messages"), or all
     from a cursor on (`since`: the poll), with day separators and system lines for windows and
     conversations: four queries whatever the history's length."""
-    messages = Message.objects.filter(customer=customer).select_related("agent", "template")
+    messages = Message.objects.filter(customer=customer).select_related("agent", "template", "media")
     start, origin = Cursor.decode(before), Cursor.decode(since)
     if start is not None:
         messages = messages.filter(
@@ -488,6 +559,8 @@ def _message_items(customer, page: list[Message]) -> list[TimelineItem]:
         # Set on every message, so the template never looks up a missing attribute (Django's template
         # engine then lists the model's attributes: a tenth of a long thread's rendering time).
         message.quote = message.reaction_to = ""
+        media = getattr(message, "media", None)  # joined above: no query, None without a file
+        message.attachment = Attachment.of(message, media) if media is not None else None
         if message.wa_type == "reaction":
             message.reaction_to = _quote(quoted.get(message.context_wamid)) or "an earlier message"
         elif message.context_wamid:

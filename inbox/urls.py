@@ -18,5 +18,6 @@ urlpatterns = [
     path("customers/<int:customer_id>/send-template/", views.send_template, name="send-template"),
     path("customers/<int:customer_id>/template/", views.template_form, name="template-form"),
     path("customers/<int:customer_id>/assign/", views.assign, name="assign"),
+    path("customers/<int:customer_id>/media/<int:message_id>/", views.media, name="media"),
     path("templates/", views.template_catalogue, name="templates"),
 ]

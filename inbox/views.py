@@ -2,10 +2,11 @@
 partials (`inbox/inbox.html#name`) for htmx. Every rule is decided by conversations.policy on the server;
 the templates only display what it decided."""
 
+import mimetypes
 import uuid
 
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -23,6 +24,7 @@ from inbox.forms import TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
 from templates_app.models import MessageTemplate
 from templates_app.statuses import known_statuses
+from whatsapp import media_types
 
 VIEW = "conversations.view_customer"
 VIEW_TEMPLATES = "templates_app.view_messagetemplate"
@@ -340,3 +342,31 @@ def template_catalogue(request):
     """The template catalogue, read-only: what agents can send, and why the others cannot be sent."""
     catalogue = template_selectors.catalogue(search=request.GET.get("q", "").strip()[:100])
     return render(request, "inbox/templates.html", {"catalogue": catalogue, "statuses": known_statuses()})
+
+
+# A customer's file is the customer's content, never our page: no script, no plugin, no form, no frame,
+# whatever a browser makes of it (it is also served with the type its bytes are, and nosniff).
+MEDIA_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+
+
+@requires(VIEW)
+@require_GET
+def media(request, customer_id, message_id):
+    """A customer's file, streamed through the app to whoever may read the thread (never from a public
+    URL): shown inline when it is a picture or a recording of a media message, downloaded otherwise."""
+    kept = selectors.stored_media(customer_id=customer_id, message_id=message_id)
+    if kept is None:
+        raise Http404("No such file.")
+    inline = kept.kind != "document" and media_types.is_inline(kept.content_type)
+    extension = mimetypes.guess_extension(kept.content_type) or ""
+    name = (
+        kept.filename if kept.kind == "document" and kept.filename else f"{kept.kind}-{message_id}{extension}"
+    )
+    response = FileResponse(
+        kept.file.open("rb"), content_type=kept.content_type, as_attachment=not inline, filename=name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = MEDIA_CSP
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

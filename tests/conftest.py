@@ -64,3 +64,19 @@ def in_process_broker():
     app.conf.broker_url = "memory://"
     yield
     app.conf.broker_url = previous
+
+
+@pytest.fixture(autouse=True)
+def media_storage(settings, tmp_path_factory):
+    """Customers' files (conversations.MessageMedia) and the sandbox's kept uploads go to a fresh folder
+    per test, never to the developer's var/. Returns the storage's folder."""
+    folder = tmp_path_factory.mktemp("var")
+    settings.VAR_DIR = folder
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder / "media")},
+        },
+    }
+    return folder / "media"

@@ -1,4 +1,5 @@
-"""The WhatsApp Cloud API (Graph API) client: send a message, mark one read, list the templates.
+"""The WhatsApp Cloud API (Graph API) client: send a message, mark one read, list the templates, fetch a
+customer's media file.
 
 No Django here: the caller passes the settings in. Every failure is a `PlatformError` that says in plain
 words what happened (`info`, from `whatsapp.errors`) and answers the two questions a sender must ask:
@@ -15,8 +16,8 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -200,6 +201,24 @@ def _rebuild_platform_error(cls: type[PlatformError], fields: dict[str, Any]) ->
 
 
 @dataclass(frozen=True)
+class MediaInfo:
+    """The platform's answer to GET /{media_id}."""
+
+    url: str  # lives about 5 minutes; fetched with the bearer token
+    mime_type: str
+    sha256: str
+    file_size: int | None
+
+
+class MediaTooLarge(Exception):
+    """A download larger than the limit it was given: stopped before it was all read."""
+
+    def __init__(self, size: int, limit: int):
+        self.size, self.limit = size, limit
+        super().__init__(f"{size} bytes or more, over the limit of {limit}")
+
+
+@dataclass(frozen=True)
 class SendResult:
     wamid: str  # the platform's message id; statuses in webhooks refer to it
     wa_id: str | None  # the recipient's WhatsApp id (phone digits); absent for a send to a BSUID
@@ -266,6 +285,61 @@ class GraphClient:
         if body is None or body.get("success") is not True:
             logger.warning("Read mark answered HTTP %s in an undocumented shape", response.status_code)
             raise _unexpected_answer(response)
+
+    # --- Media -----------------------------------------------------------------------------------------
+    def media_info(self, media_id: str) -> MediaInfo:
+        """GET /{media_id}: where to download the file (a URL that lives about 5 minutes) and what the
+        platform says it is. A media id the platform no longer knows answers a Graph error."""
+        response = self._request("GET", f"/{self.version}/{quote(media_id, safe='')}", write=False)
+        body = _json_object(response)
+        _raise_for_failure(response, body, write=False)
+        url = body.get("url") if body is not None else None
+        if not isinstance(url, str) or not url:
+            raise PlatformError(
+                info=NO_ANSWER,
+                title="Unexpected answer",
+                message=_snippet(response),
+                http_status=response.status_code,
+                retryable=True,
+            )
+        size = _as_int(body.get("file_size"))
+        return MediaInfo(
+            url=url,
+            mime_type=str(body.get("mime_type") or ""),
+            sha256=str(body.get("sha256") or ""),
+            file_size=size if size is not None and size >= 0 else None,
+        )
+
+    def download_media(self, url: str, into: BinaryIO, *, max_bytes: int) -> int:
+        """GET the file at `url` (from `media_info`) with the bearer token, streamed into `into`; refuses
+        (MediaTooLarge) more than `max_bytes` before reading it all. Returns the number of bytes. The
+        token goes only to an https URL or to our own base (a local stand-in), never elsewhere."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and (parts.scheme, parts.netloc) != self._origin:
+            raise PlatformError(
+                info=describe(None, title="Media link not over https", details=parts.netloc),
+                title="Media link not over https",
+            )
+        try:
+            with self._http.stream("GET", url) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    _raise_for_failure(response, _json_object(response), write=False)
+                announced = _as_int(response.headers.get("content-length"))
+                if announced is not None and announced > max_bytes:
+                    raise MediaTooLarge(announced, max_bytes)
+                received = 0
+                for chunk in response.iter_bytes(64 * 1024):
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise MediaTooLarge(received, max_bytes)
+                    into.write(chunk)
+                return received
+        except httpx.RequestError as exc:
+            logger.warning("WhatsApp media download from %s: %s", parts.netloc, type(exc).__name__)
+            raise PlatformError(
+                info=NO_ANSWER, title=type(exc).__name__, message=str(exc), retryable=True
+            ) from exc
 
     # --- Templates -------------------------------------------------------------------------------------
     def list_templates(self, waba_id: str, *, limit: int = 100) -> Iterator[dict]:

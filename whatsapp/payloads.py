@@ -854,6 +854,28 @@ def _location_details(message: dict) -> dict | None:
     return {"location": kept} if kept else None
 
 
+def _contacts_details(message: dict) -> dict | None:
+    """The contact cards a customer shared: names, phone numbers and email addresses, shown as cards."""
+    cards = []
+    for contact in message.get("contacts") if isinstance(message.get("contacts"), list) else []:
+        if not isinstance(contact, dict):
+            continue
+        name = _obj(contact, "name")
+        full_name = _text(name, "formatted_name") or " ".join(
+            part for part in (_text(name, "first_name"), _text(name, "last_name")) if part
+        )
+        phones = [_text(p, "phone") or _text(p, "wa_id") for p in _dicts(contact.get("phones"))]
+        emails = [_text(e, "email") for e in _dicts(contact.get("emails"))]
+        card = {"name": full_name, "phones": [p for p in phones if p], "emails": [e for e in emails if e]}
+        if any(card.values()):
+            cards.append(card)
+    return {"contacts": cards} if cards else None
+
+
+def _dicts(value: object) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _reaction_details(message: dict) -> dict:
     return {"reaction": _text(_obj(message, "reaction"), "emoji")}
 
@@ -871,6 +893,7 @@ _DETAILS: dict[str, Callable[[dict], dict | None]] = {
     "sticker": _media_details,
     "interactive": _interactive_details,
     "location": _location_details,
+    "contacts": _contacts_details,
     "reaction": _reaction_details,
     "unsupported": _unsupported_details,
 }

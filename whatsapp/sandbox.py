@@ -4,7 +4,8 @@ It behaves like the platform where the inbox can tell: it accepts a message and 
 then feeds `sent`, `delivered` and `read` status webhooks back through the same processing as the real
 ones (signed, stored, parsed); it takes read marks of the customers' messages, refusing an unknown wamid
 with 131009; and it refuses a free-form message outside the customer service window with error 131047, a
-template that is not approved with 132001, a number that is not a customer with 131026. Deliveries are
+template that is not approved with 132001, a number that is not a customer with 131026. It keeps the
+files customers send (whatsapp.sandbox_media) and answers GET /{media_id} and the download. Deliveries are
 built in the platform's documented shapes (whatsapp-cloud-api.md), so `simulate_inbound` can play the
 customer against a running app. It lists the demo catalogue (config.demo) as the account's templates, in
 pages, so "Sync with WhatsApp" works locally.
@@ -25,8 +26,8 @@ from django.utils import timezone
 from conversations import selectors
 from conversations.models import Customer, Message
 from templates_app.models import MessageTemplate
-from whatsapp import signature
-from whatsapp.client import PlatformError, SendResult
+from whatsapp import sandbox_media, signature
+from whatsapp.client import MediaInfo, MediaTooLarge, PlatformError, SendResult
 from whatsapp.sandbox_catalogue import platform_templates
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,6 @@ def inbound_delivery(
         "type": "text",
         "text": {"body": body},
     }
-    if wa_id:
-        message["from"] = wa_id
-    if user_id:
-        message["from_user_id"] = user_id
     if ad:
         message["referral"] = {
             "source_url": "https://fb.me/sandbox-ad",
@@ -108,6 +105,47 @@ def inbound_delivery(
             "media_type": "image",
             "ctwa_clid": f"sandbox-{uuid.uuid4().hex[:12]}",
         }
+    return _from_customer(message, wa_id=wa_id, user_id=user_id, name=name, username=username)
+
+
+def inbound_media_delivery(
+    *,
+    wa_id: str | None = None,
+    user_id: str | None = None,
+    username: str = "",
+    name: str = "",
+    timestamp: datetime,
+    kind: str,
+    kept: sandbox_media.SandboxFile,
+    caption: str = "",
+    filename: str = "",
+    voice: bool = False,
+    wamid: str | None = None,
+) -> dict:
+    """An image, document or voice note (`kind`: image, document, audio…) from a customer, whose file the
+    sandbox keeps (`kept`: sandbox_media.keep) and serves by its media id, like the platform."""
+    media: dict = {"id": kept.media_id, "mime_type": kept.mime_type, "sha256": kept.sha256}
+    if caption and kind in ("image", "video", "document"):
+        media["caption"] = caption
+    if filename and kind == "document":
+        media["filename"] = filename
+    if kind == "audio":
+        media["voice"] = voice
+    message = {
+        "id": wamid or f"wamid.SANDBOX{uuid.uuid4().hex.upper()}",
+        "timestamp": _unix(timestamp),
+        "type": kind,
+        kind: media,
+    }
+    return _from_customer(message, wa_id=wa_id, user_id=user_id, name=name, username=username)
+
+
+def _from_customer(message: dict, *, wa_id, user_id, name: str, username: str) -> dict:
+    """A customer's message in its delivery: who sent it in the message and in `contacts[]`."""
+    if wa_id:
+        message["from"] = wa_id
+    if user_id:
+        message["from_user_id"] = user_id
     profile = {"name": name} | ({"username": username} if username else {})
     contact: dict = {"profile": profile}
     if wa_id:
@@ -259,6 +297,27 @@ class SandboxClient:
         _schedule_review(template_id, template.name, template.language)
         return {"success": True}
 
+    def media_info(self, media_id: str) -> MediaInfo:
+        """Like the platform's GET /{media_id}: the file the sandbox keeps, or 100 for an unknown id."""
+        kept = sandbox_media.find(media_id)
+        if kept is None:
+            raise _refusal(100, "Unsupported get request. Object with ID does not exist", http_status=404)
+        return MediaInfo(
+            url=f"{sandbox_media.URL_SCHEME}{media_id}",
+            mime_type=kept.mime_type,
+            sha256=kept.sha256,
+            file_size=kept.size,
+        )
+
+    def download_media(self, url: str, into, *, max_bytes: int) -> int:
+        content = sandbox_media.content(url.removeprefix(sandbox_media.URL_SCHEME))
+        if content is None:
+            raise PlatformError.from_platform(code=None, title="Not Found", http_status=404)
+        if len(content) > max_bytes:
+            raise MediaTooLarge(len(content), max_bytes)
+        into.write(content)
+        return len(content)
+
     def mark_read(self, payload: dict) -> dict:
         """Like the platform: exactly the documented shape, the wamid of a message a customer sent (else
         131009, as the platform answers an unknown id); recorded in `read_marks`, and logged."""
@@ -392,5 +451,5 @@ def _schedule_statuses(message_id: int, wamid: str) -> None:
             logger.exception("sandbox: could not schedule the %s status of message %s", status, message_id)
 
 
-def _refusal(code: int, title: str) -> PlatformError:
-    return PlatformError.from_platform(code=code, title=title, message=title, http_status=400)
+def _refusal(code: int, title: str, *, http_status: int = 400) -> PlatformError:
+    return PlatformError.from_platform(code=code, title=title, message=title, http_status=http_status)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from whatsapp import reading, services
+from whatsapp import media, reading, services
 
 
 @shared_task(name="whatsapp.send_message", bind=True, max_retries=None, ignore_result=True)
@@ -52,3 +52,17 @@ def sandbox_template_review(template_id: str, name: str, language: str) -> None:
     from whatsapp import sandbox
 
     sandbox.review_template(template_id=template_id, name=name, language=language)
+
+
+@shared_task(name="whatsapp.fetch_media", bind=True, max_retries=None, ignore_result=True)
+def fetch_media(self, media_id: int) -> str:
+    """Fetch a customer's media file and keep it; retried while it may pass (see media.fetch_media)."""
+    outcome = media.fetch_media(media_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
+
+
+@shared_task(name="whatsapp.requeue_media", ignore_result=True)
+def requeue_media() -> int:
+    return media.requeue_media()

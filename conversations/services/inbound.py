@@ -15,6 +15,7 @@ from conversations import lifecycle, policy, selectors
 from conversations.exceptions import InvalidMessage
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Conversation, Customer, Message
+from conversations.services import media as media_services
 from conversations.services._common import record_turn
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def receive_message(
                 return existing
             raise
         customer.save(update_fields=changed)
+        media_services.expect_media(message, now=now)  # its file is fetched after commit
     return message
 
 

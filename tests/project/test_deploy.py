@@ -38,7 +38,7 @@ from tests.processes import free_port, started, stop, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 APP_SERVICES = {"migrate", "web", "worker", "beat"}
-LONG_RUNNING_SERVICES = {"postgres", "redis", "web", "worker", "beat"}
+LONG_RUNNING_SERVICES = {"postgres", "redis", "minio", "web", "worker", "beat"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
 # Compose's interpolation: $$ is a literal $, then ${NAME}, ${NAME:-default}, ${NAME:?error}, $NAME.
 COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{(?P<braced>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<bare>\w+)")

@@ -2,6 +2,7 @@
 weeks of history for the reports."""
 
 import io
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,8 @@ from django.utils import timezone
 
 from config.demo import DEMO_CUSTOMERS, DEMO_USERS
 from conversations import selectors
-from conversations.models import Conversation, Customer, Message
+from conversations.models import Conversation, Customer, Message, MessageMedia
+from conversations.services import media as media_services
 from conversations.services import outbound
 from reports.periods import Preset, preset_period
 from reports.selectors import Scope, conversation_report, window_report
@@ -109,7 +111,12 @@ def test_the_demo_history_follows_the_rules_and_gives_the_reports_something_to_s
         sent = Message.objects.filter(customer__in=history, direction=Message.Direction.OUTBOUND)
         assert not sent.filter(status=Message.Status.QUEUED).exists()
         assert sent.filter(status=Message.Status.READ).exists() and sent.filter(status="failed").exists()
-        assert [callback.func for callback in dispatched] == [outbound._dispatch_outbound] * 3
+        # And the fetch of each file the demo's customers sent (fetched at once too: nothing pending).
+        assert Counter(callback.func for callback in dispatched) == {
+            outbound._dispatch_outbound: 3,
+            media_services._dispatch_fetch: 2,
+        }
+        assert set(MessageMedia.objects.values_list("status", flat=True)) == {"stored"}
 
         # The reports: marketing conversations, windows answered and lost, from the rollup for past days.
         period = preset_period(Preset.LAST_7_DAYS, tz=ZoneInfo(settings.BUSINESS_TIME_ZONE), now=now)

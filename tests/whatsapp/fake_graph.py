@@ -27,6 +27,7 @@ test can assert it never happens.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import socket
@@ -42,6 +43,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")  # a business-scoped user id, or its parent
 MESSAGES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<phone_number_id>[^/]+)/messages$")
 TEMPLATES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<waba_id>[^/]+)/message_templates$")
+MEDIA_INFO_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<media_id>[^/]+)$")
+MEDIA_FILE_PATH = re.compile(r"^/media-files/(?P<media_id>[^/]+)$")
+
+
+@dataclass
+class MediaFile:
+    """A customer's file the fake keeps by media id: `GET /{version}/{media_id}` answers its URL (a new
+    one each time) and facts; `GET` that URL with the bearer token answers the bytes."""
+
+    content: bytes
+    mime_type: str
+    sha256: str
+    file_size: int | None
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,9 @@ class FakeGraph:
         self._queue: deque[Reply] = deque()
         self._responder: Callable[[RecordedRequest], Reply | None] | None = None
         self._pages: list[list[dict]] | None = None
+        self._media: dict[str, MediaFile] = {}
+        self._url_serial = 0
+        self._live_url_from = 0  # URLs issued before this serial have expired
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
@@ -221,6 +238,32 @@ class FakeGraph:
         with self._lock:
             self._pages = [list(page) for page in pages]
 
+    def media(
+        self,
+        media_id: str,
+        content: bytes,
+        mime_type: str,
+        *,
+        sha256: str | None = None,
+        file_size: int | None = -1,
+    ) -> MediaFile:
+        """Keep a file under `media_id`: its true sha256 (hex, as GET /{media_id} answers) and size unless
+        told otherwise (`file_size=None`: not announced)."""
+        kept = MediaFile(
+            content=content,
+            mime_type=mime_type,
+            sha256=hashlib.sha256(content).hexdigest() if sha256 is None else sha256,
+            file_size=len(content) if file_size == -1 else file_size,
+        )
+        with self._lock:
+            self._media[media_id] = kept
+        return kept
+
+    def expire_media_urls(self) -> None:
+        """Every download URL issued so far stops working (they live about 5 minutes): 404 from now on."""
+        with self._lock:
+            self._live_url_from = self._url_serial + 1
+
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -280,6 +323,8 @@ class FakeGraph:
             pages = self._pages
         if request.method == "GET" and pages is not None and TEMPLATES_PATH.match(request.path):
             return 200, self._template_page(request, pages)
+        if request.method == "GET" and (answer := self._media_answer(request)) is not None:
+            return answer
         return 404, graph_error(
             100, f"Unsupported {request.method.lower()} request to {request.path} (FakeGraph)"
         )
@@ -318,6 +363,36 @@ class FakeGraph:
                 100, "Invalid parameter", details=f"FakeGraph: not a read mark: {payload}"
             )
         return 200, {"success": True}
+
+    def _media_answer(self, request: RecordedRequest) -> tuple[int, Any] | None:
+        info, file = MEDIA_INFO_PATH.match(request.path), MEDIA_FILE_PATH.match(request.path)
+        if (info or file) and not request.headers.get("authorization", "").startswith("Bearer "):
+            return 401, graph_error(190, "Invalid OAuth access token")
+        if info:
+            with self._lock:
+                kept = self._media.get(info["media_id"])
+                self._url_serial += 1
+                serial = self._url_serial
+            if kept is None:
+                return 404, graph_error(100, "Unsupported get request. Object with ID does not exist")
+            body: dict[str, Any] = {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/media-files/{info['media_id']}?serial={serial}",
+                "mime_type": kept.mime_type,
+                "sha256": kept.sha256,
+                "id": info["media_id"],
+            }
+            if kept.file_size is not None:
+                body["file_size"] = kept.file_size
+            return 200, body
+        if file:
+            with self._lock:
+                kept = self._media.get(file["media_id"])
+                live = int(request.query.get("serial", "0")) >= self._live_url_from
+            if kept is None or not live:
+                return 404, None
+            return 200, kept.content
+        return None
 
     def _template_page(self, request: RecordedRequest, pages: list[list[dict]]) -> dict:
         index = int(request.query.get("after", "page-0").removeprefix("page-") or 0)

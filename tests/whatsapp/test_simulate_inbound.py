@@ -67,3 +67,42 @@ def test_posts_to_the_port_that_dev_demo_serves_on(live_server, monkeypatch, cap
     monkeypatch.setenv("PORT", "9")
     with pytest.raises(CommandError, match=r"http://127\.0\.0\.1:9/webhooks/whatsapp/"):
         call_command("simulate_inbound", "15557654321", "hi")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sends_a_photo_a_document_and_a_voice_note_whose_files_the_sandbox_serves(
+    live_server, capsys, settings, tmp_path
+):
+    from conversations.models import MessageMedia
+    from whatsapp import media, sandbox_media
+
+    settings.WHATSAPP_SANDBOX = True
+    files = {
+        "photo.png": sandbox_media.png(),
+        "invoice.pdf": sandbox_media.pdf(),
+        "note.ogg": sandbox_media.ogg(),
+    }
+    for file_name, content in files.items():
+        (tmp_path / file_name).write_bytes(content)
+    url = f"{live_server.url}/webhooks/whatsapp/"
+    call_command(
+        "simulate_inbound", "15557654321", "The lid", "--image", tmp_path / "photo.png", "--url", url
+    )
+    call_command("simulate_inbound", "15557654321", "--document", tmp_path / "invoice.pdf", "--url", url)
+    call_command("simulate_inbound", "15557654321", "--voice", tmp_path / "note.ogg", "--url", url)
+    assert capsys.readouterr().out.count("Delivered wamid.SANDBOX") == 3
+    image, document, voice = Message.objects.order_by("pk")
+    assert (image.wa_type, image.body, document.wa_type, voice.wa_type) == (
+        "image",
+        "[Image] The lid",
+        "document",
+        "audio",
+    )
+    assert voice.details["media"]["voice"] is True and document.details["media"]["filename"] == "invoice.pdf"
+    for message, content in zip((image, document, voice), files.values(), strict=True):
+        assert media.fetch_media(message.media.pk).result == "stored"
+        kept = MessageMedia.objects.get(pk=message.media.pk)
+        with kept.file.open("rb") as stored:
+            assert stored.read() == content
+    with pytest.raises(CommandError, match="Say what the customer writes"):
+        call_command("simulate_inbound", "15557654321", "--url", url)

@@ -734,15 +734,31 @@ EXPECTED: dict[str, object] = {
         "location", "[Location] (40.7306, -73.9866)", who(wa_id=PIA), details=LOCATION
     ),
     "contacts-card.json": Inbound(
-        "contacts", "[Contact] Lena Ortiz, +1 555-0119-345", who(wa_id=OMAR, user_id=OMAR_ID)
+        "contacts",
+        "[Contact] Lena Ortiz, +1 555-0119-345",
+        who(wa_id=OMAR, user_id=OMAR_ID),
+        details={
+            "contacts": [
+                {"name": "Lena Ortiz", "phones": ["+1 555-0119-345"], "emails": ["lena.ortiz@example.com"]}
+            ]
+        },
     ),
     "contacts-several-cards.json": Inbound(
-        "contacts", "[Contact] Ivo Brandt, +1 555-0119-456; Mae, +1 555-0119-567", who(wa_id=OMAR)
+        "contacts",
+        "[Contact] Ivo Brandt, +1 555-0119-456; Mae, +1 555-0119-567",
+        who(wa_id=OMAR),
+        details={
+            "contacts": [
+                {"name": "Ivo Brandt", "phones": ["+1 555-0119-456"], "emails": []},
+                {"name": "Mae", "phones": ["+1 555-0119-567"], "emails": []},
+            ]
+        },
     ),
     "contacts-request-username-only.json": Inbound(  # no `from` at all: the contacts[] item names her
         "contacts",
         lambda body: body.startswith("[Contact]") and "15550119678" in body,
         who(wa_id=None, user_id=QUINN_ID, parent_user_id=QUINN_PARENT, username="@quinn.rides"),
+        details={"contacts": [{"name": "", "phones": ["15550119678"], "emails": []}]},
     ),
     "button-template-quick-reply.json": Inbound("button", "Confirm delivery", who(wa_id=ANA), context=True),
     "button-quick-reply-without-context.json": Inbound(

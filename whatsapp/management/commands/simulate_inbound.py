@@ -1,4 +1,6 @@
+import mimetypes
 import os
+from pathlib import Path
 
 import httpx
 from django.conf import settings
@@ -6,7 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from conversations.identifiers import Identity, InvalidIdentifier
-from whatsapp import sandbox, signature
+from whatsapp import sandbox, sandbox_media, signature
+
+# The option that sends a file, the message type it makes, and the message types a file may be sent as.
+MEDIA_OPTIONS = (("image", "image"), ("document", "document"), ("voice", "audio"))
 
 
 def default_url() -> str:
@@ -16,7 +21,8 @@ def default_url() -> str:
 
 class Command(BaseCommand):
     help = (
-        "Play the customer: post a correctly signed WhatsApp webhook delivery with a text message to the "
+        "Play the customer: post a correctly signed WhatsApp webhook delivery with a text message (or a "
+        "photo, a document, a voice note from a file, which the sandbox then serves by its media id) to the "
         "running app, exactly as the platform would."
     )
 
@@ -28,7 +34,16 @@ class Command(BaseCommand):
                 "(e.g. US.13491208655302741918) for a customer with a username and no shared phone number."
             ),
         )
-        parser.add_argument("text", help="What the customer writes.")
+        parser.add_argument(
+            "text",
+            nargs="?",
+            default="",
+            help="What the customer writes (with a photo or document: its caption).",
+        )
+        files = parser.add_mutually_exclusive_group()
+        files.add_argument("--image", metavar="PATH", help="Send this photo (JPEG, PNG or WebP).")
+        files.add_argument("--document", metavar="PATH", help="Send this file as a document (PDF, …).")
+        files.add_argument("--voice", metavar="PATH", help="Send this recording as a voice note (Ogg, …).")
         parser.add_argument("--name", default="", help="The customer's WhatsApp profile name.")
         parser.add_argument("--username", default="", help="The customer's WhatsApp username, e.g. @sheena.")
         parser.add_argument(
@@ -52,15 +67,15 @@ class Command(BaseCommand):
             identity = Identity.of(wa_id=customer, user_id=user_id or None, username=username).require()
         except InvalidIdentifier as error:
             raise CommandError(str(error)) from None
-        delivery = sandbox.inbound_delivery(
-            wa_id=identity.wa_id,
-            user_id=identity.user_id,
-            username=identity.username,
-            body=text,
-            name=name,
-            timestamp=timezone.now(),
-            ad=ad,
-        )
+        who = {"wa_id": identity.wa_id, "user_id": identity.user_id, "username": identity.username}
+        sent = [(option, kind) for option, kind in MEDIA_OPTIONS if options.get(option)]
+        if sent:
+            [(option, kind)] = sent
+            delivery = _media_delivery(Path(options[option]), kind, option, caption=text, name=name, who=who)
+        elif text:
+            delivery = sandbox.inbound_delivery(**who, body=text, name=name, timestamp=timezone.now(), ad=ad)
+        else:
+            raise CommandError("Say what the customer writes, or give a file (--image, --document, --voice).")
         body = sandbox.encode(delivery)
         headers = {
             "Content-Type": "application/json",
@@ -76,3 +91,25 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Delivered {wamid} from {identity.describe()}{' (via an ad)' if ad else ''}.")
         )
+
+
+def _media_delivery(path: Path, kind: str, option: str, *, caption: str, name: str, who: dict) -> dict:
+    """The file kept by the sandbox as the platform keeps a customer's upload, and the message naming it."""
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise CommandError(f"could not read {path}: {error.strerror}") from None
+    # Sent as the phone announces it, by its name: what the bytes are is for the app's fetch to find out
+    # (a page named photo.png is refused there, as it would be from the platform).
+    mime_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    kept = sandbox_media.keep(content, mime_type)
+    return sandbox.inbound_media_delivery(
+        **who,
+        name=name,
+        timestamp=timezone.now(),
+        kind=kind,
+        kept=kept,
+        caption=caption,
+        filename=path.name,
+        voice=option == "voice",
+    )

@@ -1,0 +1,130 @@
+"""The sandbox's media store, and small real files made in code (a PNG photo, a PDF, an Ogg voice note).
+
+The platform keeps a customer's file by media id until we fetch it; the sandbox keeps it in a folder
+under VAR_DIR (`simulate_inbound` writes it in one process, the worker's fetch reads it in another), and
+answers `GET /{media_id}` and the download like the platform (whatsapp.sandbox.SandboxClient).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+import uuid
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+URL_SCHEME = "sandbox-media://"
+_MEDIA_ID = re.compile(r"[0-9A-Za-z]{1,64}")
+
+
+@dataclass(frozen=True)
+class SandboxFile:
+    media_id: str
+    mime_type: str
+    sha256: str
+    size: int
+
+
+def _folder() -> Path:
+    folder = Path(settings.VAR_DIR) / "sandbox-media"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def keep(content: bytes, mime_type: str) -> SandboxFile:
+    """Keep a file as the platform would after a customer sent it: under a new media id."""
+    media_id = f"{uuid.uuid4().int % 10**16:016d}"
+    kept = SandboxFile(
+        media_id=media_id,
+        mime_type=mime_type,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+    )
+    (_folder() / f"{media_id}.bin").write_bytes(content)
+    (_folder() / f"{media_id}.json").write_text(json.dumps(kept.__dict__))
+    return kept
+
+
+def find(media_id: str) -> SandboxFile | None:
+    if not _MEDIA_ID.fullmatch(media_id):
+        return None
+    facts = _folder() / f"{media_id}.json"
+    return SandboxFile(**json.loads(facts.read_text())) if facts.exists() else None
+
+
+def content(media_id: str) -> bytes | None:
+    if not _MEDIA_ID.fullmatch(media_id):
+        return None
+    path = _folder() / f"{media_id}.bin"
+    return path.read_bytes() if path.exists() else None
+
+
+# --- Small real files ---------------------------------------------------------------------------------
+
+
+def png(width: int = 64, height: int = 48, rgb: tuple[int, int, int] = (37, 99, 235)) -> bytes:
+    """A PNG of one colour with a lighter diagonal band: a real image any browser shows."""
+    light = tuple(min(255, c + 110) for c in rgb)
+    rows = b"".join(
+        b"\x00"
+        + b"".join(bytes(light if abs(x * height - y * width) < width * 4 else rgb) for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def pdf(text: str = "Invoice 2026-114") -> bytes:
+    """A one-page PDF that says `text` (ASCII)."""
+    safe = re.sub(r"[^A-Za-z0-9 .,:#-]", "", text)[:80]
+    stream = f"BT /F1 24 Tf 72 720 Td ({safe}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def ogg() -> bytes:
+    """The first page of an Ogg Opus stream (its identification header): recognised as audio/ogg."""
+    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, 312, 48000, 0, 0)
+    header = struct.pack("<4sBBqIIIB", b"OggS", 0, 2, 0, 1, 0, 0, 1) + bytes([len(head)])
+    checksum = _ogg_crc(header + head)
+    return header[:22] + struct.pack("<I", checksum) + header[26:] + head
+
+
+def _ogg_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+            crc &= 0xFFFFFFFF
+    return crc
