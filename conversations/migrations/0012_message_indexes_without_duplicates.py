@@ -13,8 +13,20 @@ from django.db import migrations, models
 UNNEEDED = {
     "conversations_message_customer_id_d9e88a27": "customer_id",
     "conversations_message_agent_id_c92fbb99": "agent_id",
-    "conversations_message_wamid_b13bcaa3_like": "wamid varchar_pattern_ops",
+    "conversations_message_wamid_b13bcaa3_like": "wamid varchar_pattern_ops",  # PostgreSQL only
 }
+
+
+def drop(apps, schema_editor):
+    for name in UNNEEDED:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def restore(apps, schema_editor):
+    for name, columns in UNNEEDED.items():
+        if "varchar_pattern_ops" in columns and schema_editor.connection.vendor != "postgresql":
+            continue  # Django makes this index on PostgreSQL only
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON conversations_message ({columns})")
 
 
 class Migration(migrations.Migration):
@@ -49,12 +61,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[
-                migrations.RunSQL(
-                    f"DROP INDEX IF EXISTS {name}",
-                    reverse_sql=f"CREATE INDEX {name} ON conversations_message ({columns})",
-                )
-                for name, columns in UNNEEDED.items()
-            ],
+            database_operations=[migrations.RunPython(drop, restore)],
         ),
     ]
