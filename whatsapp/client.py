@@ -295,13 +295,7 @@ class GraphClient:
         _raise_for_failure(response, body, write=False)
         url = body.get("url") if body is not None else None
         if not isinstance(url, str) or not url:
-            raise PlatformError(
-                info=NO_ANSWER,
-                title="Unexpected answer",
-                message=_snippet(response),
-                http_status=response.status_code,
-                retryable=True,
-            )
+            raise _unexpected_read(response)
         size = _as_int(body.get("file_size"))
         return MediaInfo(
             url=url,
@@ -352,13 +346,7 @@ class GraphClient:
             body = _json_object(response)
             _raise_for_failure(response, body, write=False)
             if body is None or not isinstance(body.get("data"), list):
-                raise PlatformError(
-                    info=NO_ANSWER,
-                    title="Unexpected answer",
-                    message=_snippet(response),
-                    http_status=response.status_code,
-                    retryable=True,
-                )
+                raise _unexpected_read(response)
             yield from (item for item in body["data"] if isinstance(item, dict))
             paging = body.get("paging")
             next_url = paging.get("next") if isinstance(paging, dict) else None
@@ -427,6 +415,17 @@ class GraphClient:
             raise PlatformError(
                 info=NO_ANSWER, title=type(exc).__name__, message=str(exc), retryable=True
             ) from exc
+
+
+def _unexpected_read(response: httpx.Response) -> PlatformError:
+    """An answer to a read in an undocumented shape: nothing changed, asking again may work."""
+    return PlatformError(
+        info=NO_ANSWER,
+        title="Unexpected answer",
+        message=_snippet(response),
+        http_status=response.status_code,
+        retryable=True,
+    )
 
 
 def _unexpected_answer(response: httpx.Response) -> PlatformError:

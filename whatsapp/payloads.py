@@ -660,25 +660,9 @@ def _coordinate(value: object) -> str:
 
 
 def _summarise_contacts(message: dict) -> str:
-    cards = []
-    for contact in message.get("contacts") if isinstance(message.get("contacts"), list) else []:
-        if not isinstance(contact, dict):
-            continue
-        name = _obj(contact, "name")
-        full_name = _text(name, "formatted_name") or " ".join(
-            part for part in (_text(name, "first_name"), _text(name, "last_name")) if part
-        )
-        phones = contact.get("phones")
-        first_phone = phones[0] if isinstance(phones, list) and phones else {}
-        phone = (
-            (_text(first_phone, "phone") or _text(first_phone, "wa_id"))
-            if isinstance(first_phone, dict)
-            else ""
-        )
-        card = ", ".join(part for part in (full_name, phone) if part)
-        if card:
-            cards.append(card)
-    return _labelled("[Contact]", "; ".join(cards))
+    cards = (_contacts_details(message) or {}).get("contacts", [])
+    shown = (", ".join(part for part in (card["name"], *card["phones"][:1]) if part) for card in cards)
+    return _labelled("[Contact]", "; ".join(card for card in shown if card))
 
 
 def _summarise_interactive(message: dict) -> str:
