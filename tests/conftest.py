@@ -13,7 +13,20 @@ import pytest
 from django.db import connection
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist (`./dev test` runs the suite on several processes) each worker gets a Redis
+    database of its own, so one worker's real Celery worker never takes another's tasks: gw0 keeps the
+    configured database, gw1 the next one, and so on (modulo Redis's 16)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker.removeprefix("gw") or 0)
+    parsed = urlparse(url)
+    database = int(parsed.path.strip("/") or 0)
+    return parsed._replace(path=f"/{(database + offset) % 16}").geturl()
+
+
+TEST_REDIS_URL = _per_worker(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
 def _reachable(url: str) -> bool:
