@@ -7,11 +7,11 @@ against the real PostgreSQL and Redis where a test is marked so. What only Docke
 builds, the volumes mount) stays unproven here.
 """
 
+import hashlib
 import importlib
 import json
 import os
 import re
-import hashlib
 import secrets
 import shlex
 import socket
