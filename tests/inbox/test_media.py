@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 PNG = sandbox_media.png()
 PDF = sandbox_media.pdf()
+OGG = sandbox_media.ogg()
 
 
 @pytest.fixture(autouse=True)
@@ -129,6 +130,62 @@ def test_a_file_is_served_with_its_stored_type_nosniff_a_disposition_and_a_sandb
     policy = response["Content-Security-Policy"]
     assert "sandbox" in policy and "default-src 'none'" in policy and "script-src" not in policy
     assert response["Cache-Control"].startswith("private")
+
+
+# --- Seeking in a voice note or a video: byte ranges --------------------------------------------------
+
+
+def voice_note(client):
+    message = sent(kind="audio", mime_type="audio/ogg; codecs=opus")
+    stored(message, OGG, "audio/ogg")
+    client.force_login(user("alex", "agents"))
+    return message
+
+
+def test_a_player_seeking_gets_the_range_it_asked_for(client):
+    message = voice_note(client)
+    whole = client.get(media_url(message))
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    middle = client.get(media_url(message), headers={"Range": "bytes=10-29"})
+    assert middle.status_code == 206
+    assert middle["Content-Range"] == f"bytes 10-29/{len(OGG)}" and middle["Content-Length"] == "20"
+    assert b"".join(middle.streaming_content) == OGG[10:30]
+    # The same guards as the whole file: its type, nosniff, a sandbox, private caching.
+    assert middle["Content-Type"] == "audio/ogg" and middle["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in middle["Content-Security-Policy"] and middle["Cache-Control"].startswith("private")
+    assert middle["Content-Disposition"].startswith("inline")
+
+
+def test_an_open_range_and_a_suffix_range_end_at_the_files_end(client):
+    message = voice_note(client)
+    rest = client.get(media_url(message), headers={"Range": f"bytes={len(OGG) - 7}-"})
+    assert rest.status_code == 206 and b"".join(rest.streaming_content) == OGG[-7:]
+    tail = client.get(media_url(message), headers={"Range": "bytes=-5"})
+    assert tail["Content-Range"] == f"bytes {len(OGG) - 5}-{len(OGG) - 1}/{len(OGG)}"
+    assert b"".join(tail.streaming_content) == OGG[-5:]
+    beyond = client.get(media_url(message), headers={"Range": f"bytes=0-{len(OGG) * 2}"})
+    assert beyond.status_code == 206 and b"".join(beyond.streaming_content) == OGG
+
+
+def test_a_range_past_the_end_is_416_and_what_cannot_be_read_as_one_range_gets_the_whole_file(client):
+    message = voice_note(client)
+    past = client.get(media_url(message), headers={"Range": f"bytes={len(OGG)}-"})
+    assert past.status_code == 416 and past["Content-Range"] == f"bytes */{len(OGG)}"
+    for header in ("bytes=0-1,5-9", "bytes=9-2", "items=0-5", "bytes=-", "bytes=abc"):
+        response = client.get(media_url(message), headers={"Range": header})
+        assert response.status_code == 200, header
+        assert b"".join(response.streaming_content) == OGG
+    # A validator we never gave cannot match: the whole file.
+    guarded = client.get(media_url(message), headers={"Range": "bytes=0-9", "If-Range": '"abc"'})
+    assert guarded.status_code == 200
+
+
+def test_a_range_is_no_way_around_the_sign_in_or_the_role(client):
+    message = sent(kind="audio", mime_type="audio/ogg")
+    stored(message, OGG, "audio/ogg")
+    assert client.get(media_url(message), headers={"Range": "bytes=0-9"}).status_code == 302
+    client.force_login(user("nobody"))
+    assert client.get(media_url(message), headers={"Range": "bytes=0-9"}).status_code == 403
 
 
 def test_a_hostile_file_name_stays_a_file_name(client):
