@@ -23,6 +23,7 @@ _INSPECT_CHANNEL = [
     ("whatsapp", "change_webhookdelivery"),  # only unlocks "process again"; deliveries are never edited
     ("whatsapp", "view_keptitem"),  # what a delivery held that was not applied, and why
     ("conversations", "view_previousidentifier"),
+    ("conversations", "view_messagemedia"),  # customers' files: still being fetched, refused, expired
 ]
 
 # Answering customers: the inbox's compose area and assignment.

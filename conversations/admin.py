@@ -17,7 +17,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from conversations import selectors
-from conversations.models import Conversation, ConversationDiscrepancy, Customer, Message, PreviousIdentifier
+from conversations.models import (
+    Conversation,
+    ConversationDiscrepancy,
+    Customer,
+    Message,
+    MessageMedia,
+    PreviousIdentifier,
+)
 
 admin.site.site_header = "Support Inbox administration"
 admin.site.site_title = "Support Inbox administration"
@@ -380,8 +387,18 @@ class ConversationAdmin(ViewOnlyAdmin):
 # --- Messages --------------------------------------------------------------------------------------
 
 
+class MessageMediaInline(ReadOnlyInline):
+    """A media message's file: what the platform announced, what the bytes turned out to be, and why it
+    is not there when it is not."""
+
+    model = MessageMedia
+    fields = ("kind", "status", "error", "filename", "content_type", "size", "attempts", "fetched_at")
+    readonly_fields = fields
+
+
 @admin.register(Message)
 class MessageAdmin(ViewOnlyAdmin):
+    inlines = [MessageMediaInline]
     list_display = (
         "id",
         "customer_link",
@@ -459,3 +476,62 @@ class MessageAdmin(ViewOnlyAdmin):
         if message.conversation is None:
             return None
         return message.conversation.opening_message_id == message.pk
+
+
+# --- Customers' files ------------------------------------------------------------------------------
+
+MEDIA_FIELDS = (
+    "kind",
+    "status",
+    "error",
+    "filename",
+    "content_type",
+    "size",
+    "announced_type",
+    "announced_size",
+    "sha256",
+    "media_id",
+    "attempts",
+    "next_attempt_at",
+    "received_at",
+    "expires_at",
+    "fetched_at",
+    "status_changed_at",
+)
+
+
+@admin.register(MessageMedia)
+class MessageMediaAdmin(ViewOnlyAdmin):
+    """Every customer's file, newest first: which ones are still being fetched, which were refused (and
+    why, in the words the agent sees), which could not be fetched before the platform forgot them."""
+
+    list_display = (
+        "id",
+        "message_link",
+        "kind",
+        "status",
+        "size",
+        "content_type",
+        "received_at",
+        "file_link",
+    )
+    list_filter = ("status", "kind")
+    list_select_related = ("message",)
+    search_fields = ("filename", "media_id", "message__wamid")
+    search_help_text = "The file's name, the platform's media id, or the message's platform id."
+    ordering = ("-id",)  # the primary key's order is arrival order, and is indexed
+    show_full_result_count = False
+    fields = ("message", *MEDIA_FIELDS, "file_link")
+    readonly_fields = ("message", *MEDIA_FIELDS, "file_link")
+
+    @admin.display(description="message", ordering="message")
+    def message_link(self, media):
+        return _change_link(media.message, f"#{media.message_id}")
+
+    @admin.display(description="file")
+    def file_link(self, media):
+        if media.status != MessageMedia.Status.STORED:
+            return "—"
+        # Served through the inbox's file view, with its role checks, never from a public path.
+        url = reverse("inbox:media", args=[media.message.customer_id, media.message_id])
+        return format_html('<a href="{}">open</a>', url)

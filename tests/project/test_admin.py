@@ -23,7 +23,12 @@ pytestmark = pytest.mark.django_db
 
 AD = {"source_type": "ad", "source_id": "1202263", "source_url": "https://fb.me/x", "ctwa_clid": "A"}
 LOGIN_URL = "/admin/login/"
-MODELS = ["conversations_customer", "conversations_conversation", "conversations_message"]
+MODELS = [
+    "conversations_customer",
+    "conversations_conversation",
+    "conversations_message",
+    "conversations_messagemedia",
+]
 
 
 def changelist(model: str) -> str:
@@ -535,3 +540,56 @@ def test_an_admin_reads_what_a_delivery_kept_and_why(group_admin, client, settin
     detail = browser.get(change(item)).text
     assert "hi all" in detail and f"#{delivery.pk}" in detail
     assert "group conversations are kept apart" in browser.get(change(delivery)).text
+
+
+# --- Customers' files (issue 14) -------------------------------------------------------------------
+
+
+def media_message(n: int, when, kind="image", mime_type="image/png"):
+    return services.receive_message(
+        wa_id=f"1650555{n:04d}",
+        body=f"[{kind.title()}]",
+        wamid=f"wamid.media.{n}",
+        timestamp=when,
+        name=f"Customer {n}",
+        wa_type=kind,
+        details={"media": {"id": f"88{n}", "mime_type": mime_type, "filename": f"file-{n}"}},
+    )
+
+
+def test_an_admin_sees_each_file_and_why_one_is_missing(group_admin, client):
+    from django.core.files.base import ContentFile
+
+    from conversations.services import media as media_services
+    from whatsapp import sandbox_media
+
+    when = at(0, "09:00")
+    with time_machine.travel(when, tick=False):
+        photo, refused = media_message(1, when), media_message(2, when, "document", "application/pdf")
+        media_services.store_media(
+            photo.media, content=ContentFile(sandbox_media.png()), content_type="image/png", size=99, now=when
+        )
+        media_services.refuse_media(refused.media, reason="The file is not what it says it is.", now=when)
+    browser = AdminBrowser(client, group_admin, at(0, "12:00"))
+
+    assert browser.listed("conversations_messagemedia", status__exact="stored") == {photo.media.pk}
+    assert browser.listed("conversations_messagemedia", status__exact="failed") == {refused.media.pk}
+    page = browser.get(changelist("conversations_messagemedia")).text
+    assert f'href="{reverse("inbox:media", args=[photo.customer_id, photo.pk])}"' in page
+    assert reverse("inbox:media", args=[refused.customer_id, refused.pk]) not in page
+    # The message's page shows its file, with the reason in the words the agent sees.
+    assert "The file is not what it says it is." in browser.get(change(refused)).text
+    assert "image/png" in browser.get(change(photo)).text
+
+
+def test_the_files_changelist_runs_the_same_number_of_queries_for_3_and_30_files(group_admin, client):
+    browser = AdminBrowser(client, group_admin, at(0, "12:00"))
+    with time_machine.travel(at(0, "09:00"), tick=False):
+        for n in range(3):
+            media_message(n, at(0, "09:00"))
+    with_3 = _queries(browser, changelist("conversations_messagemedia"))
+    with time_machine.travel(at(0, "09:00"), tick=False):
+        for n in range(3, 30):
+            media_message(n, at(0, "09:00"))
+    assert browser.get(changelist("conversations_messagemedia")).context["cl"].result_count == 30
+    assert _queries(browser, changelist("conversations_messagemedia")) == with_3
