@@ -8,8 +8,8 @@ that is not in the chat; and it refuses a free-form message (a reaction too) out
 window with error 131047, a template that is not approved with 132001, a number that is not a customer
 with 131026. It keeps the files customers send (whatsapp.sandbox_media) and answers GET /{media_id} and
 the download. Deliveries are built in the platform's documented shapes (whatsapp-cloud-api.md), so
-`simulate_inbound` can play the customer against a running app. It lists the demo catalogue (config.demo) as the account's templates, in
-pages, so "Sync with WhatsApp" works locally.
+`simulate_inbound` can play the customer against a running app. It lists the demo catalogue (config.demo)
+as the account's templates, in pages, so "Sync with WhatsApp" works locally.
 """
 
 from __future__ import annotations

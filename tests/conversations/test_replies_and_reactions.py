@@ -1,8 +1,6 @@
 """Agents' replies (quoting a message) and reactions (an emoji on the customer's message), through the
 public services on the database, with the clock controlled by time-machine (issue 14, item 4)."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 
