@@ -251,8 +251,10 @@ def send_text(request, customer_id):
     customer = get_object_or_404(Customer, pk=customer_id)
     form = TextSendForm(request.POST)
     if not form.is_valid():
+        reply = selectors.reply_preview(customer, request.POST.get("reply_to"))
+        draft = request.POST.get("body", "")
         return _render_compose(
-            request, customer, status=422, error=form.error_text(), draft=request.POST.get("body", "")
+            request, customer, status=422, error=form.error_text(), draft=draft, reply=reply
         )
     body, reply_to = form.cleaned_data["body"], form.cleaned_data["reply_to"] or None
     try:

@@ -32,7 +32,9 @@ def wrote(wa_id: str, when, body="Where is my order?", *, wa_type="text", contex
 
 
 def accepted(message: Message, wamid: str) -> Message:
-    """The platform accepted our message under `wamid` (as whatsapp.services.record_accepted does)."""
+    """The platform accepted our message under `wamid` (as whatsapp.services.deliver_message records it:
+    claimed, then sent)."""
+    Message.objects.filter(pk=message.pk, status="queued").update(status="sending")
     services.record_accepted(message=message, wamid=wamid)
     message.refresh_from_db()
     return message
