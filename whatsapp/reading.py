@@ -7,6 +7,10 @@ message came in since the last marking); a task (`whatsapp.mark_read`) runs `mar
 message with an atomic update on the customer row, so two agents opening the thread at once post one
 call; it posts outside any transaction, and records what the platform answered. Reactions and platform
 notices are not marked, nor messages older than the platform accepts (30 days).
+
+The same call with a typing indicator shows the customer "typing…" while an agent writes a reply
+(`request_typing_indicator`, then the task `whatsapp.typing_indicator` runs `indicate_typing`): asked at
+most every 20 s per customer, claimed on the customer row like the read mark, only inside the window.
 """
 
 from __future__ import annotations
