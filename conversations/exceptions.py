@@ -9,6 +9,9 @@ from templates_app.exceptions import DomainError, TemplateParamsInvalid
 __all__ = [
     "DomainError",
     "InvalidMessage",
+    "ReactionTargetInvalid",
+    "ReplyTargetInvalid",
+    "TargetMessageInvalid",
     "TemplateNotSendable",
     "TemplateNotSendableFromInbox",
     "TemplateParamsInvalid",
@@ -48,3 +51,21 @@ class InvalidMessage(DomainError, ValueError):
 
     code = "invalid_message"
     default_message = "This message cannot be sent."
+
+
+class TargetMessageInvalid(InvalidMessage):
+    """A reply or a reaction names a message it cannot be about (another customer's, one WhatsApp has no
+    id for, a reaction…): bad input, refused before anything is recorded."""
+
+    code = "target_message_invalid"
+    default_message = "That message cannot be replied or reacted to."
+
+
+class ReplyTargetInvalid(TargetMessageInvalid):
+    code = "reply_target_invalid"
+    default_message = "That message cannot be quoted in a reply."
+
+
+class ReactionTargetInvalid(TargetMessageInvalid):
+    code = "reaction_target_invalid"
+    default_message = "That message cannot be reacted to."

@@ -8,3 +8,8 @@ CALLBACK_DATA_MAX_CHARS = 512  # the `biz_opaque_callback_data` echoed back in s
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 # "The media id lives about 7 days" (whatsapp-cloud-api.md): a file not fetched by then is lost for good.
 MEDIA_ID_LIFETIME_DAYS = 7
+
+# What an agent can react with (the inbox offers these; the server takes nothing else), and how old a
+# message the platform still takes a reaction to (Meta, "Reaction messages": not past 30 days).
+REACTION_EMOJIS = ("👍", "❤️", "😂", "😮", "😢", "🙏")
+REACTION_WITHIN_DAYS = 30

@@ -96,6 +96,9 @@ class Customer(models.Model):
     platform_read_wamid = models.CharField("marked read on WhatsApp", max_length=128, blank=True)
     platform_read_at = models.DateTimeField("WhatsApp accepted the read mark at", null=True, blank=True)
     platform_read_through = models.DateTimeField(null=True, blank=True)
+    # When WhatsApp was last asked to show the customer that an agent is typing (whatsapp.reading): at most
+    # once per 20 s per customer, whichever agent types and whichever process serves them.
+    typing_indicated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

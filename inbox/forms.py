@@ -36,6 +36,8 @@ class TextSendForm(ErrorText, forms.Form):
         error_messages={"required": "The message is empty: write something to send."},
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
+    # The message this one replies to (its id in the thread): the service checks it is this customer's.
+    reply_to = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_body(self):
         body = self.cleaned_data["body"]

@@ -216,12 +216,17 @@ def inbox_page(
     return Page(rows=rows, next_cursor=next_cursor, counts=filter_counts(user=user, now=now))
 
 
-def _row(customer: Customer, now: datetime) -> Row:
-    window = policy.service_window(
+def window_of(customer: Customer, now: datetime) -> policy.ServiceWindow:
+    """The customer's window at `now`, from the row alone (no query)."""
+    return policy.service_window(
         last_inbound_at=customer.last_inbound_at if _at_or_before(customer.last_inbound_at, now) else None,
         now=now,
         platform_closed_at=customer.platform_window_closed_at,
     )
+
+
+def _row(customer: Customer, now: datetime) -> Row:
+    window = window_of(customer, now)
     referral = customer.fep_referral_at
     eligible = policy.fep_eligible(referral_at=referral, used_up=customer.fep_used, now=now)
     return Row(
@@ -378,6 +383,7 @@ def message_facts(m: Message) -> tuple:
         *(getattr(m, name) for name in MESSAGE_SHOWN),
         getattr(m, "quote", ""),
         getattr(m, "reaction", ""),
+        getattr(m, "our_reaction", None),
         getattr(m, "reaction_to", ""),
         getattr(m, "attachment", None),
     )
@@ -455,6 +461,7 @@ def stored_media(*, customer_id: int, message_id: int) -> MessageMedia | None:
 # Every Message field the thread's bubble shows (inbox.html#timeline-items): Thread.version follows them.
 MESSAGE_SHOWN = (
     "pk",
+    "wamid",  # a message WhatsApp knows by its id can be replied and reacted to
     "direction",
     "kind",
     "wa_type",
@@ -540,11 +547,16 @@ def _message_items(customer, page: list[Message]) -> list[TimelineItem]:
     related = Message.objects.filter(customer=customer).filter(
         Q(wa_type="reaction", context_wamid__in=wamids or {"-"}) | Q(wamid__in=quoted_wamids or {"-"})
     )
-    reactions: dict[str, Message] = {}
+    theirs: dict[str, Message] = {}
+    ours: dict[str, OurReaction] = {}
     quoted: dict[str, Message] = {}
     for other in related.order_by("occurred_at", "pk"):
         if other.wa_type == "reaction" and other.context_wamid in wamids:
-            reactions[other.context_wamid] = other  # the latest wins: a later one replaces or removes it
+            # The latest of each side wins: a later one replaces or removes it.
+            if other.direction == Message.Direction.INBOUND:
+                theirs[other.context_wamid] = other
+            else:
+                ours[other.context_wamid] = OurReaction.after(ours.get(other.context_wamid), other)
         if other.wamid in quoted_wamids:
             quoted[other.wamid] = other
     items = []
@@ -554,8 +566,10 @@ def _message_items(customer, page: list[Message]) -> list[TimelineItem]:
         if message.direction == Message.Direction.INBOUND and message.wa_type in policy.NOT_FROM_THE_CUSTOMER:
             items.append(TimelineItem(Line.SYSTEM, message.occurred_at, text=message.body, tone="identity"))
             continue
-        reaction = reactions.get(message.wamid) if message.wamid else None
+        reaction = theirs.get(message.wamid) if message.wamid else None
         message.reaction = reaction.details.get("reaction", "") if reaction and reaction.details else ""
+        mine = ours.get(message.wamid) if message.wamid else None
+        message.our_reaction = mine if mine is not None and (mine.emoji or mine.failure) else None
         # Set on every message, so the template never looks up a missing attribute (Django's template
         # engine then lists the model's attributes: a tenth of a long thread's rendering time).
         message.quote = message.reaction_to = ""
@@ -569,12 +583,55 @@ def _message_items(customer, page: list[Message]) -> list[TimelineItem]:
     return items
 
 
+@dataclass(frozen=True)
+class OurReaction:
+    """Our reaction beside a customer's message: the emoji the customer sees (our latest reaction that
+    did not fail; "" when we removed it), whether WhatsApp has it yet, and why our latest attempt failed
+    when it did (the customer still sees the one before)."""
+
+    emoji: str = ""
+    status: str = ""
+    failure: str = ""
+
+    @classmethod
+    def after(cls, current: OurReaction | None, reaction: Message) -> OurReaction:
+        current = current or cls()
+        emoji = (reaction.details or {}).get("reaction", "")
+        if reaction.status == Message.Status.FAILED:
+            what = f"Your reaction {emoji}" if emoji else "Removing your reaction"
+            failure = f"{what} was not delivered. {reaction.error_text}".strip()
+            return cls(current.emoji, current.status, failure)
+        return cls(emoji, reaction.status)
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (Message.Status.QUEUED, Message.Status.SENDING)
+
+
+def quote_author(message: Message) -> str:
+    return "You" if message.direction == Message.Direction.OUTBOUND else "Customer"
+
+
+def first_line(text: str, limit: int = QUOTE_LENGTH) -> str:
+    """What a quote shows of a message: its first line with words, at most `limit` characters."""
+    line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _quote(message: Message | None) -> str:
     if message is None:
         return ""
-    who = "You" if message.direction == Message.Direction.OUTBOUND else "Customer"
-    body = message.body if len(message.body) <= QUOTE_LENGTH else message.body[: QUOTE_LENGTH - 1] + "…"
-    return f"{who}: {body}"
+    return f"{quote_author(message)}: {first_line(message.body)}"
+
+
+def reply_preview(customer: Customer, message_id) -> dict | None:
+    """What the compose area shows of the message a reply quotes (a refused send comes back with it):
+    its id, author and first line; None unless it is a message of this customer's thread."""
+    pk = str(message_id or "")
+    message = Message.objects.filter(pk=pk, customer=customer).first() if pk.isdigit() else None
+    if message is None:
+        return None
+    return {"pk": message.pk, "author": quote_author(message), "text": first_line(message.body)}
 
 
 def _window_lines(customer, first: datetime, last: datetime, now: datetime) -> list[TimelineItem]:

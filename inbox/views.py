@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import requires
 from conversations import policy, services
-from conversations.exceptions import DomainError, TemplateParamsInvalid, WindowClosed
+from conversations.exceptions import DomainError, TargetMessageInvalid, TemplateParamsInvalid, WindowClosed
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
@@ -25,7 +25,7 @@ from inbox.forms import TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
 from templates_app.models import MessageTemplate
 from templates_app.statuses import known_statuses
-from whatsapp import media_types
+from whatsapp import media_types, reading
 
 VIEW = "conversations.view_customer"
 VIEW_TEMPLATES = "templates_app.view_messagetemplate"
@@ -83,12 +83,18 @@ def _side_context(request, customer, *, now):
 
 def _customer_context(request, customer, *, now):
     thread = selectors.thread(customer, now=now, tz=timezone.get_current_timezone())
-    rendering.prerender(thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now))
-    return {
-        **_side_context(request, customer, now=now),
-        "thread": thread,
-        "thread_version": _thread_version(thread, customer, now),
-    }
+    side = _side_context(request, customer, now=now)
+    actions = side["can_send"] and side["compose"].window.is_open
+    rendering.prerender(
+        thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now), actions=actions
+    )
+    return {**side, "thread": thread, "thread_version": _thread_version(thread, customer, now)}
+
+
+def _offers_actions(request, customer, now) -> bool:
+    """Reply and React are offered to who may send, inside the window (R2: templates only outside it;
+    the page hides them when the window closes under it, the server refuses them anyway)."""
+    return request.user.has_perm(SEND) and selectors.window_of(customer, now).is_open
 
 
 @requires(VIEW)
@@ -160,7 +166,12 @@ def thread(request, customer_id):
         context["thread_version"] = _thread_version(context["thread"], customer, now)
         if request.GET.get("v") == context["thread_version"]:
             return HttpResponse(status=204)
-    rendering.prerender(context["thread"], tz=timezone.get_current_timezone(), today=timezone.localdate(now))
+    rendering.prerender(
+        context["thread"],
+        tz=timezone.get_current_timezone(),
+        today=timezone.localdate(now),
+        actions=_offers_actions(request, customer, now),
+    )
     if request.GET.get("before"):
         return render(request, "inbox/inbox.html#earlier", context)
     inbox_services.mark_seen(customer=customer, agent=request.user, now=now)
@@ -198,9 +209,19 @@ def compose(request, customer_id):
 
 
 def _render_compose(
-    request, customer, *, status=200, error=None, draft="", sent=None, template_form=None, problems_shown=True
+    request,
+    customer,
+    *,
+    status=200,
+    error=None,
+    draft="",
+    sent=None,
+    template_form=None,
+    problems_shown=True,
+    reply=None,
 ):
     context = {
+        "reply": reply,
         "customer": customer,
         "compose": selectors.compose(customer, now=timezone.now()),
         "can_send": request.user.has_perm(SEND),
@@ -231,27 +252,68 @@ def send_text(request, customer_id):
     customer = get_object_or_404(Customer, pk=customer_id)
     form = TextSendForm(request.POST)
     if not form.is_valid():
+        reply = selectors.reply_preview(customer, request.POST.get("reply_to"))
+        draft = request.POST.get("body", "")
         return _render_compose(
-            request, customer, status=422, error=form.error_text(), draft=request.POST.get("body", "")
+            request, customer, status=422, error=form.error_text(), draft=draft, reply=reply
         )
+    body, reply_to = form.cleaned_data["body"], form.cleaned_data["reply_to"] or None
     try:
         message = services.send_text(
             customer=customer,
-            body=form.cleaned_data["body"],
+            body=body,
+            reply_to=reply_to,
             agent=request.user,
             client_token=form.cleaned_data["client_token"],
         )
     except WindowClosed as error:
         # A stale tab: the window closed since the page loaded. The server refuses; the compose area comes
         # back in template-only mode, and the agent keeps what they typed.
-        return _render_compose(
-            request, customer, status=409, error=error.message, draft=form.cleaned_data["body"]
-        )
+        return _render_compose(request, customer, status=409, error=error.message, draft=body)
+    except TargetMessageInvalid as error:
+        # The quoted message is not this customer's (or WhatsApp has no id for it): bad input, 400; the
+        # text stays, without the quote.
+        return _render_compose(request, customer, status=400, error=error.message, draft=body)
     except DomainError as error:
-        return _render_compose(
-            request, customer, status=422, error=error.message, draft=form.cleaned_data["body"]
-        )
+        reply = selectors.reply_preview(customer, reply_to)
+        return _render_compose(request, customer, status=422, error=error.message, draft=body, reply=reply)
     return _render_compose(request, customer, sent=message)
+
+
+@requires(SEND)
+@require_POST
+def react(request, customer_id):
+    """Our emoji on a customer's message (or "" to remove it), queued like a text. Sent: 204, and the
+    thread and the list refresh themselves; refused: the compose area with why (409 when the window is
+    closed, in template-only mode; 400 for a message or an emoji that cannot be)."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    try:
+        services.send_reaction(
+            customer=customer,
+            message=request.POST.get("message", ""),
+            emoji=request.POST.get("emoji", ""),
+            agent=request.user,
+        )
+    except WindowClosed as error:
+        return _render_compose(request, customer, status=409, error=error.message)
+    except DomainError as error:
+        return _render_compose(request, customer, status=400, error=error.message)
+    response = HttpResponse(status=204)
+    response["HX-Trigger"] = "message-sent"
+    return response
+
+
+@requires(SEND)
+@require_POST
+def typing(request, customer_id):
+    """The agent is typing a reply: WhatsApp shows the customer "typing…" (at most every 20 s per
+    customer, inside the window, on their latest message: whatsapp.reading). 202 when asked for, 204 when
+    nothing was needed; the page never waits for it."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    outcome = reading.request_typing_indicator(customer, now=timezone.now())
+    response = HttpResponse(status=202 if outcome == "queued" else 204)
+    response["X-Typing-Indicator"] = outcome
+    return response
 
 
 @requires(SEND)

@@ -571,12 +571,45 @@ def text_payload(
     return _with_callback_data(payload, callback_data)
 
 
-def read_payload(message_id: str) -> dict:
+def read_payload(message_id: str, *, typing: bool = False) -> dict:
     """Mark a customer's message read (Meta, "Mark messages as read"): its wamid, as the message webhook
-    gave it. The platform also marks the earlier messages of the chat read."""
+    gave it. The platform also marks the earlier messages of the chat read. `typing`: and show the
+    customer that we are typing (the indicator goes after 25 s or when our reply arrives)."""
     if not isinstance(message_id, str) or not message_id.strip():
         raise ValueError(f"A read mark needs the wamid of a message the customer sent; got {message_id!r}.")
-    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+    payload: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+    if typing:
+        payload["typing_indicator"] = {"type": "text"}
+    return payload
+
+
+def reaction_payload(
+    *,
+    to: str | None = None,
+    recipient: str | None = None,
+    message_id: str,
+    emoji: str,
+    callback_data: str | None = None,
+) -> dict:
+    """An emoji reaction to the customer's message `message_id` (its wamid); an empty `emoji` removes
+    ours. A non-template message: inside the customer service window only."""
+    if not isinstance(message_id, str) or not message_id.strip():
+        raise ValueError(f"A reaction needs the wamid of the message it is about; got {message_id!r}.")
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **_addressee(to, recipient),
+        "type": "reaction",
+        "reaction": {"message_id": message_id, "emoji": emoji or ""},
+    }
+    return _with_callback_data(payload, callback_data)
+
+
+def with_reply_context(payload: dict, message_id: str | None) -> dict:
+    """`payload` as a reply to `message_id` (a wamid): WhatsApp shows that message quoted above it."""
+    if message_id:
+        payload["context"] = {"message_id": message_id}
+    return payload
 
 
 def template_payload(

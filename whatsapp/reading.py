@@ -7,6 +7,10 @@ message came in since the last marking); a task (`whatsapp.mark_read`) runs `mar
 message with an atomic update on the customer row, so two agents opening the thread at once post one
 call; it posts outside any transaction, and records what the platform answered. Reactions and platform
 notices are not marked, nor messages older than the platform accepts (30 days).
+
+The same call with a typing indicator shows the customer "typing…" while an agent writes a reply
+(`request_typing_indicator`, then the task `whatsapp.typing_indicator` runs `indicate_typing`): asked at
+most every 20 s per customer, claimed on the customer row like the read mark, only inside the window.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from conversations import policy
+from conversations import policy, selectors
 from conversations.models import Customer, Message
 from whatsapp.client import PlatformError, read_payload
 from whatsapp.services import SEND_MAX_ATTEMPTS, client, send_retry_delay
@@ -153,3 +157,51 @@ def _handle_error(customer_id: int, wamid: str, error: PlatformError, attempt: i
     # customer's next message is marked, and this one with it.
     logger.error("customer %s: read mark of %s failed for good: %s", customer_id, wamid, error)
     return ReadOutcome("failed", wamid)
+
+
+# --- The typing indicator ------------------------------------------------------------------------------
+# While an agent types a reply, the customer sees "typing…": the read call with a typing indicator
+# (whatsapp-cloud-api.md, "Messages beyond text"). The indicator lasts 25 s or until our reply arrives, so
+# asking again every 20 s keeps it up; any more often is noise the platform may throttle.
+TYPING_EVERY = timedelta(seconds=20)
+
+
+def request_typing_indicator(customer: Customer, *, now: datetime) -> str:
+    """An agent is typing in `customer`'s reply box at `now`: queue the typing indicator after commit,
+    unless the window is closed (R2: nothing but templates, no reply is coming), the customer has no
+    message to show it on, or it was asked for within TYPING_EVERY (by any agent, in any process: an
+    atomic update of the customer row claims each 20 s). Returns what it did, in words."""
+    if not selectors.service_window(customer, now=now).is_open:
+        return "window closed"
+    if latest_markable(customer.pk, now=now) is None:
+        return "no customer message"
+    claimed = (
+        Customer.objects.filter(pk=customer.pk)
+        .filter(Q(typing_indicated_at__isnull=True) | Q(typing_indicated_at__lte=now - TYPING_EVERY))
+        .update(typing_indicated_at=now)
+    )
+    if not claimed:
+        return "throttled"
+    transaction.on_commit(partial(_dispatch_typing, customer.pk), robust=True)
+    return "queued"
+
+
+def _dispatch_typing(customer_id: int) -> None:
+    from whatsapp.tasks import typing_indicator
+
+    typing_indicator.delay(customer_id)
+
+
+def indicate_typing(customer_id: int) -> ReadOutcome:
+    """Post the typing indicator on the customer's latest message (which marks it read too). Never
+    retried: an indicator that comes late is worse than none, and the agent's next keystrokes ask again."""
+    message = latest_markable(customer_id, now=timezone.now())
+    if message is None:
+        return ReadOutcome("nothing to show it on")
+    try:
+        with client() as platform:
+            platform.mark_read(read_payload(message.wamid, typing=True))
+    except PlatformError as error:
+        logger.warning("customer %s: typing indicator on %s: %s", customer_id, message.wamid, error)
+        return ReadOutcome("failed", message.wamid)
+    return ReadOutcome("shown", message.wamid)

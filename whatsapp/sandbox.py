@@ -2,13 +2,14 @@
 
 It behaves like the platform where the inbox can tell: it accepts a message and answers with a wamid,
 then feeds `sent`, `delivered` and `read` status webhooks back through the same processing as the real
-ones (signed, stored, parsed); it takes read marks of the customers' messages, refusing an unknown wamid
-with 131009; and it refuses a free-form message outside the customer service window with error 131047, a
-template that is not approved with 132001, a number that is not a customer with 131026. It keeps the
-files customers send (whatsapp.sandbox_media) and answers GET /{media_id} and the download. Deliveries are
-built in the platform's documented shapes (whatsapp-cloud-api.md), so `simulate_inbound` can play the
-customer against a running app. It lists the demo catalogue (config.demo) as the account's templates, in
-pages, so "Sync with WhatsApp" works locally.
+ones (signed, stored, parsed); it takes read marks of the customers' messages (with a typing indicator or
+without), refusing an unknown wamid with 131009, as it refuses a reply or a reaction naming a message
+that is not in the chat; and it refuses a free-form message (a reaction too) outside the customer service
+window with error 131047, a template that is not approved with 132001, a number that is not a customer
+with 131026. It keeps the files customers send (whatsapp.sandbox_media) and answers GET /{media_id} and
+the download. Deliveries are built in the platform's documented shapes (whatsapp-cloud-api.md), so
+`simulate_inbound` can play the customer against a running app. It lists the demo catalogue (config.demo)
+as the account's templates, in pages, so "Sync with WhatsApp" works locally.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ STATUS_SCHEDULE = (("sent", 1), ("delivered", 2), ("read", 6))
 READ_MARK_KEYS = frozenset({"messaging_product", "status", "message_id", "typing_indicator"})
 # The wamids this process's sandbox marked read, latest last (for a look in a shell or a test).
 read_marks: deque[str] = deque(maxlen=1000)
+# The wamids it showed a typing indicator on (a read mark with `typing_indicator`), latest last.
+typing_indicators: deque[str] = deque(maxlen=1000)
 
 
 def encode(delivery: dict) -> bytes:
@@ -335,7 +338,10 @@ class SandboxClient:
         if not Message.objects.filter(wamid=wamid, direction=Message.Direction.INBOUND).exists():
             raise _refusal(131009, "Parameter value is not valid")
         read_marks.append(wamid)
-        logger.info("sandbox: %s marked read", wamid)
+        if "typing_indicator" in payload:
+            typing_indicators.append(wamid)
+        typing = ", typing shown" if "typing_indicator" in payload else ""
+        logger.info("sandbox: %s marked read%s", wamid, typing)
         return {"success": True}
 
     def send(self, payload: dict) -> SendResult:
@@ -372,10 +378,13 @@ class SandboxClient:
                 raise _refusal(132000, "Number of parameters does not match the expected number of params")
         elif not selectors.service_window(customer).is_open:
             raise _refusal(131047, "Re-engagement message")
+        _check_referenced_message(payload, customer)
         wamid = f"wamid.SANDBOX{uuid.uuid4().hex.upper()}"
         callback = str(payload.get("biz_opaque_callback_data", ""))
         if callback.startswith("msg-") and callback[4:].isdigit():
-            _schedule_statuses(int(callback[4:]), wamid)
+            # A reaction gets a `sent` status only (Meta, "Reaction messages"): never delivered or read.
+            schedule = STATUS_SCHEDULE[:1] if payload.get("type") == "reaction" else STATUS_SCHEDULE
+            _schedule_statuses(int(callback[4:]), wamid, schedule)
         contact = {"input": payload.get("to") or recipient}
         if to:
             contact["wa_id"] = to
@@ -383,6 +392,35 @@ class SandboxClient:
             contact["user_id"] = customer.user_id
         raw = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
         return SendResult(wamid=wamid, wa_id=to or None, raw=raw, user_id=customer.user_id)
+
+
+def _check_referenced_message(payload: dict, customer: Customer) -> None:
+    """As the platform does: a reply's `context.message_id` and a reaction's `reaction.message_id` must
+    name a message of this chat (131009 otherwise); a reaction goes on the customer's message, with an
+    emoji or "" (removal)."""
+    context = payload.get("context")
+    if context is not None:
+        if not isinstance(context, dict) or set(context) != {"message_id"}:
+            raise _refusal(100, f"Invalid parameter: context must be {{'message_id': …}}, not {context!r}")
+        if not _in_chat(customer, context["message_id"]):
+            raise _refusal(131009, "Parameter value is not valid: context.message_id is not in this chat")
+    if payload.get("type") == "reaction":
+        reaction = payload.get("reaction")
+        if not isinstance(reaction, dict) or set(reaction) != {"message_id", "emoji"}:
+            raise _refusal(100, f"Invalid parameter: not a reaction in the documented shape: {reaction!r}")
+        if not isinstance(reaction["emoji"], str):
+            raise _refusal(100, "Invalid parameter: reaction.emoji must be a string")
+        if not _in_chat(customer, reaction["message_id"], inbound=True):
+            raise _refusal(131009, "Parameter value is not valid: reaction.message_id is not in this chat")
+
+
+def _in_chat(customer: Customer, wamid: object, *, inbound: bool = False) -> bool:
+    if not isinstance(wamid, str) or not wamid:
+        return False
+    messages = Message.objects.filter(customer=customer, wamid=wamid)
+    if inbound:
+        messages = messages.filter(direction=Message.Direction.INBOUND)
+    return messages.exists()
 
 
 def _components_fit(template: MessageTemplate, components: list) -> bool:
@@ -441,10 +479,10 @@ def review_template(*, template_id: str, name: str, language: str) -> None:
     )
 
 
-def _schedule_statuses(message_id: int, wamid: str) -> None:
+def _schedule_statuses(message_id: int, wamid: str, schedule=STATUS_SCHEDULE) -> None:
     from whatsapp.tasks import sandbox_status
 
-    for status, delay in STATUS_SCHEDULE:
+    for status, delay in schedule:
         try:
             sandbox_status.apply_async((message_id, wamid, status), countdown=delay)
         except Exception:  # a broker that is down costs the demo its ticks, never the send

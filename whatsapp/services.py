@@ -31,7 +31,14 @@ from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Message
 from templates_app import services as template_services
 from whatsapp import errors, payloads, selectors
-from whatsapp.client import GraphClient, PlatformError, template_payload, text_payload
+from whatsapp.client import (
+    GraphClient,
+    PlatformError,
+    reaction_payload,
+    template_payload,
+    text_payload,
+    with_reply_context,
+)
 from whatsapp.models import KeptItem, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -576,7 +583,12 @@ def outbound_payload(message: Message) -> dict:
             callback_data=callback,
             extras=message.template_extras,
         )
-    return text_payload(**address, body=message.body, callback_data=callback)
+    if message.wa_type == "reaction":
+        emoji = (message.details or {}).get("reaction", "")
+        target = message.context_wamid
+        return reaction_payload(**address, message_id=target, emoji=emoji, callback_data=callback)
+    payload = text_payload(**address, body=message.body, callback_data=callback)
+    return with_reply_context(payload, message.context_wamid)
 
 
 def _claim_message(message_id: int, now: datetime) -> bool:

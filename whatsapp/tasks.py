@@ -23,6 +23,12 @@ def mark_read(self, customer_id: int, claimed: str = "") -> str:
     return outcome.result
 
 
+@shared_task(name="whatsapp.typing_indicator", ignore_result=True)
+def typing_indicator(customer_id: int) -> str:
+    """Show the customer that an agent is typing (see reading.indicate_typing); never retried."""
+    return reading.indicate_typing(customer_id).result
+
+
 @shared_task(name="whatsapp.process_delivery", ignore_result=True)
 def process_delivery(delivery_id: int) -> None:
     services.process_delivery(delivery_id)

@@ -7,7 +7,8 @@ writes the answer. The database refuses two overlapping conversations of one cat
 code were wrong (migration conversations 0002).
 
 - inbound: the customer's messages, identity changes, marketing preference
-- outbound: texts and templates we send (one send path), and history sent elsewhere
+- outbound: texts (replies quoting a message too) and templates we send (one send path), and history
+  sent elsewhere; reactions: an agent's emoji on a customer's message (the same path)
 - platform (with reconciliation): the platform's reports on our messages (R9)
 - sweep: marking ended conversations expired (R8)
 """
@@ -25,6 +26,7 @@ from conversations.services.platform import (
     record_accepted,
     record_status,
 )
+from conversations.services.reactions import send_reaction
 from conversations.services.sweep import SWEEP_BATCH_SIZE, expire_due_conversations
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "record_marketing_preference",
     "record_sent_elsewhere",
     "record_status",
+    "send_reaction",
     "send_template",
     "send_text",
 ]

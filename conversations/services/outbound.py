@@ -22,6 +22,7 @@ from conversations.exceptions import (
 )
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Conversation, Customer, Message
+from conversations.services import targets
 from conversations.services._common import lock_customer, record_turn
 from templates_app.models import MessageTemplate
 
@@ -38,13 +39,23 @@ Prepare = Callable[[Customer, datetime], tuple[policy.Outbound, dict]]
 
 
 def send_text(
-    *, customer: Customer, body: str, agent=None, client_token=None, now: datetime | None = None
+    *,
+    customer: Customer,
+    body: str,
+    reply_to: Message | int | None = None,
+    agent=None,
+    client_token=None,
+    now: datetime | None = None,
 ) -> Message:
     """Queue a free-form message. R2: refused with WindowClosed outside the customer service window,
-    creating nothing. R4/R6: opens or joins a conversation. `client_token` makes a repeat of the same
-    compose form return the first message instead of sending twice. `now`: the instant of the send
-    (default: the clock)."""
-    return _send(customer, _text(body), agent=agent, client_token=client_token, now=now)
+    creating nothing. R4/R6: opens or joins a conversation. `reply_to`: the message it answers (quoted
+    by WhatsApp above it): ReplyTargetInvalid unless it is this customer's thread's, with a wamid
+    (targets.reply_target). `client_token` makes a repeat of the same compose form return the first
+    message instead of sending twice. `now`: the instant of the send (default: the clock)."""
+    prepare = _text(body)
+    if reply_to is not None:
+        prepare = _replying(prepare, reply_to)
+    return _send(customer, prepare, agent=agent, client_token=client_token, now=now)
 
 
 def send_template(
@@ -93,6 +104,17 @@ def _text(body: str) -> Prepare:
     if len(body) > TEXT_MAX_CHARS:
         raise InvalidMessage(f"The message is {len(body)} characters long; WhatsApp allows {TEXT_MAX_CHARS}.")
     return lambda customer, now: (policy.Outbound.free_form(), {"kind": Message.Kind.FREE_FORM, "body": body})
+
+
+def _replying(prepare: Prepare, reply_to: Message | int) -> Prepare:
+    """`prepare`, quoting `reply_to` (checked under the lock, like the rest of the send)."""
+
+    def quoting(customer: Customer, now: datetime) -> tuple[policy.Outbound, dict]:
+        target = targets.reply_target(customer, reply_to)
+        outbound, fields = prepare(customer, now)
+        return outbound, fields | {"context_wamid": target.wamid}
+
+    return quoting
 
 
 def _template(template: MessageTemplate, params, extras) -> Prepare:

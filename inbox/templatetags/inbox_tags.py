@@ -147,3 +147,9 @@ def window_key(customer) -> str:
     and the side panel when the thread shows a newer one (the customer wrote: the window reopened)."""
     moments = (customer.last_inbound_at, customer.platform_window_closed_at)
     return "|".join(moment.isoformat() if moment else "-" for moment in moments)
+
+
+@register.filter
+def first_line(text) -> str:
+    """What a quote shows of a message: its first line, shortened (inbox.selectors.first_line)."""
+    return selectors.first_line(str(text or ""))

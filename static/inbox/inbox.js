@@ -382,10 +382,62 @@
   function onInput(event) {
     if (event.target.id !== "compose-body") return;
     var compose = event.target.closest("#compose");
-    if (compose) storeDraft(compose, event.target.value);
+    if (compose) {
+      storeDraft(compose, event.target.value);
+      showTyping(compose);
+    }
+  }
+
+  // --- Replies and the typing indicator ------------------------------------------------------------
+  // A message's Reply action puts its quote above the reply box (the server checks it on send); the ×
+  // sends without it. While the agent types, the customer is shown "typing…": the page asks at most every
+  // 20 s per customer, and the server (which also throttles, across agents) decides whether to.
+  var TYPING_EVERY = 20000;
+  var typingAskedAt = {};
+
+  function showTyping(compose) {
+    var url = compose.getAttribute("data-typing-url");
+    var id = compose.getAttribute("data-customer");
+    if (!url || !window.fetch || !compose.querySelector("form.free-form")) return;
+    var now = Date.now();
+    if (typingAskedAt[id] && now - typingAskedAt[id] < TYPING_EVERY) return;
+    typingAskedAt[id] = now;
+    var headers = { "HX-Request": "true" };
+    var token = csrfToken();
+    if (token) headers["X-CSRFToken"] = token;
+    fetch(url, { method: "POST", credentials: "same-origin", headers: headers })
+      .then(function (response) {
+        answered(response.status);
+      })
+      .catch(function () {
+        /* the indicator is a nicety: a failed one is not worth a notice */
+      });
+  }
+
+  function setReply(compose, source) {
+    var box = compose && compose.querySelector("[data-reply-quote]");
+    if (!box) return false;
+    box.querySelector("input[name='reply_to']").value = source ? source.getAttribute("data-reply-to") : "";
+    box.querySelector("[data-reply-author]").textContent = source ? source.getAttribute("data-reply-author") : "";
+    box.querySelector("[data-reply-text]").textContent = source ? source.getAttribute("data-reply-text") : "";
+    box.hidden = !source;
+    return true;
+  }
+
+  function onReplyClick(event) {
+    var reply = event.target.closest && event.target.closest("[data-reply-to]");
+    var cancel = event.target.closest && event.target.closest("[data-cancel-reply]");
+    if (!reply && !cancel) return false;
+    var compose = document.getElementById("compose");
+    if (setReply(compose, reply)) {
+      var area = compose.querySelector("#compose-body");
+      if (area) area.focus();
+    }
+    return true;
   }
 
   function onClick(event) {
+    if (onReplyClick(event)) return;
     var copy = event.target.closest && event.target.closest("[data-copy-draft]");
     var discard = event.target.closest && event.target.closest("[data-discard-draft]");
     var box = (copy || discard) && (copy || discard).closest("[data-draft-box]");

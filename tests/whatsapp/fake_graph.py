@@ -12,9 +12,10 @@ process, where the test reads them.
 Answers, in order of precedence:
 1. `reply_with(fn)`: fn(request) returns a `Reply`, or None to fall through;
 2. the queue of `enqueue(...)`d replies, one per request whatever its path;
-3. the defaults: a read mark (POST …/messages with `"status": "read"`) → `{"success": true}` when in
-   the documented shape (else 400); POST /{version}/{phone_number_id}/messages → 200 with a fresh
-   `wamid.FAKE…` id in the documented success shape: echoing `to` with its `wa_id`, or, for a send
+3. the defaults: a read mark (POST …/messages with `"status": "read"`, with a typing indicator or
+   without) → `{"success": true}` when in the documented shape (else 400); POST
+   /{version}/{phone_number_id}/messages → 200 with a fresh `wamid.FAKE…` id in the documented success
+   shape: echoing `to` with its `wa_id`, or, for a send
    addressed by business-scoped user id (`recipient`, no `to`), echoing it with `user_id` and no
    `wa_id`; `to` wins when both are given. GET /{version}/{waba_id}/message_templates → the pages
    given to `templates(...)`; anything else → 404 with a Graph error body.
@@ -350,9 +351,17 @@ class FakeGraph:
         return 400, graph_error(100, "Invalid parameter", details="The parameter to is required.")
 
     def _read_answer(self, payload: dict) -> tuple[int, Any]:
-        """A read mark: exactly the documented keys, else the platform's "Invalid parameter"."""
+        """A read mark: exactly the documented keys (with a typing indicator, or without), else the
+        platform's "Invalid parameter"."""
+        keys = {"messaging_product", "status", "message_id"}
+        if "typing_indicator" in payload:
+            if payload["typing_indicator"] != {"type": "text"}:
+                return 400, graph_error(
+                    100, "Invalid parameter", details=f"FakeGraph: not a typing indicator: {payload}"
+                )
+            keys.add("typing_indicator")
         well_formed = (
-            set(payload) == {"messaging_product", "status", "message_id"}
+            set(payload) == keys
             and payload["messaging_product"] == "whatsapp"
             and payload["status"] == "read"
             and isinstance(payload["message_id"], str)
