@@ -8,3 +8,9 @@ CALLBACK_DATA_MAX_CHARS = 512  # the `biz_opaque_callback_data` echoed back in s
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 # "The media id lives about 7 days" (whatsapp-cloud-api.md): a file not fetched by then is lost for good.
 MEDIA_ID_LIFETIME_DAYS = 7
+# Files agents send: the message types, and the caption a photo, a video or a document may carry (the
+# platform takes none on a recording). Uploaded media lives 30 days at the platform.
+OUTBOUND_MEDIA_TYPES = ("image", "video", "audio", "document")
+CAPTIONED_MEDIA_TYPES = frozenset({"image", "video", "document"})
+CAPTION_MAX_CHARS = 1024
+UPLOADED_MEDIA_LIFETIME_DAYS = 30

@@ -30,8 +30,8 @@ from conversations.exceptions import DomainError
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Message
 from templates_app import services as template_services
-from whatsapp import errors, payloads, selectors
-from whatsapp.client import GraphClient, PlatformError, template_payload, text_payload
+from whatsapp import attachments, errors, payloads, selectors
+from whatsapp.client import GraphClient, PlatformError, media_payload, template_payload, text_payload
 from whatsapp.models import KeptItem, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -576,6 +576,16 @@ def outbound_payload(message: Message) -> dict:
             callback_data=callback,
             extras=message.template_extras,
         )
+    if attachments.file_of(message) is not None:
+        media = message.media
+        return media_payload(
+            **address,
+            kind=message.wa_type,
+            media_id=attachments.media_id_for(message),
+            caption=((message.details or {}).get("media") or {}).get("caption") or "",
+            filename=media.filename,
+            callback_data=callback,
+        )
     return text_payload(**address, body=message.body, callback_data=callback)
 
 
@@ -600,7 +610,7 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
     now = timezone.now()
     if not _claim_message(message_id, now):
         return DeliveryOutcome("not queued")
-    message = Message.objects.select_related("customer", "template").get(pk=message_id)
+    message = Message.objects.select_related("customer", "template", "media").get(pk=message_id)
     try:
         payload = outbound_payload(message)
     except ValueError as error:
@@ -612,6 +622,8 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
         return DeliveryOutcome("failed")
     try:
         with client() as platform:
+            # An agent's file is uploaded first, once: a retry finds the id it got (whatsapp.attachments).
+            payload = attachments.upload(message, payload, platform)
             result = platform.send(payload)
     except PlatformError as error:
         return _handle_send_error(message, error)
