@@ -3,9 +3,9 @@
 An attachment is a free-form message (R2, R4, R6 decide it exactly as they decide a text, under the
 customer's lock): `send_attachment` stores the file through Django's storage API before the decision (a
 slow bucket holds no lock), records the message (queued, `wa_type` the kind of file, `body` the caption
-or a line naming the file) and its MessageMedia row in one transaction, and hands the message to the channel's send task after
-commit, like send_text. The channel uploads the file to the platform and sends it by the media id it
-gets (whatsapp.attachments); nothing here talks to the platform.
+or a line naming the file) and its MessageMedia row in one transaction, and hands the message to the
+channel's send task after commit, like send_text. The channel uploads the file to the platform and sends
+it by the media id it gets (whatsapp.attachments); nothing here talks to the platform.
 
 What the file is (its type from its bytes, the platform's size limits) is the caller's to establish
 before calling: the channel's whatsapp.media_types.check_outbound, which the inbox runs on every upload.
