@@ -40,6 +40,10 @@ class UploadError(PlatformError):
         return "WhatsApp did not take the file. " + super().final_text(retried=retried)
 
 
+class FileUnavailable(ValueError):
+    """The agent's file cannot be read from storage (deleted, the bucket unreachable for good)."""
+
+
 def file_of(message: Message) -> MessageMedia | None:
     """The agent's file an outbound message sends, or None (a text, a template)."""
     if message.direction != Message.Direction.OUTBOUND or message.wa_type not in OUTBOUND_MEDIA_TYPES:
@@ -72,6 +76,10 @@ def upload(message: Message, payload: dict, platform) -> dict:
             )
     except PlatformError as error:
         raise UploadError.of(error) from error
+    except OSError as error:
+        raise FileUnavailable(
+            f"the file to send is no longer in storage ({type(error).__name__})."
+        ) from error
     attachment_services.record_upload(media, media_id=media_id, now=timezone.now())
     logger.info("message %s: file uploaded to WhatsApp as media %s", message.pk, media_id)
     kind = payload["type"]

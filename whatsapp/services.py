@@ -614,12 +614,7 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
     try:
         payload = outbound_payload(message)
     except ValueError as error:
-        # Nothing left this machine; it cannot be put in the platform's shape, so it never will be.
-        conversation_services.mark_message_failed(
-            message=message, error_text=f"The message could not be prepared for WhatsApp: {error}"
-        )
-        logger.error("message %s could not be prepared: %s", message.pk, error)
-        return DeliveryOutcome("failed")
+        return _unpreparable(message, error)
     try:
         with client() as platform:
             # An agent's file is uploaded first, once: a retry finds the id it got (whatsapp.attachments).
@@ -627,9 +622,20 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
             result = platform.send(payload)
     except PlatformError as error:
         return _handle_send_error(message, error)
+    except attachments.FileUnavailable as error:
+        return _unpreparable(message, error)
     conversation_services.record_accepted(message=message, wamid=result.wamid)
     logger.info("message %s accepted by the platform as %s", message.pk, result.wamid)
     return DeliveryOutcome("sent")
+
+
+def _unpreparable(message: Message, error: ValueError) -> DeliveryOutcome:
+    # Nothing was sent; it cannot be put in the platform's shape (or its file is gone), so it never will be.
+    conversation_services.mark_message_failed(
+        message=message, error_text=f"The message could not be prepared for WhatsApp: {error}"
+    )
+    logger.error("message %s could not be prepared: %s", message.pk, error)
+    return DeliveryOutcome("failed")
 
 
 def send_retry_delay(attempt: int) -> int:

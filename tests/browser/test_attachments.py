@@ -24,6 +24,21 @@ pytestmark = [
 PDF = sandbox_media.pdf("Quote 2026-77")
 
 
+# A file as the browser hands it over when one is dragged from the desktop onto the page.
+DATA_TRANSFER = """([name, type, bytes, size]) => {
+    const transfer = new DataTransfer();
+    const content = bytes === null ? new Uint8Array(size) : new Uint8Array(bytes);
+    transfer.items.add(new File([content], name, {type}));
+    return transfer;
+}"""
+
+
+def dropped(page: Page, name: str, content_type: str, *, content: bytes | None = None, size: int = 0):
+    return page.evaluate_handle(
+        DATA_TRANSFER, [name, content_type, list(content) if content is not None else None, size]
+    )
+
+
 @pytest.fixture
 def agent(log_in) -> Page:
     return log_in("agent", "agent-demo")
@@ -76,13 +91,7 @@ def test_a_file_over_the_limit_dropped_on_the_compose_area_is_refused_at_once(ag
     open_customer(page, "Sheena Nelson")
     htmx_settled(page)
     page.fill("#compose-body", "The photo of the shade")
-    drop = page.evaluate_handle(
-        """() => {
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([new Uint8Array(5 * 1024 * 1024 + 1)], "shade.png", {type: "image/png"}));
-            return transfer;
-        }"""
-    )
+    drop = dropped(page, "shade.png", "image/png", size=5 * 1024 * 1024 + 1)
     page.dispatch_event("#compose-body", "dragover", {"dataTransfer": drop})
     page.dispatch_event("#compose-body", "drop", {"dataTransfer": drop})
     refused = compose(page).locator("[data-attach-refused]")
@@ -94,14 +103,7 @@ def test_a_file_over_the_limit_dropped_on_the_compose_area_is_refused_at_once(ag
     assert page.evaluate("() => document.getElementById('compose-file').files.length") == 0
 
     # A file the platform takes, dropped the same way, is attached and goes with the caption.
-    ok = page.evaluate_handle(
-        """() => {
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([new Uint8Array(%s)], "quote.pdf", {type: "application/pdf"}));
-            return transfer;
-        }"""
-        % list(PDF)
-    )
+    ok = dropped(page, "quote.pdf", "application/pdf", content=PDF)
     page.dispatch_event("#compose-body", "drop", {"dataTransfer": ok})
     expect(refused).to_be_hidden()
     expect(compose(page).locator("[data-attach-chosen]")).to_contain_text("quote.pdf")

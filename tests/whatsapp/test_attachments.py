@@ -305,3 +305,17 @@ def test_the_sandbox_refuses_a_media_send_outside_the_window(clock):
     with pytest.raises(PlatformError) as refused:
         client.send(media_payload(to=f"+{customer.wa_id}", kind="image", media_id=kept))
     assert refused.value.code == 131047
+
+
+def test_a_file_gone_from_storage_fails_the_message_without_a_request(platform):
+    message = attach(customer_wrote())
+    file = MessageMedia.objects.get(message=message)
+    file.file.storage.delete(file.file.name)
+    assert channel.deliver_message(message.pk).result == "failed"
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error_text == (
+        "The message could not be prepared for WhatsApp: the file to send is no longer in storage "
+        "(FileNotFoundError)."
+    )
+    assert platform.requests == []
