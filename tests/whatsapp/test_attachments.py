@@ -88,8 +88,13 @@ def sends(fake) -> list:
         (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4", ("video", "video/mp4")),
         (b"Order 114: two lamps\n", "text/plain", ("document", "text/plain")),
         (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp", ("document", "image/webp")),  # a sticker type
+        (
+            b"PK\x03\x04" + b"\x00" * 60,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ("document", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ),
     ],
-    ids=["png", "jpeg", "pdf", "ogg", "mp4", "text", "webp-as-document"],
+    ids=["png", "jpeg", "pdf", "ogg", "mp4", "text", "webp-as-document", "docx"],
 )
 def test_a_file_is_sent_as_what_its_bytes_are(content, announced, expected):
     assert media_types.check_outbound(content[:4096], len(content), announced=announced) == expected
