@@ -13,3 +13,10 @@ MEDIA_ID_LIFETIME_DAYS = 7
 # message the platform still takes a reaction to (Meta, "Reaction messages": not past 30 days).
 REACTION_EMOJIS = ("👍", "❤️", "😂", "😮", "😢", "🙏")
 REACTION_WITHIN_DAYS = 30
+
+# Files agents send: the message types, and the caption a photo, a video or a document may carry (the
+# platform takes none on a recording). Uploaded media lives 30 days at the platform.
+OUTBOUND_MEDIA_TYPES = ("image", "video", "audio", "document")
+CAPTIONED_MEDIA_TYPES = frozenset({"image", "video", "document"})
+CAPTION_MAX_CHARS = 1024
+UPLOADED_MEDIA_LIFETIME_DAYS = 30

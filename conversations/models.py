@@ -516,10 +516,15 @@ def _media_path(media: "MessageMedia", filename: str) -> str:
 
 
 class MessageMedia(models.Model):
-    """The file of a customer's image, video, audio, document or sticker message, fetched from the
-    platform by its id and kept through Django's storage API (whatsapp.media fetches it, the services
+    """The file of an image, video, audio, document or sticker message, kept through Django's storage API.
+
+    A customer's file is fetched from the platform by its id (whatsapp.media fetches it, the services
     record what happened). The platform's facts (`announced_type`, `sha256`, `announced_size`) are what it
-    said; `content_type` and `size` are what the bytes turned out to be, and the only ones served."""
+    said; `content_type` and `size` are what the bytes turned out to be, and the only ones served.
+
+    A file an agent sends (an outbound message's) is stored when the agent sends it, checked by its bytes;
+    the send task uploads it to the platform, which answers the `media_id` it is sent by (`uploaded_at`):
+    a retry of the send finds it and never uploads again."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Being fetched"
@@ -529,7 +534,8 @@ class MessageMedia(models.Model):
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="media")
     kind = models.CharField(max_length=16, help_text="The message type: image, video, audio, document…")
-    media_id = models.CharField("platform media id", max_length=256)
+    # A customer's file: the id it arrived with. An agent's: the id the upload got (empty until then).
+    media_id = models.CharField("platform media id", max_length=256, blank=True)
     announced_type = models.CharField(max_length=128, blank=True)
     sha256 = models.CharField(max_length=128, blank=True)
     announced_size = models.PositiveBigIntegerField(null=True, blank=True)
@@ -548,6 +554,8 @@ class MessageMedia(models.Model):
     content_type = models.CharField(max_length=128, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
+    # When the platform took an agent's file (the upload answered `media_id`).
+    uploaded_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField()
 
     class Meta:

@@ -46,6 +46,19 @@ class TextSendForm(ErrorText, forms.Form):
         return body
 
 
+class AttachmentSendForm(ErrorText, forms.Form):
+    """A file an agent sends, with the reply box's text as its optional caption. What the file is, and
+    whether it may be sent, is decided from its bytes (whatsapp.media_types) and by the services."""
+
+    file = forms.FileField(
+        label="File",
+        allow_empty_file=False,
+        error_messages={"empty": "The file is empty.", "required": "Choose a file to send."},
+    )
+    body = forms.CharField(label="Caption", required=False, strip=False)
+    client_token = forms.UUIDField(widget=forms.HiddenInput)
+
+
 class TemplateSendForm(ErrorText, forms.Form):
     """One text field per placeholder of the template's body, named p_<placeholder>."""
 

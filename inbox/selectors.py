@@ -417,6 +417,7 @@ class Attachment:
     caption: str
     error: str
     voice: bool
+    outbound: bool = False  # an agent's file (ours): "The photo we sent", not "The customer's photo"
 
     @property
     def noun(self) -> str:
@@ -443,6 +444,7 @@ class Attachment:
             caption=str(details.get("caption") or ""),
             error=media.error if media.status != MessageMedia.Status.PENDING else "",
             voice=details.get("voice") is True,
+            outbound=message.direction == Message.Direction.OUTBOUND,
         )
 
 

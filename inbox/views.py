@@ -2,6 +2,7 @@
 partials (`inbox/inbox.html#name`) for htmx. Every rule is decided by conversations.policy on the server;
 the templates only display what it decided."""
 
+import json
 import mimetypes
 import uuid
 
@@ -21,11 +22,15 @@ from conversations.models import Customer
 from conversations.selectors import preview_send
 from inbox import ranges, rendering, selectors
 from inbox import services as inbox_services
-from inbox.forms import TemplateSendForm, TextSendForm
+from inbox.forms import AttachmentSendForm, TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
 from templates_app.models import MessageTemplate
 from templates_app.statuses import known_statuses
 from whatsapp import media_types, reading
+
+# The platform's limits on files agents send, for the browser's immediate check (static/inbox/attach.js);
+# the server checks the bytes again whatever the browser said.
+ATTACH_LIMITS = json.dumps(media_types.outbound_limits(), separators=(",", ":"))
 
 VIEW = "conversations.view_customer"
 VIEW_TEMPLATES = "templates_app.view_messagetemplate"
@@ -78,6 +83,7 @@ def _side_context(request, customer, *, now):
         "agents": list(selectors.agents()),
         "client_token": uuid.uuid4(),
         "text_max_chars": TEXT_MAX_CHARS,
+        "attach_limits": ATTACH_LIMITS,
     }
 
 
@@ -227,6 +233,7 @@ def _render_compose(
         "can_send": request.user.has_perm(SEND),
         "client_token": uuid.uuid4(),
         "text_max_chars": TEXT_MAX_CHARS,
+        "attach_limits": ATTACH_LIMITS,
         "error": error,
         "draft": draft,
         "sent": sent,
@@ -249,7 +256,10 @@ def _render_compose(
 @requires(SEND)
 @require_POST
 def send_text(request, customer_id):
+    """A free-form reply: the text, or a file with the text as its caption."""
     customer = get_object_or_404(Customer, pk=customer_id)
+    if request.FILES:
+        return _send_attachment(request, customer)
     form = TextSendForm(request.POST)
     if not form.is_valid():
         reply = selectors.reply_preview(customer, request.POST.get("reply_to"))
@@ -277,6 +287,46 @@ def send_text(request, customer_id):
     except DomainError as error:
         reply = selectors.reply_preview(customer, reply_to)
         return _render_compose(request, customer, status=422, error=error.message, draft=body, reply=reply)
+    return _render_compose(request, customer, sent=message)
+
+
+def _send_attachment(request, customer):
+    """A file the agent picked or dropped: checked from its bytes against what the platform takes (the
+    browser's own check is a courtesy), then sent like a text (R2: 409 outside the window). A refused
+    file comes back with the reason in words and the typed caption kept."""
+    caption = request.POST.get("body", "")
+    form = AttachmentSendForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_compose(request, customer, status=422, error=form.error_text(), draft=caption)
+    upload = form.cleaned_data["file"]
+    upload.seek(0)
+    head = upload.read(media_types.SNIFF_BYTES)
+    upload.seek(0)
+    announced = upload.content_type or mimetypes.guess_type(upload.name or "")[0] or ""
+    try:
+        kind, content_type = media_types.check_outbound(head, upload.size, announced=announced)
+    except media_types.Refused as refusal:
+        error = f"“{upload.name}” was not sent: {refusal} Choose another file."
+        return _render_compose(request, customer, status=422, error=error, draft=caption)
+    try:
+        message = services.send_attachment(
+            customer=customer,
+            content=upload,
+            filename=upload.name or "",
+            kind=kind,
+            content_type=content_type,
+            size=upload.size,
+            caption=caption,
+            reply_to=request.POST.get("reply_to") or None,
+            agent=request.user,
+            client_token=form.cleaned_data["client_token"],
+        )
+    except WindowClosed as error:
+        return _render_compose(request, customer, status=409, error=error.message, draft=caption)
+    except TargetMessageInvalid as error:
+        return _render_compose(request, customer, status=400, error=error.message, draft=caption)
+    except DomainError as error:
+        return _render_compose(request, customer, status=422, error=error.message, draft=caption)
     return _render_compose(request, customer, sent=message)
 
 

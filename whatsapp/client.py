@@ -1,5 +1,5 @@
 """The WhatsApp Cloud API (Graph API) client: send a message, mark one read, list the templates, fetch a
-customer's media file.
+customer's media file, upload an agent's.
 
 No Django here: the caller passes the settings in. Every failure is a `PlatformError` that says in plain
 words what happened (`info`, from `whatsapp.errors`) and answers the two questions a sender must ask:
@@ -21,7 +21,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from conversations.limits import CALLBACK_DATA_MAX_CHARS, TEXT_MAX_CHARS
+from conversations.limits import (
+    CALLBACK_DATA_MAX_CHARS,
+    CAPTION_MAX_CHARS,
+    CAPTIONED_MEDIA_TYPES,
+    OUTBOUND_MEDIA_TYPES,
+    TEXT_MAX_CHARS,
+)
 from whatsapp.errors import (
     KNOWN_CODES,
     NO_ANSWER,
@@ -335,6 +341,25 @@ class GraphClient:
                 info=NO_ANSWER, title=type(exc).__name__, message=str(exc), retryable=True
             ) from exc
 
+    def upload_media(self, content: BinaryIO, *, filename: str, mime_type: str) -> str:
+        """POST /{PHONE_NUMBER_ID}/media (multipart: messaging_product, type, file): a file to send by the
+        id the platform answers (kept there 30 days). An answer lost on the way is an unknown outcome
+        (`ambiguous`), like any write; the caller may upload again (an unused upload costs nothing)."""
+        response = self._request(
+            "POST",
+            f"/{self.version}/{self.phone_number_id}/media",
+            write=True,
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+        )
+        body = _json_object(response)
+        _raise_for_failure(response, body, write=True)
+        media_id = _text_or_none(body.get("id")) if body is not None else None
+        if media_id is None:
+            logger.warning("Media upload answered HTTP %s in an undocumented shape", response.status_code)
+            raise _unexpected_answer(response)
+        return media_id
+
     # --- Templates -------------------------------------------------------------------------------------
     def list_templates(self, waba_id: str, *, limit: int = 100) -> Iterator[dict]:
         """Every template (one item per name and language) of the business account, page after page."""
@@ -567,6 +592,45 @@ def text_payload(
         **_addressee(to, recipient),
         "type": "text",
         "text": {"body": body, "preview_url": preview_url},
+    }
+    return _with_callback_data(payload, callback_data)
+
+
+def media_payload(
+    *,
+    to: str | None = None,
+    recipient: str | None = None,
+    kind: str,
+    media_id: str,
+    caption: str = "",
+    filename: str = "",
+    callback_data: str | None = None,
+) -> dict:
+    """A photo, video, recording or document sent by the id its upload got (only inside the customer
+    service window): `{"type": kind, kind: {"id", "caption"?, "filename"?}}`. A caption goes with a
+    photo, a video or a document, never a recording; a file name only with a document. Addressed like
+    `text_payload`."""
+    if kind not in OUTBOUND_MEDIA_TYPES:
+        raise ValueError(f"A media message is one of {', '.join(OUTBOUND_MEDIA_TYPES)}; not {kind!r}.")
+    if not media_id:
+        raise ValueError("A media message needs the id its upload got.")
+    media: dict[str, Any] = {"id": media_id}
+    if caption.strip():
+        if kind not in CAPTIONED_MEDIA_TYPES:
+            raise ValueError(f"A {kind} message carries no caption.")
+        if len(caption) > CAPTION_MAX_CHARS:
+            raise ValueError(
+                f"A caption is at most {CAPTION_MAX_CHARS} characters; this one has {len(caption)}."
+            )
+        media["caption"] = caption
+    if filename and kind == "document":
+        media["filename"] = filename
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **_addressee(to, recipient),
+        "type": kind,
+        kind: media,
     }
     return _with_callback_data(payload, callback_data)
 

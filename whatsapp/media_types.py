@@ -130,3 +130,76 @@ def _is_plain_text(head: bytes) -> bool:
 def is_inline(content_type: str) -> bool:
     """Whether the page may show the file (an image, a player) rather than offer it as a download."""
     return content_type in INLINE_TYPES
+
+
+# --- Files agents send (issue 14) -----------------------------------------------------------------------
+# What the platform takes from us, by message type (whatsapp-cloud-api.md, "Messages beyond text"): photos
+# are JPEG or PNG (a WebP is a sticker there, so it goes as a document), recordings and videos as above,
+# and a document may be any file type we keep. The type is what the bytes are (`sniff`), never the name.
+OUTBOUND_KINDS = ("image", "video", "audio", "document")
+OUTBOUND_IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+KIND_NOUNS = {"image": "photo", "video": "video", "audio": "recording", "document": "document"}
+
+
+def outbound_kind(content_type: str) -> str:
+    """The message type a file of `content_type` (from `sniff`) is sent as."""
+    if content_type in OUTBOUND_IMAGE_TYPES:
+        return "image"
+    if content_type in VIDEO_TYPES:
+        return "video"
+    if content_type in AUDIO_TYPES:
+        return "audio"
+    return "document"
+
+
+def check_outbound(head: bytes, size: int, *, announced: str = "") -> tuple[str, str]:
+    """(message type, content type) of a file an agent sends, decided from its first bytes and its size;
+    raises Refused, in plain words, for a file the platform would not take or we would not keep (markup
+    posing as a picture among them). `announced`: what the browser said it is (only tells Office files
+    apart, whose bytes are all one kind of container)."""
+    if size <= 0:
+        raise Refused("The file is empty.")
+    content_type = sniff("document", head, announced)
+    kind = outbound_kind(content_type)
+    limit = SIZE_LIMITS[kind]
+    if size > limit:
+        raise Refused(
+            f"The {KIND_NOUNS[kind]} is {size / MB:.1f} MB; WhatsApp takes a {KIND_NOUNS[kind]} of at most "
+            f"{limit // MB} MB. Choose a smaller file."
+        )
+    return kind, content_type
+
+
+def outbound_limits() -> dict:
+    """The limits above for the browser (the compose area mirrors them): each type we send, by MIME type,
+    as its message type and size limit; and the file name extensions a file picker offers."""
+    types = {
+        content_type: [outbound_kind(content_type), SIZE_LIMITS[outbound_kind(content_type)]]
+        for content_type in sorted(DOCUMENT_TYPES | IMAGE_TYPES | AUDIO_TYPES | VIDEO_TYPES)
+    }
+    return {"types": types, "extensions": OUTBOUND_EXTENSIONS}
+
+
+# What a file picker offers, and what the browser checks a file without a known type by.
+OUTBOUND_EXTENSIONS = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".3gp": "video/3gpp",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".aac": "audio/aac",
+    ".m4a": "audio/mp4",
+    ".amr": "audio/amr",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}

@@ -2,6 +2,15 @@
 
 It behaves like the platform where the inbox can tell: it accepts a message and answers with a wamid,
 then feeds `sent`, `delivered` and `read` status webhooks back through the same processing as the real
+ones (signed, stored, parsed); it takes read marks of the customers' messages, refusing an unknown wamid
+with 131009; and it refuses a free-form message outside the customer service window with error 131047, a
+template that is not approved with 132001, a number that is not a customer with 131026. It keeps the
+files customers send (whatsapp.sandbox_media) and answers GET /{media_id} and the download; it takes an
+agent's file by upload (POST /{PHONE_NUMBER_ID}/media, with the platform's types and size limits) and a
+photo, video, recording or document sent by the media id the upload answered. Deliveries are
+built in the platform's documented shapes (whatsapp-cloud-api.md), so `simulate_inbound` can play the
+customer against a running app. It lists the demo catalogue (config.demo) as the account's templates, in
+pages, so "Sync with WhatsApp" works locally.
 ones (signed, stored, parsed); it takes read marks of the customers' messages (with a typing indicator or
 without), refusing an unknown wamid with 131009, as it refuses a reply or a reaction naming a message
 that is not in the chat; and it refuses a free-form message (a reaction too) outside the customer service
@@ -321,6 +330,19 @@ class SandboxClient:
         into.write(content)
         return len(content)
 
+    def upload_media(self, content, *, filename: str, mime_type: str) -> str:
+        """Like the platform's POST /{PHONE_NUMBER_ID}/media: a file of a type it takes, within its size
+        limit (sandbox_media.check_upload: error 100 or 131053 otherwise), kept under a new media id."""
+        data = content.read()
+        refusal = sandbox_media.check_upload(data, mime_type)
+        if refusal is not None:
+            raise _refusal(*refusal)
+        kept = sandbox_media.keep(data, mime_type.split(";")[0].strip().lower())
+        logger.info(
+            "sandbox: %s (%s, %d bytes) uploaded as media %s", filename, mime_type, len(data), kept.media_id
+        )
+        return kept.media_id
+
     def mark_read(self, payload: dict) -> dict:
         """Like the platform: exactly the documented shape, the wamid of a message a customer sent (else
         131009, as the platform answers an unknown id); recorded in `read_marks`, and logged."""
@@ -378,6 +400,8 @@ class SandboxClient:
                 raise _refusal(132000, "Number of parameters does not match the expected number of params")
         elif not selectors.service_window(customer).is_open:
             raise _refusal(131047, "Re-engagement message")
+        elif (refusal := sandbox_media.check_media_send(payload)) is not None:
+            raise _refusal(*refusal)
         _check_referenced_message(payload, customer)
         wamid = f"wamid.SANDBOX{uuid.uuid4().hex.upper()}"
         callback = str(payload.get("biz_opaque_callback_data", ""))

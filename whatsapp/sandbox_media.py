@@ -2,7 +2,8 @@
 
 The platform keeps a customer's file by media id until we fetch it; the sandbox keeps it in a folder
 under VAR_DIR (`simulate_inbound` writes it in one process, the worker's fetch reads it in another), and
-answers `GET /{media_id}` and the download like the platform (whatsapp.sandbox.SandboxClient).
+answers `GET /{media_id}` and the download like the platform (whatsapp.sandbox.SandboxClient). An agent's
+upload is kept the same way, after the platform's checks (`check_upload`), and sent by its id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+from whatsapp import media_types
 
 URL_SCHEME = "sandbox-media://"
 _MEDIA_ID = re.compile(r"[0-9A-Za-z]{1,64}")
@@ -62,6 +65,52 @@ def content(media_id: str) -> bytes | None:
         return None
     path = _folder() / f"{media_id}.bin"
     return path.read_bytes() if path.exists() else None
+
+
+# --- Agents' files: uploads and sends by id, as the platform takes them ---------------------------------
+# What POST /{PHONE_NUMBER_ID}/media takes, by MIME type: the platform's supported types and size limits
+# (whatsapp-cloud-api.md, "Messages beyond text"; the channel checks the same before it uploads).
+UPLOAD_LIMITS = {
+    **dict.fromkeys(media_types.OUTBOUND_IMAGE_TYPES, media_types.SIZE_LIMITS["image"]),
+    "image/webp": media_types.SIZE_LIMITS["sticker"],
+    **dict.fromkeys(media_types.AUDIO_TYPES, media_types.SIZE_LIMITS["audio"]),
+    **dict.fromkeys(media_types.VIDEO_TYPES, media_types.SIZE_LIMITS["video"]),
+    **dict.fromkeys(media_types.DOCUMENT_TYPES, media_types.SIZE_LIMITS["document"]),
+}
+MEDIA_SEND_KEYS = {"image": {"id", "caption"}, "video": {"id", "caption"}, "audio": {"id"}}
+
+
+def check_upload(content: bytes, mime_type: str) -> tuple[int, str] | None:
+    """Why the platform would refuse this upload, as (error code, its title), or None when it takes it."""
+    mime = mime_type.split(";")[0].strip().lower()
+    limit = UPLOAD_LIMITS.get(mime)
+    if limit is None:
+        return (
+            100,
+            f"Param file must be a file with one of the following types: {', '.join(sorted(UPLOAD_LIMITS))}",
+        )
+    if not content:
+        return 100, "Param file must be a non-empty file"
+    if len(content) > limit:
+        return 131053, f"Media upload error: the file is {len(content)} bytes; {mime} may be at most {limit}"
+    return None
+
+
+def check_media_send(payload: dict) -> tuple[int, str] | None:
+    """Why the platform would refuse a photo, video, recording or document sent by media id (an id it
+    never issued, a caption on a recording), or None; None too for any other kind of message."""
+    kind = payload.get("type")
+    if kind not in media_types.OUTBOUND_KINDS:
+        return None
+    media = payload.get(kind)
+    if not isinstance(media, dict) or not isinstance(media.get("id"), str):
+        return 100, f"Invalid parameter: a {kind} message needs the {kind} object with an id"
+    allowed = MEDIA_SEND_KEYS.get(kind, {"id", "caption", "filename"})
+    if set(media) - allowed:
+        return 100, f"Invalid parameter: a {kind} takes only {', '.join(sorted(allowed))}"
+    if find(media["id"]) is None:
+        return 131053, "Media upload error: no media with this id was uploaded"
+    return None
 
 
 # --- Small real files ---------------------------------------------------------------------------------

@@ -30,10 +30,11 @@ from conversations.exceptions import DomainError
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Message
 from templates_app import services as template_services
-from whatsapp import errors, payloads, selectors
+from whatsapp import attachments, errors, payloads, selectors
 from whatsapp.client import (
     GraphClient,
     PlatformError,
+    media_payload,
     reaction_payload,
     template_payload,
     text_payload,
@@ -587,6 +588,17 @@ def outbound_payload(message: Message) -> dict:
         emoji = (message.details or {}).get("reaction", "")
         target = message.context_wamid
         return reaction_payload(**address, message_id=target, emoji=emoji, callback_data=callback)
+    if attachments.file_of(message) is not None:
+        media = message.media
+        payload = media_payload(
+            **address,
+            kind=message.wa_type,
+            media_id=attachments.media_id_for(message),
+            caption=((message.details or {}).get("media") or {}).get("caption") or "",
+            filename=media.filename,
+            callback_data=callback,
+        )
+        return with_reply_context(payload, message.context_wamid)
     payload = text_payload(**address, body=message.body, callback_data=callback)
     return with_reply_context(payload, message.context_wamid)
 
@@ -612,24 +624,32 @@ def deliver_message(message_id: int) -> DeliveryOutcome:
     now = timezone.now()
     if not _claim_message(message_id, now):
         return DeliveryOutcome("not queued")
-    message = Message.objects.select_related("customer", "template").get(pk=message_id)
+    message = Message.objects.select_related("customer", "template", "media").get(pk=message_id)
     try:
         payload = outbound_payload(message)
     except ValueError as error:
-        # Nothing left this machine; it cannot be put in the platform's shape, so it never will be.
-        conversation_services.mark_message_failed(
-            message=message, error_text=f"The message could not be prepared for WhatsApp: {error}"
-        )
-        logger.error("message %s could not be prepared: %s", message.pk, error)
-        return DeliveryOutcome("failed")
+        return _unpreparable(message, error)
     try:
         with client() as platform:
+            # An agent's file is uploaded first, once: a retry finds the id it got (whatsapp.attachments).
+            payload = attachments.upload(message, payload, platform)
             result = platform.send(payload)
     except PlatformError as error:
         return _handle_send_error(message, error)
+    except attachments.FileUnavailable as error:
+        return _unpreparable(message, error)
     conversation_services.record_accepted(message=message, wamid=result.wamid)
     logger.info("message %s accepted by the platform as %s", message.pk, result.wamid)
     return DeliveryOutcome("sent")
+
+
+def _unpreparable(message: Message, error: ValueError) -> DeliveryOutcome:
+    # Nothing was sent; it cannot be put in the platform's shape (or its file is gone), so it never will be.
+    conversation_services.mark_message_failed(
+        message=message, error_text=f"The message could not be prepared for WhatsApp: {error}"
+    )
+    logger.error("message %s could not be prepared: %s", message.pk, error)
+    return DeliveryOutcome("failed")
 
 
 def send_retry_delay(attempt: int) -> int:

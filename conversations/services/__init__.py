@@ -9,10 +9,12 @@ code were wrong (migration conversations 0002).
 - inbound: the customer's messages, identity changes, marketing preference
 - outbound: texts (replies quoting a message too) and templates we send (one send path), and history
   sent elsewhere; reactions: an agent's emoji on a customer's message (the same path)
+- attachments: files agents send (a free-form message on the same send path)
 - platform (with reconciliation): the platform's reports on our messages (R9)
 - sweep: marking ended conversations expired (R8)
 """
 
+from conversations.services.attachments import send_attachment
 from conversations.services.inbound import (
     receive_message,
     record_identity_change,
@@ -42,6 +44,7 @@ __all__ = [
     "record_marketing_preference",
     "record_sent_elsewhere",
     "record_status",
+    "send_attachment",
     "send_reaction",
     "send_template",
     "send_text",

@@ -18,7 +18,9 @@ Answers, in order of precedence:
    shape: echoing `to` with its `wa_id`, or, for a send
    addressed by business-scoped user id (`recipient`, no `to`), echoing it with `user_id` and no
    `wa_id`; `to` wins when both are given. GET /{version}/{waba_id}/message_templates → the pages
-   given to `templates(...)`; anything else → 404 with a Graph error body.
+   given to `templates(...)`; POST /{version}/{phone_number_id}/media (multipart) → `{"id": …}` for a
+   file of a type and size the platform takes (kept, listed in `uploads`), else its error; anything
+   else → 404 with a Graph error body.
 
 A business-scoped user id put into `to` is dropped silently by the real platform (the message never
 arrives). The fake refuses it loudly instead, with a 400, and records it in `fake.misaddressed` so a
@@ -37,14 +39,27 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from whatsapp import media_types
+
+# What the platform's POST /{PHONE_NUMBER_ID}/media takes, by MIME type, and up to what size.
+UPLOAD_LIMITS = {
+    **dict.fromkeys(media_types.OUTBOUND_IMAGE_TYPES, media_types.SIZE_LIMITS["image"]),
+    **dict.fromkeys(media_types.AUDIO_TYPES, media_types.SIZE_LIMITS["audio"]),
+    **dict.fromkeys(media_types.VIDEO_TYPES, media_types.SIZE_LIMITS["video"]),
+    **dict.fromkeys(media_types.DOCUMENT_TYPES, media_types.SIZE_LIMITS["document"]),
+}
 
 BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")  # a business-scoped user id, or its parent
 MESSAGES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<phone_number_id>[^/]+)/messages$")
 TEMPLATES_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<waba_id>[^/]+)/message_templates$")
 MEDIA_INFO_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<media_id>[^/]+)$")
+UPLOAD_PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<phone_number_id>[^/]+)/media$")
 MEDIA_FILE_PATH = re.compile(r"^/media-files/(?P<media_id>[^/]+)$")
 
 
@@ -169,6 +184,7 @@ class FakeGraph:
         self._url: str | None = None
         self.responder_errors: list[Exception] = []
         self.misaddressed: list[RecordedRequest] = []  # sends with a business-scoped user id in `to`
+        self.uploads: list[tuple[str, str | None, MediaFile]] = []  # (media id, file name, file) uploaded
         self._thread: threading.Thread | None = None
 
     # --- Lifecycle -----------------------------------------------------------------------------------
@@ -320,6 +336,8 @@ class FakeGraph:
     def _default_body(self, request: RecordedRequest) -> tuple[int, Any]:
         if request.method == "POST" and MESSAGES_PATH.match(request.path):
             return self._send_answer(request)
+        if request.method == "POST" and UPLOAD_PATH.match(request.path):
+            return self._upload_answer(request)
         with self._lock:
             pages = self._pages
         if request.method == "GET" and pages is not None and TEMPLATES_PATH.match(request.path):
@@ -349,6 +367,31 @@ class FakeGraph:
         if recipient:
             return 200, recipient_success_body(recipient)
         return 400, graph_error(100, "Invalid parameter", details="The parameter to is required.")
+
+    def _upload_answer(self, request: RecordedRequest) -> tuple[int, Any]:
+        """POST /{version}/{phone_number_id}/media, multipart as documented (messaging_product=whatsapp,
+        type=<MIME type>, file): kept under a new media id (served like a customer's file, listed in
+        `uploads`), within the platform's types and size limits, else the platform's errors."""
+        fields = multipart_fields(request)
+        upload = fields.get("file")
+        if fields.get("messaging_product", (None, b""))[1] != b"whatsapp" or upload is None:
+            return 400, graph_error(
+                100, "Invalid parameter", details="messaging_product and file are required"
+            )
+        mime = fields.get("type", (None, b""))[1].decode().split(";")[0].strip().lower()
+        limit = UPLOAD_LIMITS.get(mime)
+        if limit is None:
+            return 400, graph_error(
+                100, f"Param file must be a file with one of the supported types, not {mime}"
+            )
+        filename, content = upload
+        if len(content) > limit:
+            return 400, graph_error(131053, "Media upload error", details=f"File is too big for {mime}")
+        media_id = f"{uuid.uuid4().int % 10**15:015d}"
+        kept = self.media(media_id, content, mime)
+        with self._lock:
+            self.uploads.append((media_id, filename, kept))
+        return 200, {"id": media_id}
 
     def _read_answer(self, payload: dict) -> tuple[int, Any]:
         """A read mark: exactly the documented keys (with a typing indicator, or without), else the
@@ -416,6 +459,22 @@ class FakeGraph:
             body["paging"]["cursors"]["after"] = f"page-{index + 1}"
             body["paging"]["next"] = f"{self.url}{request.path}?{urlencode(query)}"
         return body
+
+
+def multipart_fields(request: RecordedRequest) -> dict[str, tuple[str | None, bytes]]:
+    """A multipart/form-data body's fields: name → (file name or None, bytes)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return {}
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return fields
 
 
 class _Server(ThreadingHTTPServer):
