@@ -50,13 +50,15 @@ class DemoFile:
     """A file a demo customer sent (made in code: whatsapp.sandbox_media), fetched as the platform's."""
 
     ago: timedelta
-    kind: str  # image or document
+    kind: str  # image, document, or audio (a voice note)
     caption: str = ""
     filename: str = ""
 
     def content(self) -> tuple[bytes, str]:
         if self.kind == "image":
             return sandbox_media.png(320, 240, (180, 83, 9)), "image/png"
+        if self.kind == "audio":
+            return sandbox_media.ogg(), "audio/ogg"
         return sandbox_media.pdf(f"Invoice {self.filename}"), "application/pdf"
 
 
@@ -141,13 +143,14 @@ DEMO_CUSTOMERS = [
     DemoCustomer(
         "919812345678",
         "Ravi Patel",
-        "sent a photo of the damage and the invoice as a PDF",
+        "sent a photo of the damage, the invoice as a PDF and a voice note",
         inbound=((timedelta(minutes=14), "Hello, the lamp I ordered arrived broken."),),
         files=(
             DemoFile(timedelta(minutes=13), "image", caption="The shade is cracked"),
             DemoFile(
                 timedelta(minutes=12), "document", caption="My invoice", filename="invoice-2026-0917.pdf"
             ),
+            DemoFile(timedelta(minutes=11), "audio"),
         ),
     ),
     DemoCustomer(
@@ -249,6 +252,7 @@ def _customer_sent_file(demo: DemoCustomer, file: DemoFile, *, now) -> None:
         kept=kept,
         caption=file.caption,
         filename=file.filename,
+        voice=file.kind == "audio",
     )
     sandbox.deliver_locally(delivery)
     if settings.WHATSAPP_SANDBOX:

@@ -62,6 +62,33 @@ def test_a_customers_photo_shows_in_the_thread_and_the_pdf_downloads(agent, tmp_
     full.close()
 
 
+def test_a_customers_voice_note_plays_in_the_thread_and_can_be_seeked(agent):
+    """Ravi's voice note: an audio player whose file the browser loads through the app (its metadata and
+    duration read, no error), and whose seeking asks for byte ranges the app answers with 206."""
+    page = agent
+    ranges = []
+    page.on(
+        "response",
+        lambda response: ranges.append(response.status) if "/media/" in response.url else None,
+    )
+    page.goto("/")
+    open_customer(page, "Ravi Patel")
+    player = page.locator("#thread audio")
+    expect(player).to_have_count(1)
+    page.wait_for_function(
+        "() => { const a = document.querySelector('#thread audio'); return a && a.readyState >= 1; }",
+        timeout=10_000,
+    )
+    assert player.evaluate("a => a.error") is None
+    assert player.evaluate("a => a.duration") > 0
+    voice = MessageMedia.objects.get(kind="audio", message__customer__name="Ravi Patel")
+    served = page.request.get(
+        f"/customers/{voice.message.customer_id}/media/{voice.message_id}/", headers={"Range": "bytes=4-11"}
+    )
+    assert served.status == 206 and served.body() == sandbox_media.ogg()[4:12]
+    assert served.headers["content-range"] == f"bytes 4-11/{len(sandbox_media.ogg())}"
+
+
 def test_a_signed_out_browser_cannot_fetch_a_file(page):
     image = MessageMedia.objects.filter(kind="image").first()
     response = page.goto(f"/customers/{image.message.customer_id}/media/{image.message_id}/")
