@@ -1,3 +1,4 @@
+# ruff: noqa: S608 — only quoted column lists of our models are interpolated; values are parameters
 """The platform's reports on our messages: accepted (with its id), status webhooks (sent, delivered, read,
 failed, with what it charged and which conversation it counted), and final failures (R9)."""
 
@@ -6,15 +7,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from conversations import identity as identity_service
 from conversations import lifecycle, policy, selectors
 from conversations.identifiers import Identity
 from conversations.models import Conversation, Customer, Message
-from conversations.services._common import lock_customer
+from conversations.services._common import lock_customer, update_columns
 from conversations.services.reconciliation import reconcile
 
 logger = logging.getLogger(__name__)
@@ -96,10 +98,82 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
     return True
 
 
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+# A status's message and its customer, found by the message's wamid and locked in one statement: the
+# customer first, then the message (the lock order of every write: customer → message), so the message is
+# read as it is under the customer's lock (a row locked is read in its latest version, not the
+# statement's snapshot). Raw SQL: compiling the ORM's query cost more than running it.
+_LOCK_BY_WAMID = (
+    f"SELECT {_columns(Customer, 'c')}, {_columns(Message, 'm')} FROM conversations_message m"
+    " JOIN conversations_customer c ON c.id = m.customer_id WHERE m.wamid = %s AND m.direction = %s"
+    " FOR UPDATE OF c FOR NO KEY UPDATE OF m"
+)
+_CUSTOMER_FIELDS = [field.attname for field in Customer._meta.concrete_fields]
+_MESSAGE_FIELDS = [field.attname for field in Message._meta.concrete_fields]
+
+
+def _lock_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
+    """None when no message of ours has this wamid, or when the row changed customer while we waited."""
+    connection = connections[Message.objects.db]
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_BY_WAMID, [wamid, Message.Direction.OUTBOUND])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converters = _CONVERTERS.get(connection.alias) or _CONVERTERS.setdefault(
+        connection.alias, _converters(connection)
+    )
+    values = [convert(value) for convert, value in zip(converters, row, strict=True)]
+    split = len(_CUSTOMER_FIELDS)
+    customer = Customer.from_db(Customer.objects.db, _CUSTOMER_FIELDS, values[:split])
+    message = Message.from_db(Message.objects.db, _MESSAGE_FIELDS, values[split:])
+    return customer, message
+
+
+_CONVERTERS: dict[str, list] = {}
+
+
+def _converters(connection) -> list:
+    """What turns each column of _LOCK_BY_WAMID into the field's Python value, as the ORM would (a JSON
+    field is decoded, a datetime made aware on a backend that stores it naive)."""
+    fields = [*Customer._meta.concrete_fields, *Message._meta.concrete_fields]
+    converters = []
+    for field in fields:
+        chain = [*connection.ops.get_db_converters(_Col(field)), *field.get_db_converters(connection)]
+        converters.append(partial(_convert, chain, field, connection) if chain else _same)
+    return converters
+
+
+def _same(value):
+    return value
+
+
+def _convert(chain, field, connection, value):
+    expression = _Col(field)
+    for converter in chain:
+        value = converter(value, expression, connection)
+    return value
+
+
+class _Col:
+    """The little of an expression the database converters read: its output field."""
+
+    def __init__(self, field):
+        self.output_field = self.target = self.field = field
+
+
 def _locked_for_status(wamid: str, callback: str | None) -> tuple[Customer, Message] | None:
-    """Our message a status is about (by its wamid, else by our callback data) and its customer, locked:
-    one query finds the message's customer and locks it, then the message is read under that lock.
-    None when the message is not ours."""
+    """Our message a status is about (by its wamid, else by our callback data) and its customer, locked
+    (None when the message is not ours): usually one statement (_LOCK_BY_WAMID); the message of a
+    status that names it by our callback data alone, or whose customer was merged into another while
+    we waited for the lock, is found the long way."""
+    if connections[Message.objects.db].features.has_select_for_update_of:  # PostgreSQL; not SQLite
+        found = _lock_by_wamid(wamid)
+        if found is not None:
+            return found
     ours = Message.objects.filter(direction=Message.Direction.OUTBOUND)
     matches = [ours.filter(wamid=wamid)]
     if callback and callback.startswith(CALLBACK_PREFIX) and callback.removeprefix(CALLBACK_PREFIX).isdigit():
@@ -142,7 +216,9 @@ def record_status(
     (phone number, BSUID, username), linked to the customer.
     """
     policy.require_aware(timestamp, "timestamp")
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction: when it fails, that whole transaction must
+    # be rolled back (the webhook's inline path then applies the delivery again, an event at a time).
+    with transaction.atomic(savepoint=False):
         # Its conversation is read only when a failure or the platform's conversation needs it.
         found = _locked_for_status(wamid, callback)
         if found is None:
@@ -193,7 +269,7 @@ def _apply_status(
         message.error_code, message.error_text = None, ""
         fields |= {"status", "status_changed_at", "next_attempt_at", "error_code", "error_text"}
     if fields:
-        message.save(update_fields=fields)
+        update_columns(message, fields)
     return moved_to
 
 
