@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -16,7 +15,7 @@ from conversations import identity as identity_service
 from conversations import lifecycle, policy, selectors
 from conversations.identifiers import Identity
 from conversations.models import Conversation, Customer, Message
-from conversations.services._common import lock_customer, update_columns
+from conversations.services._common import columns, lock_customer, select_instances, update_columns
 from conversations.services.reconciliation import reconcile
 
 logger = logging.getLogger(__name__)
@@ -98,71 +97,20 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
     return True
 
 
-def _columns(model, alias: str) -> str:
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
 # A status's message and its customer, found by the message's wamid and locked in one statement: the
 # customer first, then the message (the lock order of every write: customer → message), so the message is
 # read as it is under the customer's lock (a row locked is read in its latest version, not the
 # statement's snapshot). Raw SQL: compiling the ORM's query cost more than running it.
 _LOCK_BY_WAMID = (
-    f"SELECT {_columns(Customer, 'c')}, {_columns(Message, 'm')} FROM conversations_message m"
+    f"SELECT {columns(Customer, 'c')}, {columns(Message, 'm')} FROM conversations_message m"
     " JOIN conversations_customer c ON c.id = m.customer_id WHERE m.wamid = %s AND m.direction = %s"
     " FOR UPDATE OF c FOR NO KEY UPDATE OF m"
 )
-_CUSTOMER_FIELDS = [field.attname for field in Customer._meta.concrete_fields]
-_MESSAGE_FIELDS = [field.attname for field in Message._meta.concrete_fields]
 
 
 def _lock_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
     """None when no message of ours has this wamid, or when the row changed customer while we waited."""
-    connection = connections[Message.objects.db]
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_BY_WAMID, [wamid, Message.Direction.OUTBOUND])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    converters = _CONVERTERS.get(connection.alias) or _CONVERTERS.setdefault(
-        connection.alias, _converters(connection)
-    )
-    values = [convert(value) for convert, value in zip(converters, row, strict=True)]
-    split = len(_CUSTOMER_FIELDS)
-    customer = Customer.from_db(Customer.objects.db, _CUSTOMER_FIELDS, values[:split])
-    message = Message.from_db(Message.objects.db, _MESSAGE_FIELDS, values[split:])
-    return customer, message
-
-
-_CONVERTERS: dict[str, list] = {}
-
-
-def _converters(connection) -> list:
-    """What turns each column of _LOCK_BY_WAMID into the field's Python value, as the ORM would (a JSON
-    field is decoded, a datetime made aware on a backend that stores it naive)."""
-    fields = [*Customer._meta.concrete_fields, *Message._meta.concrete_fields]
-    converters = []
-    for field in fields:
-        chain = [*connection.ops.get_db_converters(_Col(field)), *field.get_db_converters(connection)]
-        converters.append(partial(_convert, chain, field, connection) if chain else _same)
-    return converters
-
-
-def _same(value):
-    return value
-
-
-def _convert(chain, field, connection, value):
-    expression = _Col(field)
-    for converter in chain:
-        value = converter(value, expression, connection)
-    return value
-
-
-class _Col:
-    """The little of an expression the database converters read: its output field."""
-
-    def __init__(self, field):
-        self.output_field = self.target = self.field = field
+    return select_instances(_LOCK_BY_WAMID, [wamid, Message.Direction.OUTBOUND], Customer, Message)
 
 
 def _locked_for_status(wamid: str, callback: str | None) -> tuple[Customer, Message] | None:
