@@ -5,11 +5,10 @@ spoke last (kept by inbound and outbound messages alike)."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from django.db import connections, models
 
-from conversations import policy
+from conversations import policy, prepared
 from conversations.models import Customer
 
 
@@ -85,48 +84,13 @@ def columns(model: type[models.Model], alias: str) -> str:
 
 def select_instances(sql: str, params, *model_classes: type[models.Model]) -> tuple | None:
     """The first row of `sql` (which selects `columns()` of each model in turn) as one instance of each,
-    as the ORM would build them (each value converted by its field: JSON decoded…); None: no row. For the
-    hot paths, where compiling the ORM's query costs more than running it."""
+    as the ORM would build them; None: no row. For the hot paths, where compiling the ORM's query costs
+    more than running it."""
     connection = connections[model_classes[0].objects.db]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    instances, start = [], 0
-    for model in model_classes:
-        names, converters = _loader(model, connection)
-        values = row[start : start + len(names)]
-        values = [convert(value) for convert, value in zip(converters, values, strict=True)]
-        instances.append(model.from_db(connection.alias, names, values))
-        start += len(names)
-    return tuple(instances)
-
-
-_LOADERS: dict[tuple, tuple[list[str], list]] = {}
-
-
-def _loader(model, connection) -> tuple[list[str], list]:
-    key = (model, connection.alias)
-    if key not in _LOADERS:
-        names, converters = [], []
-        for field in model._meta.concrete_fields:
-            column = field.get_col(model._meta.db_table)
-            chain = [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
-            names.append(field.attname)
-            converters.append(partial(_convert, chain, column, connection) if chain else _same)
-        _LOADERS[key] = names, converters
-    return _LOADERS[key]
-
-
-def _same(value):
-    return value
-
-
-def _convert(chain, expression, connection, value):
-    for converter in chain:
-        value = converter(value, expression, connection)
-    return value
+    return None if row is None else prepared.instances(row, connection, *model_classes)
 
 
 _LOCK_CUSTOMER = f"SELECT {columns(Customer, 'c')} FROM conversations_customer c WHERE c.id = %s FOR UPDATE"
