@@ -212,7 +212,9 @@ def process_delivery(delivery_id: int) -> WebhookDelivery:
         reject(delivery, str(error))
         return delivery
     lease = _Lease(delivery)
-    applied = _apply_events(events, now, label=f"delivery {delivery.pk}", lease=lease)
+    # Each event is its own transaction; called inside a caller's transaction, each gets a savepoint.
+    isolated = transaction.get_connection().in_atomic_block
+    applied = _apply_events(events, now, label=f"delivery {delivery.pk}", lease=lease, isolated=isolated)
     if lease.lost:  # another worker holds it now (this one stalled past the lease): it finishes the job
         done = sum(applied.counts.values())
         logger.error("delivery %s: lease lost after %s events; another worker holds it", delivery.pk, done)
