@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from conversations import policy
 from conversations.models import Conversation, Customer, Message
+from conversations.prepared import Prepared
 from templates_app.models import MessageTemplate
 
 
@@ -100,12 +101,21 @@ def customer_conversations(
 ) -> list[Conversation]:
     """The conversations the rules need at `now`: every open one, and every free-entry-point one opened
     since the referral (they decide whether the eligibility is used up)."""
+    return _CUSTOMER_CONVERSATIONS.rows(customer=customer.pk, now=now, referral_at=referral_at)
+
+
+def _customer_conversations(*, customer: int, now: datetime, referral_at: datetime | None):
     relevant = open_at(now)
     if referral_at is not None:
         relevant |= Q(
             category=Conversation.Category.FREE_ENTRY_POINT, opened_at__gte=referral_at, opened_at__lte=now
         )
-    return list(Conversation.objects.filter(relevant, customer=customer).order_by("opened_at", "pk"))
+    return Conversation.objects.filter(relevant, customer=customer).order_by("opened_at", "pk")
+
+
+# Asked by every send under the customer's lock: compiled once (the ORM's own query), run with each call's
+# values.
+_CUSTOMER_CONVERSATIONS = Prepared(_customer_conversations)
 
 
 def customer_state(customer: Customer, now: datetime) -> tuple[policy.CustomerState, dict[int, Conversation]]:

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 — only quoted table and column names of our models are interpolated; values are parameters
 """What more than one kind of write needs: the customer row lock every decision is taken under, and who
 spoke last (kept by inbound and outbound messages alike)."""
 
@@ -5,13 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conversations import policy
+from django.db import connections, models
+
+from conversations import policy, prepared
 from conversations.models import Customer
 
 
 def lock_customer(customer: Customer | int) -> Customer:
     pk = customer.pk if isinstance(customer, Customer) else customer
-    return Customer.objects.select_for_update().get(pk=pk)
+    if connections[Customer.objects.db].vendor != "postgresql":
+        return Customer.objects.select_for_update().get(pk=pk)
+    found = select_instances(_LOCK_CUSTOMER, [pk], Customer)  # the ORM's query, without compiling it
+    if found is None:
+        raise Customer.DoesNotExist(f"Customer matching query does not exist (id {pk}).")
+    return found[0]
 
 
 def record_turn(customer: Customer, wa_type: str, direction: str, at: datetime) -> set[str]:
@@ -23,3 +31,66 @@ def record_turn(customer: Customer, wa_type: str, direction: str, at: datetime) 
         return set()
     customer.last_turn_at, customer.last_turn_direction = at, direction
     return {"last_turn_at", "last_turn_direction"}
+
+
+def update_columns(instance: models.Model, fields: set[str] | list[str]) -> None:
+    """`instance.save(update_fields=fields)` in one plain UPDATE of those columns: the same row written,
+    without compiling the ORM's query (for the hot paths; the models it serves have no save() of their
+    own, no signals and no auto_now fields among those written)."""
+    model = type(instance)
+    connection = connections[instance._state.db or model.objects.db]
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name in sorted(fields):
+        field = model._meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(getattr(instance, field.attname), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)}"
+            f" WHERE {quote(model._meta.pk.column)} = %s",
+            [*params, instance.pk],
+        )
+
+
+def insert_instance(instance: models.Model) -> models.Model:
+    """`instance.save(force_insert=True)` as one plain INSERT … RETURNING its id, for the hot paths (the
+    models it serves have no save() of their own and no signals). Elsewhere than on PostgreSQL, the
+    ORM's save."""
+    model = type(instance)
+    connection = connections[model.objects.db]
+    if connection.vendor != "postgresql":
+        instance.save(force_insert=True)
+        return instance
+    quote = connection.ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+            f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(model._meta.pk.column)}",
+            params,
+        )
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding, instance._state.db = False, connection.alias
+    return instance
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """Every column of `model` (its concrete fields, in order), qualified by `alias`, for
+    select_instances."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+def select_instances(sql: str, params, *model_classes: type[models.Model]) -> tuple | None:
+    """The first row of `sql` (which selects `columns()` of each model in turn) as one instance of each,
+    as the ORM would build them; None: no row. For the hot paths, where compiling the ORM's query costs
+    more than running it."""
+    connection = connections[model_classes[0].objects.db]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else prepared.instances(row, connection, *model_classes)
+
+
+_LOCK_CUSTOMER = f"SELECT {columns(Customer, 'c')} FROM conversations_customer c WHERE c.id = %s FOR UPDATE"

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 — only quoted column lists of our models are interpolated; values are parameters
 """The platform's reports on our messages: accepted (with its id), status webhooks (sent, delivered, read,
 failed, with what it charged and which conversation it counted), and final failures (R9)."""
 
@@ -7,14 +8,14 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from conversations import identity as identity_service
 from conversations import lifecycle, policy, selectors
 from conversations.identifiers import Identity
 from conversations.models import Conversation, Customer, Message
-from conversations.services._common import lock_customer
+from conversations.services._common import columns, lock_customer, select_instances, update_columns
 from conversations.services.reconciliation import reconcile
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,31 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
     return True
 
 
+# A status's message and its customer, found by the message's wamid and locked in one statement: the
+# customer first, then the message (the lock order of every write: customer → message), so the message is
+# read as it is under the customer's lock (a row locked is read in its latest version, not the
+# statement's snapshot). Raw SQL: compiling the ORM's query cost more than running it.
+_LOCK_BY_WAMID = (
+    f"SELECT {columns(Customer, 'c')}, {columns(Message, 'm')} FROM conversations_message m"
+    " JOIN conversations_customer c ON c.id = m.customer_id WHERE m.wamid = %s AND m.direction = %s"
+    " FOR UPDATE OF c FOR NO KEY UPDATE OF m"
+)
+
+
+def _lock_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
+    """None when no message of ours has this wamid, or when the row changed customer while we waited."""
+    return select_instances(_LOCK_BY_WAMID, [wamid, Message.Direction.OUTBOUND], Customer, Message)
+
+
 def _locked_for_status(wamid: str, callback: str | None) -> tuple[Customer, Message] | None:
-    """Our message a status is about (by its wamid, else by our callback data) and its customer, locked:
-    one query finds the message's customer and locks it, then the message is read under that lock.
-    None when the message is not ours."""
+    """Our message a status is about (by its wamid, else by our callback data) and its customer, locked
+    (None when the message is not ours): usually one statement (_LOCK_BY_WAMID); the message of a
+    status that names it by our callback data alone, or whose customer was merged into another while
+    we waited for the lock, is found the long way."""
+    if connections[Message.objects.db].features.has_select_for_update_of:  # PostgreSQL; not SQLite
+        found = _lock_by_wamid(wamid)
+        if found is not None:
+            return found
     ours = Message.objects.filter(direction=Message.Direction.OUTBOUND)
     matches = [ours.filter(wamid=wamid)]
     if callback and callback.startswith(CALLBACK_PREFIX) and callback.removeprefix(CALLBACK_PREFIX).isdigit():
@@ -142,7 +164,9 @@ def record_status(
     (phone number, BSUID, username), linked to the customer.
     """
     policy.require_aware(timestamp, "timestamp")
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction: when it fails, that whole transaction must
+    # be rolled back (the webhook's inline path then applies the delivery again, an event at a time).
+    with transaction.atomic(savepoint=False):
         # Its conversation is read only when a failure or the platform's conversation needs it.
         found = _locked_for_status(wamid, callback)
         if found is None:
@@ -193,7 +217,7 @@ def _apply_status(
         message.error_code, message.error_text = None, ""
         fields |= {"status", "status_changed_at", "next_attempt_at", "error_code", "error_text"}
     if fields:
-        message.save(update_fields=fields)
+        update_columns(message, fields)
     return moved_to
 
 

@@ -255,6 +255,49 @@ def test_one_bad_item_does_not_lose_the_others_and_is_kept_with_the_reason(clien
     assert channel.retry_deliveries(now=datetime.now(UTC) + timedelta(days=2)) == 0
 
 
+def test_a_status_that_fails_after_writing_is_undone_alone_and_retried(client, monkeypatch):
+    """Inline, a delivery's events share one transaction without a savepoint each: when one fails after
+    it wrote, the attempt is undone whole and applied again an event at a time, so the other event is
+    applied, the failed one is not half-applied, and the delivery is retried for it."""
+    from conversations.services import platform
+
+    template = factories.template(category="UTILITY")
+    messages = []
+    for wa_id, wamid in (("16505551234", "wamid.ONE"), ("4915112345678", "wamid.TWO")):
+        with time_machine.travel(T0, tick=False):
+            message = services.send_template(
+                customer=factories.customer(wa_id=wa_id), template=template, params=["Ann"]
+            )
+        Message.objects.filter(pk=message.pk).update(status="sent", wamid=wamid)
+        messages.append(message)
+    real_update = platform.update_columns
+
+    def update_then_fail(message, fields):
+        real_update(message, fields)
+        if message.wamid == "wamid.TWO":
+            raise OperationalError("the connection dropped after the UPDATE")
+
+    monkeypatch.setattr(platform, "update_columns", update_then_fail)
+    batch = d.delivery(
+        d.statuses_change(
+            d.status("wamid.ONE", "delivered", T0 + timedelta(minutes=1), recipient_id="16505551234"),
+            d.status("wamid.TWO", "delivered", T0 + timedelta(minutes=1), recipient_id="4915112345678"),
+        )
+    )
+    assert post(client, batch).status_code == 200
+    one, two = (Message.objects.get(pk=message.pk) for message in messages)
+    assert (one.status, one.delivered_at) == ("delivered", T0 + timedelta(minutes=1))
+    assert (two.status, two.delivered_at) == ("sent", None)  # its UPDATE was undone with it
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.summary) == ("failed", {"statuses": 1})
+    assert "event 1 (StatusUpdate): the connection dropped after the UPDATE" in delivery.error
+    monkeypatch.setattr(platform, "update_columns", real_update)
+    assert channel.retry_deliveries(now=datetime.now(UTC) + timedelta(days=2)) == 1
+    two.refresh_from_db()
+    assert (two.status, two.delivered_at) == ("delivered", T0 + timedelta(minutes=1))
+    assert WebhookDelivery.objects.get().status == "processed"
+
+
 def test_a_delivery_that_keeps_failing_is_parked_not_lost(client, monkeypatch):
     """A failure that may pass (the database refusing for a while) is retried, then parked."""
 

@@ -1,0 +1,59 @@
+"""Prepared queries (conversations/prepared.py): the ORM's own SQL compiled once and run with each call's
+arguments, giving the rows the ORM gives; a query that uses an argument otherwise runs through the ORM."""
+
+from datetime import timedelta
+
+import pytest
+
+from conversations import selectors
+from conversations.models import Conversation
+from conversations.prepared import Prepared
+from tests import factories
+from tests.factories import at, h
+
+pytestmark = pytest.mark.django_db
+
+
+def _orm_conversations(customer, now, referral_at):
+    relevant = selectors.open_at(now)
+    if referral_at is not None:
+        relevant |= selectors.Q(category="free_entry_point", opened_at__gte=referral_at, opened_at__lte=now)
+    return list(Conversation.objects.filter(relevant, customer=customer).order_by("opened_at", "pk"))
+
+
+@pytest.mark.postgres
+def test_a_send_reads_the_conversations_the_orm_would_with_each_calls_values():
+    customer, other = factories.customer(), factories.customer()
+    for who in (customer, other):
+        for day, category in ((0, "service"), (1, "free_entry_point"), (1, "utility"), (3, "marketing")):
+            Conversation.objects.create(
+                customer=who, category=category, opened_at=at(day, "09:00"),
+                expires_at=at(day, "09:00") + h(24), status="open", status_changed_at=at(day, "09:00"),
+            )  # fmt: skip
+    for now in (at(0, "08:00"), at(0, "12:00"), at(1, "09:00"), at(1, "10:00"), at(3, "09:30")):
+        for referral_at in (None, at(0, "10:00"), now - timedelta(days=5)):
+            got = selectors.customer_conversations(customer, now, referral_at)
+            assert [(c.pk, c.category, c.opened_at, c.expires_at) for c in got] == [
+                (c.pk, c.category, c.opened_at, c.expires_at)
+                for c in _orm_conversations(customer, now, referral_at)
+            ]
+    compiled = selectors._CUSTOMER_CONVERSATIONS.compiled
+    assert set(compiled) == {("referral_at",), ()} and all(compiled.values())  # run prepared, not by the ORM
+    assert [c.pk for c in selectors.customer_conversations(customer, at(1, "10:00"), None)] == [
+        c.pk for c in Conversation.objects.filter(customer=customer, opened_at=at(1, "09:00")).order_by("pk")
+    ]
+
+
+def test_a_query_using_an_argument_otherwise_than_as_a_value_runs_through_the_orm():
+    customer = factories.customer()
+    for day in (0, 2):
+        Conversation.objects.create(
+            customer=customer, category="service", opened_at=at(day, "09:00"),
+            expires_at=at(day, "09:00") + h(24), status="open", status_changed_at=at(day, "09:00"),
+        )  # fmt: skip
+    recent = Prepared(
+        lambda now: Conversation.objects.filter(opened_at__gt=now - h(24), opened_at__lte=now).order_by("pk")
+    )
+    assert [c.opened_at for c in recent.rows(now=at(2, "10:00"))] == [at(2, "09:00")]
+    assert [c.opened_at for c in recent.rows(now=at(0, "10:00"))] == [at(0, "09:00")]
+    assert recent.compiled == {(): None}
