@@ -226,6 +226,7 @@
       if (mine && mine.textContent !== count.textContent) mine.textContent = count.textContent;
     });
     list.setAttribute("data-version", fresh.getAttribute("data-version") || "");
+    list.setAttribute("data-alerts", fresh.getAttribute("data-alerts") || ""); // static/inbox/alerts.js
     var ol = list.querySelector("ol.customers");
     var freshOl = fresh.querySelector("ol.customers");
     if (!ol || !freshOl) return;
@@ -560,7 +561,7 @@
       // that follow can answer 204.
       if (target && target.classList && target.classList.contains("older")) pollList();
     });
-    ["message-sent", "assignment-changed", "window-refused"].forEach(function (name) {
+    ["message-sent", "assignment-changed", "window-refused", "status-changed"].forEach(function (name) {
       document.body.addEventListener(name, pollList);
     });
     setInterval(pollList, LIST_EVERY);
