@@ -7,11 +7,13 @@ title counts unread threads of the agent's or nobody's. The server half is in te
 import uuid
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from conversations import services
 from conversations.models import Customer
+from tests.browser.test_inbox import save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -79,6 +81,7 @@ def test_resolving_an_unanswered_customer_inside_the_window_warns_and_needs_a_co
     warning = status.locator(".resolve-warning")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("no reply yet and the window is still open")
+    save_screenshot(page, "resolve-warning")
     assert Customer.objects.get(wa_id="16505551234").status == "open"
     # "Keep it open" puts the warning away and changes nothing.
     warning.get_by_role("button", name="Keep it open").click()
@@ -105,5 +108,53 @@ def test_the_title_counts_unread_threads_and_a_snooze_hides_one_until_it_ends(ag
     status.locator("summary", has_text="Snooze").click()
     status.get_by_role("button", name="For 1 hour").click()
     expect(status).to_have_attribute("data-thread-status", "snoozed")
+    page.locator("label.chip", has_text="Lost").click()
+    expect(page.locator("#customer-list li.row", has_text="Lukas Weber")).to_be_visible()
+    expect(page.locator("#customer-list li.row .lost")).to_have_text(["Lost: needs a template"])
+    page.locator("label.chip", has_text="All").click()
     expect(page.locator("#customer-list li.row", has_text="Omar Haddad")).to_have_count(0, timeout=POLL)
     expect(page.locator("#count-snoozed")).to_have_text("1", timeout=POLL)
+
+
+RECORD_NOTIFICATIONS = """
+window.__notified = [];
+if (window.Notification) {
+  const Real = window.Notification;
+  function Recorded(title, options) {
+    window.__notified.push(title);
+    return new Real(title, options);
+  }
+  Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+  Recorded.requestPermission = (callback) => Real.requestPermission(callback);
+  window.Notification = Recorded;
+}
+"""
+
+
+def test_alerts_notify_once_for_a_new_message_and_a_window_of_mine_closing_unanswered(page, log_in):
+    page.context.grant_permissions(["notifications"])
+    page.context.add_init_script(RECORD_NOTIFICATIONS)  # what the page asks the browser to show
+    log_in("agent", "agent-demo")
+    page.goto("/?view=all")
+    page.locator(".alert-settings summary").click()
+    expect(page.locator("[data-alert-permission-state]")).to_have_text("Browser notifications are on.")
+    expect(page.locator("[data-alert-lead]")).to_have_value("30")
+    page.wait_for_function("() => /^\\(\\d+\\) /.test(document.title)", timeout=POLL)
+    unread = int(page.title().split(")")[0][1:])
+    page.wait_for_timeout(2_500)
+    assert page.evaluate("() => window.__notified") == []  # what was there at load is not news
+
+    customer_writes("33612345678", "Bonjour, do you deliver to Lyon?", name="Camille Durand")
+    page.wait_for_function(
+        "() => window.__notified.includes('New message from Camille Durand')", timeout=POLL
+    )
+    page.wait_for_function(f"() => document.title.startsWith('({unread + 1}) ')", timeout=POLL)
+
+    # Aisha's window closes in minutes with no reply: assigned to this agent, it is their alert.
+    Customer.objects.filter(wa_id="447400123456").update(assigned_to=User.objects.get(username="agent"))
+    page.wait_for_function("() => window.__notified.includes('Window closing: Aisha Khan')", timeout=POLL)
+
+    # Once per event: a reload (or another tab) does not notify again.
+    page.reload()
+    page.wait_for_timeout(7_000)
+    assert page.evaluate("() => window.__notified") == []
