@@ -191,8 +191,9 @@ ALERT_CLOSING_WITHIN = timedelta(hours=4)
 @dataclass(frozen=True)
 class Alerts:
     """What the browser alerts on (static/inbox/alerts.js), as facts: the threads assigned to the agent
-    or unassigned that have customer messages the agent has not read (how many, and the latest few with
-    the instant of their latest message: a new instant is a new message), and the agent's own threads
+    or unassigned, not resolved or snoozed, where the customer spoke last in messages the agent has not
+    read (how many, and the latest few with the instant of their latest message: a new instant is a new
+    message; a thread a colleague answered is no alert), and the agent's own threads
     still unanswered whose window closes within ALERT_CLOSING_WITHIN (earliest first). The browser
     notifies once per event; the server only tells what is."""
 
@@ -212,7 +213,7 @@ def alerts(*, user, now: datetime) -> Alerts:
     seen = CustomerSeen.objects.filter(agent=user.pk, customer=OuterRef("pk")).values("seen_at")[:1]
     unread = list(
         Customer.objects.filter(in_queue(now), Q(assigned_to=user.pk) | Q(assigned_to__isnull=True))
-        .filter(last_inbound_at__isnull=False, last_inbound_at__lte=now)
+        .filter(last_turn_direction=Message.Direction.INBOUND, last_inbound_at__lte=now)
         .annotate(seen_at=Subquery(seen))
         .filter(last_inbound_at__gt=Coalesce(F("seen_at"), Value(NEVER)))
         .order_by("-last_inbound_at", "-pk")[: ALERT_UNREAD_LIMIT + 1]
