@@ -67,6 +67,9 @@
           // The list's row follows the window at zero like the compose area: no reply is possible now.
           var needs = row.querySelector(".needs-reply");
           if (needs) needs.hidden = true;
+          // Unanswered when the window closed: the thread is lost (only a template reaches them now).
+          var lost = row.querySelector(".lost[hidden]");
+          if (lost) lost.hidden = false;
         }
         if (badge) {
           badge.classList.remove("badge-open", "badge-closing");

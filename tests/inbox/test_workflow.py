@@ -352,3 +352,22 @@ def test_alert_facts_count_unread_threads_of_mine_or_nobodys_and_my_windows_clos
     assert data["closing"][0][0] == mine.pk  # still unanswered: the window alert stays
     services.send_text(customer=Customer.objects.get(pk=mine.pk), body="On it", agent=agent)
     assert selectors.alerts(user=agent, now=NOW).closing == ()
+
+
+def test_a_row_carries_its_lost_label_hidden_until_the_window_closes_and_time_alone_replaces_nothing(
+    client, agent
+):
+    wrote("16505550001", ago=timedelta(hours=23, minutes=59, seconds=59), name="Otto")
+    client.force_login(agent)
+    first = client.get(reverse("inbox:list"), {"view": "all"})
+    # Shown by the browser at the countdown's zero (static/inbox/inbox.js), like "Needs reply" hidden.
+    assert re.search(r'<span class="lost"[^>]*hidden>Lost: needs a template</span>', first.text)
+    version = re.search(r'data-version="([0-9a-f]+)"', first.text).group(1)
+    row_fp = re.search(r'data-fp="([0-9a-f]+)"', first.text).group(1)
+    with time_machine.travel(NOW + timedelta(seconds=1), tick=False):
+        polled = client.get(reverse("inbox:list"), {"view": "all", "v": version, "through": "end"}, **HTMX)
+        assert polled.status_code == 200  # the counts changed: lost 1, needs reply 0
+        assert re.search(r'id="count-lost"[^>]*>1<', polled.text)
+        assert re.search(r'data-fp="([0-9a-f]+)"', polled.text).group(1) == row_fp  # the row: not replaced
+        assert re.search(r'<span class="lost"[^>]*>Lost: needs a template</span>', polled.text)
+        assert not re.search(r'<span class="lost"[^>]*hidden>', polled.text)
