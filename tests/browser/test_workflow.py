@@ -158,3 +158,19 @@ def test_alerts_notify_once_for_a_new_message_and_a_window_of_mine_closing_unans
     page.reload()
     page.wait_for_timeout(7_000)
     assert page.evaluate("() => window.__notified") == []
+
+
+def test_the_keyboard_resolves_with_e_and_opens_the_snooze_choices_with_s(agent):
+    page = agent
+    page.goto("/?view=all")
+    page.locator("#customer-list li.row", has_text="Mei Chen").get_by_role("link").click()
+    status = page.locator("#thread-status")
+    expect(status).to_have_attribute("data-thread-status", "open")
+    page.locator("#customer-title").click()  # the page, not a field: the shortcuts listen
+    page.keyboard.press("s")
+    expect(status.get_by_role("button", name="For 1 hour")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.locator("#customer-title").click()
+    page.keyboard.press("e")  # Mei's last message was answered: nothing to warn about
+    expect(status).to_have_attribute("data-thread-status", "resolved")
+    assert Customer.objects.get(wa_id="6591234567").status == "resolved"
