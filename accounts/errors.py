@@ -7,6 +7,7 @@ PERMISSION_NAMES = {
     "conversations.view_customer": "see the inbox (agents, supervisors and admins)",
     "conversations.send_message": "send messages to customers (agents)",
     "conversations.assign_customer": "assign customers (agents)",
+    "conversations.change_thread_status": "resolve, snooze or reopen threads (agents)",
     "templates_app.view_messagetemplate": "see the message templates (agents, supervisors and admins)",
     "reports.view_reports": "see reports (agents their own figures, supervisors and admins everyone's)",
 }

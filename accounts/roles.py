@@ -30,6 +30,7 @@ _INSPECT_CHANNEL = [
 _ANSWER = [
     ("conversations", "send_message"),
     ("conversations", "assign_customer"),
+    ("conversations", "change_thread_status"),  # resolve, snooze, mark pending, reopen
 ]
 
 # Reports: agents see their own figures; supervisors and admins see the whole team's.

@@ -163,6 +163,28 @@ DEMO_CUSTOMERS = [
 ]
 
 
+def _seed_statuses(agent, *, now) -> None:
+    """Threads in each status (issue 15): Noa Levi pending (she was told the colours; her choice is
+    awaited); Lukas Weber stays in "Lost" (he wrote, nobody answered, his window closed). With history:
+    the history's customers we answered last are resolved, one of them snoozed until tomorrow 09:00
+    (the business's time zone); who wrote last and was never answered stays in sight under "Lost"."""
+    noa = Customer.objects.filter(user_id="IL.70260000000000000001").first()
+    if noa is not None:
+        services.mark_pending(customer=noa, agent=agent, now=now)
+    demo_ids = {c.wa_id for c in DEMO_CUSTOMERS if c.wa_id} | {c.user_id for c in DEMO_CUSTOMERS if c.user_id}
+    answered = [
+        customer
+        for customer in Customer.objects.filter(last_turn_direction="outbound").order_by("-last_activity_at")
+        if customer.wa_id not in demo_ids and customer.user_id not in demo_ids
+    ]
+    for customer in answered[1:]:
+        services.resolve(customer=customer, agent=agent, confirm=True, now=now)
+    if answered:
+        local = timezone.localtime(now)
+        morning = local.replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        services.snooze(customer=answered[0], until=morning, agent=agent, now=now)
+
+
 def seed_demo(*, history_days: int = 0) -> dict[str, int]:
     """Create or refresh the demo, with `history_days` of history for the reports (config.demo_history).
     Returns counts for the command's summary."""
@@ -227,6 +249,7 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
                 stopped=True,
                 timestamp=now - demo.stopped_marketing,
             )
+    _seed_statuses(users["agent"], now=timezone.now())
     if history:
         # The reports' daily rollup, computed again over the new history.
         refresh_rollup(now=now, recompute=(date.min, date.max), wait=True)

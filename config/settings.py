@@ -199,6 +199,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Snoozed threads whose time came: tidying only (reads compare snoozed_until with now).
+    "end-due-snoozes": {
+        "task": "conversations.end_due_snoozes",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Proof for /healthz/deep that a worker runs the beat schedule (config.health).
     "worker-heartbeat": {
         "task": "config.heartbeat",

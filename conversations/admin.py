@@ -180,7 +180,7 @@ class PreviousIdentifiersInline(ReadOnlyInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ViewOnlyAdmin):
-    list_filter = ("country", WindowOpenFilter)
+    list_filter = ("country", WindowOpenFilter, "status")
     search_fields = ("name", "wa_id", "phone_e164", "=user_id", "username")
     search_help_text = "Name, phone number, username, or the exact business-scoped user id."
     inlines = [CustomerConversationsInline, PreviousIdentifiersInline]
@@ -205,6 +205,10 @@ class CustomerAdmin(ViewOnlyAdmin):
         (
             "What the rules see (R1, R6, R8)",
             {"fields": ("rules_now", "last_inbound_at", "fep_referral_at", "last_activity_at")},
+        ),
+        (
+            "In the team's work (changed in the inbox)",
+            {"fields": ("status", "snoozed_until", "status_changed_at", "status_changed_by")},
         ),
         ("History", {"fields": ("messages_link", "conversations_link")}),
     ]

@@ -9,8 +9,10 @@ from templates_app.exceptions import DomainError, TemplateParamsInvalid
 __all__ = [
     "DomainError",
     "InvalidMessage",
+    "InvalidStatusChange",
     "ReactionTargetInvalid",
     "ReplyTargetInvalid",
+    "ResolveNeedsConfirmation",
     "TargetMessageInvalid",
     "TemplateNotSendable",
     "TemplateNotSendableFromInbox",
@@ -69,3 +71,23 @@ class ReplyTargetInvalid(TargetMessageInvalid):
 class ReactionTargetInvalid(TargetMessageInvalid):
     code = "reaction_target_invalid"
     default_message = "That message cannot be reacted to."
+
+
+class ResolveNeedsConfirmation(DomainError):
+    """Resolving would leave the customer's last message unanswered while a reply is still possible."""
+
+    code = "resolve_needs_confirmation"
+
+    def __init__(self, window_closes_at=None):
+        self.window_closes_at = window_closes_at
+        super().__init__(
+            "The customer's last message has no reply yet and the window is still open: once resolved, "
+            "nobody is reminded to answer. Reply first, or resolve anyway."
+        )
+
+
+class InvalidStatusChange(DomainError, ValueError):
+    """A status change that cannot be (a snooze without an end, or ending in the past)."""
+
+    code = "invalid_status_change"
+    default_message = "That change of the thread's status cannot be made."

@@ -22,6 +22,16 @@ user_id_validator = RegexValidator(
 )
 
 
+class ThreadStatus(models.TextChoices):
+    """Where the customer's thread stands in the team's work (conversations.services.status). Snoozed
+    holds until `snoozed_until`: reads compare it with now, so a snooze ends at its instant by itself."""
+
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending (waiting for the customer)"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+
+
 class Customer(models.Model):
     """One WhatsApp user (rules.md, "Customer"): known by a phone number, a business-scoped user id
     (BSUID), or both; either may be learned first and the other later. One window and one set of
@@ -99,6 +109,15 @@ class Customer(models.Model):
     # When WhatsApp was last asked to show the customer that an agent is typing (whatsapp.reading): at most
     # once per 20 s per customer, whichever agent types and whichever process serves them.
     typing_indicated_at = models.DateTimeField(null=True, blank=True)
+    # The thread's place in the team's work: open, pending, snoozed until a time, resolved. Changed only by
+    # conversations.services.status (and reopened by receive_message when the customer writes), each
+    # change stamped with its instant and who made it (None: the customer's message, or the snooze's end).
+    status = models.CharField(max_length=8, choices=ThreadStatus.choices, default=ThreadStatus.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -109,6 +128,13 @@ class Customer(models.Model):
                 name="customer_has_identifier",
             ),
             models.CheckConstraint(condition=~Q(user_id=""), name="customer_user_id_not_empty"),
+            models.CheckConstraint(condition=Q(status__in=ThreadStatus.values), name="customer_status_valid"),
+            # A snoozed thread has its end; no other status keeps one.
+            models.CheckConstraint(
+                condition=Q(status=ThreadStatus.SNOOZED, snoozed_until__isnull=False)
+                | (~Q(status=ThreadStatus.SNOOZED) & Q(snoozed_until__isnull=True)),
+                name="customer_snooze_has_an_end",
+            ),
         ]
         indexes = [
             models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx"),
@@ -123,9 +149,31 @@ class Customer(models.Model):
             models.Index(
                 fields=["parent_user_id"], condition=~Q(parent_user_id=""), name="customer_parent_user_idx"
             ),
+            # The inbox's views by thread status (inbox.selectors): the working list without resolved
+            # threads, each status by activity, the lost worklist, and "closing soon" by deadline.
+            models.Index(
+                fields=["-last_activity_at", "-id"],
+                condition=~Q(status=ThreadStatus.RESOLVED),
+                name="customer_unresolved_idx",
+            ),
+            models.Index(fields=["status", "-last_activity_at", "-id"], name="customer_status_idx"),
+            models.Index(
+                fields=["-last_activity_at", "-id"],
+                condition=Q(last_turn_direction="inbound") & ~Q(status=ThreadStatus.RESOLVED),
+                name="customer_lost_idx",
+            ),
+            models.Index(
+                fields=["last_inbound_at", "id"],
+                condition=~Q(status=ThreadStatus.RESOLVED),
+                name="customer_deadline_idx",
+            ),
+            models.Index(fields=["snoozed_until"], condition=Q(status="snoozed"), name="customer_snooze_idx"),
             # Search by name and phone on PostgreSQL: trigram indexes, migration 0011.
         ]
-        permissions = [("assign_customer", "Can assign customers to agents")]
+        permissions = [
+            ("assign_customer", "Can assign customers to agents"),
+            ("change_thread_status", "Can resolve, snooze, mark pending and reopen threads"),
+        ]
         # wa_id is digits-only in the database too: see the vendor-specific SQL in migrations 0002, 0009.
 
     def __str__(self):

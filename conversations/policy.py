@@ -175,6 +175,26 @@ def opens_window(message_type: str) -> bool:
     return message_type not in NOT_FROM_THE_CUSTOMER
 
 
+# --- The thread's status in the team's work (not a platform rule; the inbox's worklists) --------------
+
+SNOOZED = "snoozed"
+
+
+def thread_status_at(status: str, snoozed_until: datetime | None, now: datetime) -> str:
+    """The status a thread has at `now`: a snooze ends at its instant by itself ([start, until)), so a
+    thread snoozed until t is open from t on, whether or not the tidying sweep has run."""
+    require_aware(now)
+    if status == SNOOZED and (snoozed_until is None or snoozed_until <= now):
+        return "open"
+    return status
+
+
+def resolve_needs_confirmation(*, last_turn_direction: str, window: ServiceWindow) -> bool:
+    """Resolving warns when the customer's last turn is unanswered and a reply is still possible (the
+    window is open at its `now`); with the window closed, or our reply last, it asks nothing."""
+    return last_turn_direction == "inbound" and window.is_open
+
+
 def latest_inbound(current: datetime | None, timestamp: datetime) -> datetime:
     """R1: a new customer message restarts the window; a late one with an old timestamp never moves
     the end beyond its own timestamp + 24 h, so the latest timestamp wins."""

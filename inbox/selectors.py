@@ -5,6 +5,7 @@ instant per request, so the page shows what the server will enforce."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -13,14 +14,14 @@ from typing import ClassVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import roles
 from conversations import identifiers, policy
 from conversations import search as search_module
 from conversations import selectors as domain
-from conversations.models import Conversation, Customer, Message, MessageMedia
+from conversations.models import Conversation, Customer, Message, MessageMedia, ThreadStatus
 from inbox.models import CustomerSeen
 from templates_app.models import MessageTemplate
 
@@ -33,8 +34,13 @@ THREAD_PAGE_SIZE = 60
 class Filter(StrEnum):
     NEEDS_REPLY = "needs-reply"
     CLOSING_SOON = "closing-soon"
+    LOST = "lost"
     MINE = "mine"
     UNASSIGNED = "unassigned"
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
     ALL = "all"
 
     @property
@@ -42,10 +48,36 @@ class Filter(StrEnum):
         return {
             "needs-reply": "Needs reply",
             "closing-soon": "Closing soon",
+            "lost": "Lost",
             "mine": "Mine",
             "unassigned": "Unassigned",
+            "open": "Open",
+            "pending": "Pending",
+            "snoozed": "Snoozed",
+            "resolved": "Resolved",
             "all": "All",
         }[self.value]
+
+    @property
+    def hint(self) -> str:
+        """What the filter lists, for its title (the worklists' rules in words)."""
+        return {
+            "needs-reply": "The customer wrote last and the window is open",
+            "closing-soon": "Windows closing within the hour, the earliest deadline first",
+            "lost": "Wrote, never answered, window closed: needs a template now",
+            "mine": "Assigned to you",
+            "unassigned": "Nobody owns them yet",
+            "open": "Open threads",
+            "pending": "Waiting for the customer",
+            "snoozed": "Snoozed: back by themselves at their time, or when the customer writes",
+            "resolved": "Resolved: back when the customer writes",
+            "all": "Every thread not resolved or snoozed (a search looks through all of them)",
+        }[self.value]
+
+    @property
+    def by_deadline(self) -> bool:
+        """Sorted by the window's deadline, earliest first (keyset on last_inbound_at), not by activity."""
+        return self is Filter.CLOSING_SOON
 
 
 # --- The customer list ------------------------------------------------------------------------------
@@ -53,7 +85,8 @@ class Filter(StrEnum):
 
 @dataclass(frozen=True)
 class Cursor:
-    """Keyset position in the list: the last row shown, by (last_activity_at, id) descending."""
+    """Keyset position in the list: the last row shown, by (last_activity_at, id) descending, or for a
+    view sorted by deadline (Filter.by_deadline) by (last_inbound_at, id) ascending."""
 
     activity: datetime
     pk: int
@@ -89,6 +122,8 @@ class Row:
     window: policy.ServiceWindow
     fep_open: bool
     fep_eligible: bool
+    status: str = "open"  # at `now`: a snooze that ended is open (policy.thread_status_at)
+    by_deadline: bool = False  # the view sorts by the window's deadline: the cursor follows it
 
     @property
     def badge(self) -> str:
@@ -104,8 +139,18 @@ class Row:
         return self.last_direction == Message.Direction.INBOUND and self.window.is_open
 
     @property
+    def lost(self) -> bool:
+        """Wrote, never answered, and the window closed: only a template reaches them now."""
+        return (
+            self.last_direction == Message.Direction.INBOUND
+            and not self.window.is_open
+            and self.status != ThreadStatus.RESOLVED
+        )
+
+    @property
     def cursor(self) -> Cursor:
-        return Cursor(self.customer.last_activity_at, self.customer.pk)
+        c = self.customer
+        return Cursor(c.last_inbound_at if self.by_deadline else c.last_activity_at, c.pk)
 
     @property
     def fingerprint(self) -> str:
@@ -130,8 +175,65 @@ class Row:
             self.unread,
             self.fep_open,
             self.fep_eligible,
+            c.status,
+            c.snoozed_until,
+            c.status_changed_at,
+            # Flips once, at a snooze's end (when the filter counts change too): the poll then replaces
+            # the row without its "Snoozed until" badge. "Lost" at a window's end is the browser's
+            # (static/inbox/inbox.js shows the row's hidden label at zero, as it hides "Needs reply").
+            self.status,
         )
         return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
+
+
+ALERT_UNREAD_LIMIT = 99  # the title says "99+" past it
+ALERT_EVENTS = 10
+# The longest lead an agent may choose for "a window closes within N minutes" (static/inbox/alerts.js).
+ALERT_CLOSING_WITHIN = timedelta(hours=4)
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """What the browser alerts on (static/inbox/alerts.js), as facts: the threads assigned to the agent
+    or unassigned, not resolved or snoozed, where the customer spoke last in messages the agent has not
+    read (how many, and the latest few with the instant of their latest message: a new instant is a new
+    message; a thread a colleague answered is no alert), and the agent's own threads
+    still unanswered whose window closes within ALERT_CLOSING_WITHIN (earliest first). The browser
+    notifies once per event; the server only tells what is."""
+
+    unread: int = 0
+    new: tuple[tuple[int, str, str], ...] = ()  # (customer id, name, latest message's instant)
+    closing: tuple[tuple[int, str, str], ...] = ()  # (customer id, name, the window's end)
+
+    @property
+    def as_json(self) -> str:
+        return json.dumps(
+            {"unread": self.unread, "new": self.new, "closing": self.closing}, separators=(",", ":")
+        )
+
+
+def alerts(*, user, now: datetime) -> Alerts:
+    """Two queries, whatever the number of customers."""
+    seen = CustomerSeen.objects.filter(agent=user.pk, customer=OuterRef("pk")).values("seen_at")[:1]
+    unread = list(
+        Customer.objects.filter(in_queue(now), Q(assigned_to=user.pk) | Q(assigned_to__isnull=True))
+        .filter(last_turn_direction=Message.Direction.INBOUND, last_inbound_at__lte=now)
+        .annotate(seen_at=Subquery(seen))
+        .filter(last_inbound_at__gt=Coalesce(F("seen_at"), Value(NEVER)))
+        .order_by("-last_inbound_at", "-pk")[: ALERT_UNREAD_LIMIT + 1]
+    )
+    closing = Customer.objects.filter(
+        in_queue(now),
+        domain.window_open_at(now),
+        assigned_to=user.pk,
+        last_turn_direction=Message.Direction.INBOUND,
+        last_inbound_at__lte=now - policy.SERVICE_WINDOW + ALERT_CLOSING_WITHIN,
+    ).order_by("last_inbound_at", "pk")[:ALERT_EVENTS]
+    return Alerts(
+        unread=len(unread),
+        new=tuple((c.pk, str(c), c.last_inbound_at.isoformat()) for c in unread[:ALERT_EVENTS]),
+        closing=tuple((c.pk, str(c), window_of(c, now).closes_at.isoformat()) for c in closing),
+    )
 
 
 @dataclass
@@ -139,11 +241,13 @@ class Page:
     rows: list[Row]
     next_cursor: Cursor | None
     counts: dict[str, int] = field(default_factory=dict)
+    alerts: Alerts = field(default_factory=Alerts)
 
     def version(self, *extra) -> str:
-        """A digest of everything the list shows (rows, their order, the filter counts, plus `extra`:
-        the view, the search, the selected customer, the agent's day): equal versions, equal screens."""
-        facts = (tuple(row.fingerprint for row in self.rows), sorted(self.counts.items()), extra)
+        """A digest of everything the list shows (rows, their order, the filter counts, the alerts' facts,
+        plus `extra`: the view, the search, the selected customer, the agent's day): equal versions,
+        equal screens."""
+        facts = (tuple(row.fingerprint for row in self.rows), sorted(self.counts.items()), self.alerts, extra)
         return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
 
 
@@ -206,14 +310,18 @@ def inbox_page(
             fep_open=Exists(fep_open),
             fep_used=Exists(fep_since_referral),
         )
-        .order_by("-last_activity_at", "-pk")[: limit + 1]
+        .order_by(*_ordering(view))[: limit + 1]
     )
     more = len(customers) > limit
     customers = customers[:limit]
-    rows = [_row(c, now) for c in customers]
-    last = customers[-1] if customers else None
-    next_cursor = Cursor(last.last_activity_at, last.pk) if (more and last) else None
-    return Page(rows=rows, next_cursor=next_cursor, counts=filter_counts(user=user, now=now))
+    rows = [_row(c, now, by_deadline=view.by_deadline) for c in customers]
+    next_cursor = rows[-1].cursor if (more and rows) else None
+    return Page(
+        rows=rows,
+        next_cursor=next_cursor,
+        counts=filter_counts(user=user, now=now),
+        alerts=alerts(user=user, now=now),
+    )
 
 
 def window_of(customer: Customer, now: datetime) -> policy.ServiceWindow:
@@ -225,7 +333,11 @@ def window_of(customer: Customer, now: datetime) -> policy.ServiceWindow:
     )
 
 
-def _row(customer: Customer, now: datetime) -> Row:
+def _ordering(view: Filter) -> tuple[str, str]:
+    return ("last_inbound_at", "pk") if view.by_deadline else ("-last_activity_at", "-pk")
+
+
+def _row(customer: Customer, now: datetime, *, by_deadline: bool = False) -> Row:
     window = window_of(customer, now)
     referral = customer.fep_referral_at
     eligible = policy.fep_eligible(referral_at=referral, used_up=customer.fep_used, now=now)
@@ -239,6 +351,8 @@ def _row(customer: Customer, now: datetime) -> Row:
         window=window,
         fep_open=customer.fep_open,
         fep_eligible=eligible,
+        status=policy.thread_status_at(customer.status, customer.snoozed_until, now),
+        by_deadline=by_deadline,
     )
 
 
@@ -258,32 +372,26 @@ def _filtered(
     limit=PAGE_SIZE,
 ):
     """The customers `view` and `search` show, after `cursor` or down to `through` included (keyset,
-    latest activity first)."""
-    if view is Filter.NEEDS_REPLY:
-        # Who spoke last, reactions and platform notices aside (policy.NOT_A_TURN), is kept on the
-        # customer by the services that record messages.
-        queryset = queryset.filter(domain.window_open_at(now), last_turn_direction=Message.Direction.INBOUND)
-    elif view is Filter.CLOSING_SOON:
-        queryset = queryset.filter(domain.closing_soon_at(now))
-    elif view is Filter.MINE:
-        queryset = queryset.filter(assigned_to=user.pk)
-    elif view is Filter.UNASSIGNED:
-        queryset = queryset.filter(assigned_to__isnull=True)
+    latest activity first; by deadline, earliest first, for Filter.by_deadline)."""
+    search = search.strip()
+    queryset = queryset.filter(_view_matches(view, user=user, now=now, search=search))
+    key = "last_inbound_at" if view.by_deadline else "last_activity_at"
+    # The keyset's direction: "after" is later in the list (older activity, or a later deadline).
+    after, before = ("gt", "lt") if view.by_deadline else ("lt", "gt")
     if cursor is not None:
         # The first condition alone is what an index range can start from; the rest breaks ties.
         queryset = queryset.filter(
-            Q(last_activity_at__lte=cursor.activity)
+            Q(**{f"{key}__{after}e": cursor.activity})
             & (
-                Q(last_activity_at__lt=cursor.activity)
-                | Q(last_activity_at=cursor.activity, pk__lt=cursor.pk)
+                Q(**{f"{key}__{after}": cursor.activity})
+                | Q(**{key: cursor.activity, f"pk__{after}": cursor.pk})
             )
         )
-    if through is not None:
+    if through is not None and through is not Cursor.END:
         queryset = queryset.filter(
-            Q(last_activity_at__gt=through.activity)
-            | Q(last_activity_at=through.activity, pk__gte=through.pk)
+            Q(**{f"{key}__{before}": through.activity})
+            | Q(**{key: through.activity, f"pk__{before}e": through.pk})
         )
-    search = search.strip()
     if not search:
         return queryset
     by_customer, by_message = _customer_matches(search), _message_matches(search)
@@ -293,11 +401,56 @@ def _filtered(
     # index that answers it (a trigram index for a rare name or word, the activity order for a common
     # one); the page is the top of both.
     top = limit + 1
-    ordered = ("-last_activity_at", "-pk")
+    ordered = _ordering(view)
     arms = [
         queryset.filter(match).order_by(*ordered).values("pk")[:top] for match in (by_customer, by_message)
     ]
     return queryset.filter(pk__in=arms[0].union(arms[1], all=True))
+
+
+def in_queue(now: datetime) -> Q:
+    """The working views' threads: not resolved, and not snoozed at `now` (a snooze that ended is open
+    again, policy.thread_status_at, whether or not the sweep tidied the column)."""
+    return Q(status__in=[ThreadStatus.OPEN, ThreadStatus.PENDING]) | Q(
+        status=ThreadStatus.SNOOZED, snoozed_until__lte=now
+    )
+
+
+def lost_at(now: datetime) -> Q:
+    """Wrote, never answered, window closed at `now`, not resolved: needs a template now (Row.lost)."""
+    return (
+        Q(last_turn_direction=Message.Direction.INBOUND, last_inbound_at__isnull=False)
+        & ~domain.window_open_at(now)
+        & ~Q(status=ThreadStatus.RESOLVED)
+    )
+
+
+def _view_matches(view: Filter, *, user, now: datetime, search: str = "") -> Q:
+    """Which customers `view` lists at `now`. Resolved and snoozed threads leave the working views
+    (needs reply, closing soon, mine, unassigned, all) and have their own; "lost" keeps a snoozed one
+    (nobody drops out of sight when the window closes); a search in "all" looks through every thread."""
+    if view is Filter.LOST:
+        return lost_at(now)
+    if view is Filter.RESOLVED:
+        return Q(status=ThreadStatus.RESOLVED)
+    if view is Filter.SNOOZED:
+        return Q(status=ThreadStatus.SNOOZED, snoozed_until__gt=now)
+    if view is Filter.PENDING:
+        return Q(status=ThreadStatus.PENDING)
+    if view is Filter.OPEN:
+        return Q(status=ThreadStatus.OPEN) | Q(status=ThreadStatus.SNOOZED, snoozed_until__lte=now)
+    if view is Filter.ALL:
+        return Q() if search else in_queue(now)
+    working = in_queue(now)
+    if view is Filter.NEEDS_REPLY:
+        # Who spoke last, reactions and platform notices aside (policy.NOT_A_TURN), is kept on the
+        # customer by the services that record messages.
+        return working & domain.window_open_at(now) & Q(last_turn_direction=Message.Direction.INBOUND)
+    if view is Filter.CLOSING_SOON:
+        return working & domain.closing_soon_at(now)
+    if view is Filter.MINE:
+        return working & Q(assigned_to=user.pk)
+    return working & Q(assigned_to__isnull=True)  # Filter.UNASSIGNED
 
 
 def _customer_matches(search: str) -> Q:

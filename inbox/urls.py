@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from inbox import views
+from inbox import views, workflow_views
 
 app_name = "inbox"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("customers/<int:customer_id>/presence/", views.presence_report, name="presence"),
     path("customers/<int:customer_id>/template/", views.template_form, name="template-form"),
     path("customers/<int:customer_id>/assign/", views.assign, name="assign"),
+    path("customers/<int:customer_id>/status/", workflow_views.thread_status, name="thread-status"),
+    path("customers/<int:customer_id>/status/change/", workflow_views.change_status, name="change-status"),
     path("customers/<int:customer_id>/media/<int:message_id>/", views.media, name="media"),
     path("templates/", views.template_catalogue, name="templates"),
 ]

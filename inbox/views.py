@@ -20,7 +20,7 @@ from conversations.exceptions import DomainError, TargetMessageInvalid, Template
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
-from inbox import collision, presence, ranges, rendering, selectors
+from inbox import collision, presence, ranges, rendering, selectors, workflow_views
 from inbox import services as inbox_services
 from inbox.forms import AttachmentSendForm, TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
@@ -94,7 +94,12 @@ def _customer_context(request, customer, *, now):
     rendering.prerender(
         thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now), actions=actions
     )
-    return {**side, "thread": thread, "thread_version": _thread_version(thread, customer, now)}
+    return {
+        **side,
+        **workflow_views.status_context(request, customer, now=now),
+        "thread": thread,
+        "thread_version": _thread_version(thread, customer, now),
+    }
 
 
 def _offers_actions(request, customer, now) -> bool:
@@ -109,7 +114,7 @@ def inbox(request, customer_id=None):
     """The whole screen: the list, and the selected customer's thread, side panel and compose area."""
     now = timezone.now()
     customer = (
-        get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
+        get_object_or_404(Customer.objects.select_related("assigned_to", "status_changed_by"), pk=customer_id)
         if customer_id
         else None
     )

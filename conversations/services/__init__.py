@@ -12,6 +12,7 @@ code were wrong (migration conversations 0002).
 - attachments: files agents send (a free-form message on the same send path)
 - platform (with reconciliation): the platform's reports on our messages (R9)
 - sweep: marking ended conversations expired (R8)
+- status: the thread's place in the team's work (resolve, snooze, pending, reopen; snoozes that ended)
 """
 
 from conversations.services.attachments import send_attachment
@@ -29,6 +30,7 @@ from conversations.services.platform import (
     record_status,
 )
 from conversations.services.reactions import send_reaction
+from conversations.services.status import end_due_snoozes, mark_pending, reopen, resolve, snooze
 from conversations.services.sweep import SWEEP_BATCH_SIZE, expire_due_conversations
 
 __all__ = [
@@ -36,16 +38,21 @@ __all__ = [
     "SEND_TASK",
     "SWEEP_BATCH_SIZE",
     "callback_data",
+    "end_due_snoozes",
     "expire_due_conversations",
     "mark_message_failed",
+    "mark_pending",
     "receive_message",
     "record_accepted",
     "record_identity_change",
     "record_marketing_preference",
     "record_sent_elsewhere",
     "record_status",
+    "reopen",
+    "resolve",
     "send_attachment",
     "send_reaction",
     "send_template",
     "send_text",
+    "snooze",
 ]

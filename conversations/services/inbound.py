@@ -16,6 +16,7 @@ from conversations.exceptions import InvalidMessage
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Conversation, Customer, Message
 from conversations.services import media as media_services
+from conversations.services import status as status_services
 from conversations.services._common import record_turn
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ def receive_message(
         if existing := _recorded(wamid):
             return existing
         changed = _note_inbound(customer, wa_type=wa_type, timestamp=at, name=name, referral=referral)
+        if policy.opens_window(wa_type) and policy.is_turn(wa_type):
+            # The customer wrote (a reaction is no turn): a resolved, snoozed or pending thread is open.
+            changed |= status_services.reopen_on_inbound(customer, now=now)
         try:
             with transaction.atomic():
                 message = Message.objects.create(

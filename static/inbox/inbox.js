@@ -67,6 +67,9 @@
           // The list's row follows the window at zero like the compose area: no reply is possible now.
           var needs = row.querySelector(".needs-reply");
           if (needs) needs.hidden = true;
+          // Unanswered when the window closed: the thread is lost (only a template reaches them now).
+          var lost = row.querySelector(".lost[hidden]");
+          if (lost) lost.hidden = false;
         }
         if (badge) {
           badge.classList.remove("badge-open", "badge-closing");
@@ -226,6 +229,7 @@
       if (mine && mine.textContent !== count.textContent) mine.textContent = count.textContent;
     });
     list.setAttribute("data-version", fresh.getAttribute("data-version") || "");
+    list.setAttribute("data-alerts", fresh.getAttribute("data-alerts") || ""); // static/inbox/alerts.js
     var ol = list.querySelector("ol.customers");
     var freshOl = fresh.querySelector("ol.customers");
     if (!ol || !freshOl) return;
@@ -560,7 +564,7 @@
       // that follow can answer 204.
       if (target && target.classList && target.classList.contains("older")) pollList();
     });
-    ["message-sent", "assignment-changed", "window-refused"].forEach(function (name) {
+    ["message-sent", "assignment-changed", "window-refused", "status-changed"].forEach(function (name) {
       document.body.addEventListener(name, pollList);
     });
     setInterval(pollList, LIST_EVERY);

@@ -179,7 +179,18 @@ def test_filter_counts_stop_at_the_limit(client, alex, monkeypatch, django_asser
         wrote(wa_id=f"1650555{i:04d}", name=f"Customer {i}", ago=timedelta(hours=1))
     monkeypatch.setattr(selectors, "COUNT_LIMIT", 2)
     counts = selectors.filter_counts(user=alex, now=NOW)
-    assert counts == {"needs-reply": 3, "closing-soon": 0, "mine": 0, "unassigned": 3, "all": 3}
+    assert counts == {
+        "needs-reply": 3,
+        "closing-soon": 0,
+        "lost": 0,
+        "mine": 0,
+        "unassigned": 3,
+        "open": 3,
+        "pending": 0,
+        "snoozed": 0,
+        "resolved": 0,
+        "all": 3,
+    }
     html = client.get(reverse("inbox:home")).text
     assert re.search(r'id="count-all">2\+<', html)
     monkeypatch.setattr(selectors, "COUNT_LIMIT", 1000)
