@@ -7,6 +7,7 @@ the bottom layer, which raises it); they are re-exported here with the domain's 
 from templates_app.exceptions import DomainError, TemplateParamsInvalid
 
 __all__ = [
+    "AttributeInvalid",
     "DomainError",
     "InvalidMessage",
     "ReactionTargetInvalid",
@@ -69,3 +70,10 @@ class ReplyTargetInvalid(TargetMessageInvalid):
 class ReactionTargetInvalid(TargetMessageInvalid):
     code = "reaction_target_invalid"
     default_message = "That message cannot be reacted to."
+
+
+class AttributeInvalid(DomainError):
+    """A contact attribute's value its field's kind cannot hold (a word in a number field…)."""
+
+    code = "attribute_invalid"
+    default_message = "That value does not fit the field."

@@ -12,9 +12,11 @@ code were wrong (migration conversations 0002).
 - attachments: files agents send (a free-form message on the same send path)
 - platform (with reconciliation): the platform's reports on our messages (R9)
 - sweep: marking ended conversations expired (R8)
+- attributes: a customer's values of the contact fields admins define (no platform call)
 """
 
 from conversations.services.attachments import send_attachment
+from conversations.services.attributes import set_attribute
 from conversations.services.inbound import (
     receive_message,
     record_identity_change,
@@ -48,4 +50,5 @@ __all__ = [
     "send_reaction",
     "send_template",
     "send_text",
+    "set_attribute",
 ]
