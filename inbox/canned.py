@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from conversations.models import Customer
 from conversations.selectors import attribute_values
@@ -19,6 +19,7 @@ VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BUILT_IN = ("name", "first_name", "agent")
 TITLE_MAX = 80
 BODY_MAX = 4096
+TEAM_FIRST = (F("owner_id").asc(nulls_first=True), "title", "pk")
 
 
 class CannedReplyInvalid(ValueError):
@@ -71,9 +72,7 @@ def unfilled(text: str) -> list[str]:
 
 def offered_to(user):
     """What the `/` list offers `user`: their own replies and the team's, team first, by title."""
-    return CannedReply.objects.filter(Q(owner=user) | Q(owner__isnull=True)).order_by(
-        "owner_id", "title", "pk"
-    )
+    return CannedReply.objects.filter(Q(owner=user) | Q(owner__isnull=True)).order_by(*TEAM_FIRST)
 
 
 def listed_for(user, *, sees_all: bool):
@@ -82,12 +81,15 @@ def listed_for(user, *, sees_all: bool):
     replies = CannedReply.objects.select_related("owner")
     if not sees_all:
         replies = replies.filter(Q(owner=user) | Q(owner__isnull=True))
-    return replies.order_by("owner_id", "title", "pk")
+    return replies.order_by(*TEAM_FIRST)
 
 
 def may_change(user, reply: CannedReply, *, manages_team: bool) -> bool:
-    """An agent changes only their own; the team's are changed by who manages them (admins)."""
-    return manages_team if reply.is_team else reply.owner_id == user.pk
+    """An agent changes only their own (while they may keep replies); the team's are changed by who
+    manages them (admins)."""
+    if reply.is_team:
+        return manages_team
+    return reply.owner_id == user.pk and user.has_perm("inbox.add_cannedreply")
 
 
 def _clean(title: str, body: str) -> tuple[str, str]:
