@@ -6,8 +6,8 @@ query counts."""
 
 import json
 import uuid
-from html import unescape
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 import time_machine
@@ -187,20 +187,27 @@ def test_only_the_author_deletes_a_note_and_nobody_edits_one(alex, sam):
 
 
 def test_a_mention_by_username_or_unique_first_name_notifies_each_colleague_once(alex, sam):
-    morgan = user("morgan", "supervisors", "Morgan")
-    user("robin", "agents", "Sam")  # a second "Sam": @Sam by first name is ambiguous, so nobody
+    user("mjones", "supervisors", "Morgan")  # @Morgan: the only colleague of that first name
+    user("kim1", "agents", "Kim")
+    user("kim2", "agents", "Kim")  # @Kim is ambiguous: nobody (the autocomplete offers usernames)
     outsider = user("visitor", None, "Vic")  # no role: not a colleague
     customer = wrote()
     note = notes.add_note(
         customer=customer,
         author=alex,
-        body="@sam please call; cc @MORGAN @morgan @Sam @visitor @alex mail a@b.com",
+        body="@SAM please call; cc @Morgan @mjones, @Kim @visitor @alex mail a@b.com",
         now=NOW,
     )
     notified = sorted(n.user.username for n in Notification.objects.filter(note=note))
-    assert notified == ["morgan", "sam"]  # the author, an outsider and an e-mail address are not
+    assert notified == ["mjones", "sam"]  # the author, an outsider and an e-mail address are not
     assert not Notification.objects.filter(user=outsider).exists()
     assert Notification.objects.filter(note=note, read_at__isnull=True, created_at=NOW).count() == 2
+    assert (
+        notes.add_note(customer=customer, author=alex, body="@kim2 yours", now=NOW)
+        .notifications.get()
+        .user.username
+        == "kim2"
+    )
 
 
 def test_the_bell_counts_unread_mentions_and_opening_one_marks_it_read_and_goes_to_the_note(
