@@ -143,7 +143,8 @@
   // --- A token before the caret ("/ord", "@sa") ---------------------------------------------------------
   function tokenBefore(area, sign) {
     var before = area.value.slice(0, area.selectionStart);
-    var pattern = sign === "/" ? /(^|\s)\/([^\s/]*)$/ : /(^|\s)@([\w.\-]*)$/;
+    // "/" at the start or after a space, then what the agent searches (words, up to 40 characters).
+    var pattern = sign === "/" ? /(^|\s)\/((?:[^\s/][^/\n]{0,39})?)$/ : /(^|\s)@([\w.\-]*)$/;
     var match = pattern.exec(before);
     if (!match) return null;
     return { start: before.length - match[2].length - 1, query: match[2] };
