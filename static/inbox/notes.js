@@ -51,7 +51,17 @@
     anchor.insertAdjacentElement("afterend", box);
     anchor.setAttribute("aria-controls", "picker-list");
     anchor.setAttribute("aria-expanded", "true");
-    pop = { box: box, list: list, all: items, items: [], active: 0, onPick: onPick, anchor: anchor, search: search };
+    pop = {
+      box: box,
+      list: list,
+      all: items,
+      items: [],
+      active: 0,
+      onPick: onPick,
+      anchor: anchor,
+      search: search,
+      returnFocus: options && options.returnFocus,
+    };
     if (search) {
       search.addEventListener("input", function () {
         filterPop(search.value);
@@ -128,10 +138,9 @@
       if (!pop.items.length) return false;
       pick(pop.active);
     } else if (event.key === "Escape") {
-      var anchor = pop.anchor;
-      var hadSearch = !!pop.search;
+      var back = pop.returnFocus;
       closePop();
-      if (hadSearch) anchor.focus();
+      if (back) back.focus();
     } else {
       return false;
     }
@@ -244,22 +253,23 @@
     return document.querySelector('#compose[data-compose-mode="template-only"]');
   }
 
-  function openTemplateSearch(button) {
+  function openTemplateSearch() {
     var choice = document.getElementById("template-choice");
     if (!choice) return;
     var details = choice.closest("details");
     if (details) details.open = true;
+    var row = choice.closest(".picker-row") || choice;
     var items = [];
     Array.prototype.forEach.call(choice.options, function (option) {
       if (!option.value || option.disabled || option.hidden) return;
       items.push({ label: option.getAttribute("data-name") || option.textContent, detail: option.textContent, value: option.value });
     });
-    openPop(button, items, function (chosen) {
+    openPop(row, items, function (chosen) {
       choice.value = chosen.value;
       // htmx asks the server for the template's fields, prefilled from contact attributes by name.
       choice.dispatchEvent(new Event("change", { bubbles: true }));
       choice.focus();
-    }, { label: "Approved templates", search: "Search approved templates" });
+    }, { label: "Approved templates", search: "Search approved templates", returnFocus: choice });
   }
 
   function typingInAField(target) {
@@ -277,22 +287,17 @@
     if (pop && (event.target === pop.anchor || event.target === pop.search)) {
       if (onPopKey(event)) return;
     }
-    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !typingInAField(event.target)) {
-      var compose = templateOnlyCompose();
-      var button = compose && compose.querySelector("[data-template-search]");
-      if (button) {
+    // "/" outside a text field, or on the template list itself: search the approved templates.
+    var onChoice = event.target && event.target.id === "template-choice";
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && (onChoice || !typingInAField(event.target))) {
+      if (templateOnlyCompose() && document.getElementById("template-choice")) {
         event.preventDefault();
-        openTemplateSearch(button);
+        openTemplateSearch();
       }
     }
   }
 
   function onClick(event) {
-    var button = event.target.closest && event.target.closest("[data-template-search]");
-    if (button) {
-      openTemplateSearch(button);
-      return;
-    }
     if (pop && !pop.box.contains(event.target) && event.target !== pop.anchor) closePop();
   }
 
@@ -300,6 +305,13 @@
     document.addEventListener("input", onInput);
     document.addEventListener("keydown", onKeydown, true); // before inbox.js's Ctrl+Enter
     document.addEventListener("click", onClick);
+    document.addEventListener("focusin", function (event) {
+      // Ask for the canned replies as the agent starts to write, so "/" lists them at once.
+      var area = event.target;
+      if (area.id === "compose-body" && area.hasAttribute("data-canned-url")) {
+        cannedItems(area.getAttribute("data-canned-url")).catch(function () {});
+      }
+    });
     document.addEventListener("focusout", function (event) {
       if (pop && event.target === pop.anchor && !pop.search) setTimeout(function () {
         if (pop && document.activeElement !== pop.anchor) closePop();
