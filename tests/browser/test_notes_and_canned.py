@@ -145,6 +145,19 @@ def test_a_variable_without_a_value_is_flagged_and_the_server_refuses_it(log_in,
     reply.press("Escape")
     expect(page.get_by_role("listbox")).to_have_count(0)
     expect(reply).to_have_value("/")
+    # Arrows move through the agent's and the team's replies (the team's first, by title).
+    reply.press("Backspace")
+    reply.press_sequentially("/")
+    options = page.get_by_role("listbox", name="Canned replies").get_by_role("option")
+    expect(options).to_have_count(3)
+    expect(options.nth(0)).to_contain_text("Opening hours")
+    reply.press("ArrowDown")
+    reply.press("ArrowDown")
+    expect(options.nth(2)).to_have_attribute("aria-selected", "true")
+    expect(options.nth(2)).to_contain_text("Glad to help")
+    reply.press("Enter")
+    expect(reply).to_have_value("Thanks Mei, glad I could help! Anything else, just write here.")
+    expect(page.locator("[data-canned-missing]")).to_be_hidden()
 
 
 def test_outside_the_window_slash_offers_templates_prefilled_from_contact_fields(log_in):

@@ -619,3 +619,43 @@ def test_the_colleagues_offered_for_mentions_are_in_the_note_box(alex, sam):
     html = logged_in(alex).get(reverse("inbox:customer", args=[customer.pk])).text
     listed = json.loads(unescape(html.split('data-colleagues="')[1].split('"')[0]))
     assert listed == [{"username": "sam", "name": "Sam"}]  # the author does not mention themselves
+
+
+# --- Admin: admins define the fields; values are view-only there -------------------------------------------
+
+
+def test_admins_define_contact_fields_in_the_admin_and_see_values_read_only(client):
+    admin = user("robin", "admins")
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    added = client.post(
+        reverse("admin:conversations_contactattribute_add"),
+        {"key": "order_number", "label": "Order number", "kind": "text", "optional": "on", "position": 0},
+    )
+    assert added.status_code == 302
+    refused = client.post(
+        reverse("admin:conversations_contactattribute_add"),
+        {"key": "Order Number", "label": "Bad", "kind": "text", "position": 1},
+    )
+    assert refused.status_code == 200 and "lowercase letters, digits and _" in refused.text
+    customer = wrote()
+    services.set_attribute(customer=customer, key="order_number", value="860198", by=admin, now=NOW)
+    counts = []
+    for n in (1, 20):
+        for i in range(n):
+            attribute(f"extra_{n}_{i}", f"Extra {n} {i}", position=i + 1)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("admin:conversations_contactattribute_changelist")).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+    value = ContactAttributeValue.objects.get()
+    page = client.get(reverse("admin:conversations_contactattributevalue_change", args=[value.pk]))
+    assert page.status_code == 200 and "860198" in page.text and 'name="value"' not in page.text
+    assert client.get(reverse("admin:conversations_contactattributevalue_add")).status_code == 403
+    # Agents do not define fields.
+    agent = user("alex", "agents")
+    agent.is_staff = True
+    agent.save()
+    client.force_login(agent)
+    assert client.get(reverse("admin:conversations_contactattribute_add")).status_code == 403
