@@ -9,6 +9,11 @@ PERMISSION_NAMES = {
     "conversations.assign_customer": "assign customers (agents)",
     "conversations.change_thread_status": "resolve, snooze or reopen threads (agents)",
     "templates_app.view_messagetemplate": "see the message templates (agents, supervisors and admins)",
+    "inbox.add_note": "write private notes in threads (agents and supervisors)",
+    "inbox.add_cannedreply": "keep canned replies of your own (agents)",
+    "inbox.view_cannedreply": "see canned replies (agents, supervisors and admins)",
+    "inbox.manage_team_replies": "manage the team's canned replies (admins)",
+    "conversations.change_contactattributevalue": "change customers' contact fields (agents)",
     "reports.view_reports": "see reports (agents their own figures, supervisors and admins everyone's)",
 }
 

@@ -50,15 +50,40 @@ _UNLOCK_SIGN_INS = [
     ("axes", "view_accesslog"),
 ]
 
+# Issue 15. Private notes in threads: agents and supervisors write them (authors delete their own).
+_WRITE_NOTES = [("inbox", "add_note")]
+# Canned replies: agents keep their own (personal); supervisors and admins read them all; admins keep
+# the team's (in the app, at /replies/).
+_OWN_CANNED_REPLIES = [("inbox", "add_cannedreply")]
+_READ_CANNED_REPLIES = [("inbox", "view_cannedreply")]
+_TEAM_CANNED_REPLIES = [("inbox", "manage_team_replies")]
+# Contact attributes: agents fill in customers' values; admins define the fields.
+_EDIT_ATTRIBUTE_VALUES = [("conversations", "change_contactattributevalue")]
+_DEFINE_ATTRIBUTES = [
+    *(("conversations", f"{action}_contactattribute") for action in ("view", "add", "change", "delete")),
+    ("conversations", "view_contactattributevalue"),
+]
+
 ROLE_PERMISSIONS = {
-    AGENTS: [*_READ_CONVERSATIONS, *_ANSWER, *_OWN_REPORTS],
-    SUPERVISORS: [*_READ_CONVERSATIONS, *_TEAM_REPORTS],
+    AGENTS: [
+        *_READ_CONVERSATIONS,
+        *_ANSWER,
+        *_OWN_REPORTS,
+        *_WRITE_NOTES,
+        *_OWN_CANNED_REPLIES,
+        *_READ_CANNED_REPLIES,
+        *_EDIT_ATTRIBUTE_VALUES,
+    ],
+    SUPERVISORS: [*_READ_CONVERSATIONS, *_TEAM_REPORTS, *_WRITE_NOTES, *_READ_CANNED_REPLIES],
     ADMINS: [
         *_READ_CONVERSATIONS,
         *_INSPECT_CHANNEL,
         *_TEAM_REPORTS,
         *_MANAGE_RATES,
         *_UNLOCK_SIGN_INS,
+        *_READ_CANNED_REPLIES,
+        *_TEAM_CANNED_REPLIES,
+        *_DEFINE_ATTRIBUTES,
         ("templates_app", "add_messagetemplate"),
         ("templates_app", "change_messagetemplate"),
         ("templates_app", "delete_messagetemplate"),

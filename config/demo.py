@@ -16,7 +16,9 @@ from accounts import roles
 from config.demo_history import seed_history
 from conversations import services
 from conversations.identifiers import Identity
-from conversations.models import Customer, Message
+from conversations.models import ContactAttribute, Customer, Message
+from inbox import notes
+from inbox.models import CannedReply
 from reports.demo import load_sample_rates
 from reports.services import refresh_rollup
 from templates_app.models import MessageTemplate
@@ -250,6 +252,7 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
                 timestamp=now - demo.stopped_marketing,
             )
     _seed_statuses(users["agent"], now=timezone.now())
+    _seed_workflow(users, now=timezone.now())
     if history:
         # The reports' daily rollup, computed again over the new history.
         refresh_rollup(now=now, recompute=(date.min, date.max), wait=True)
@@ -282,6 +285,47 @@ def _customer_sent_file(demo: DemoCustomer, file: DemoFile, *, now) -> None:
     if settings.WHATSAPP_SANDBOX:
         [message] = delivery["entry"][0]["changes"][0]["value"]["messages"]
         media.fetch_media(Message.objects.select_related("media").get(wamid=message["id"]).media.pk)
+
+
+# Issue 15: contact fields admins defined, the values agents set, canned replies and a handover note.
+DEMO_ATTRIBUTES = [
+    # key, label, kind, optional
+    ("order_number", "Order number", ContactAttribute.Kind.TEXT, True),
+    ("plan", "Plan", ContactAttribute.Kind.TEXT, True),
+    ("renewal", "Renewal date", ContactAttribute.Kind.DATE, True),
+]
+DEMO_VALUES = [("5511987654321", "order_number", "860198"), ("2348012345678", "order_number", "771204")]
+DEMO_VALUES += [("4915112345678", "plan", "Pro"), ("4915112345678", "renewal", "2027-01-15")]
+DEMO_CANNED = [
+    # owner (None: the team's), title, text
+    (None, "Order status", "Hi {{first_name}}, your order {{order_number}} is on its way. — {{agent}}"),
+    (None, "Opening hours", "Hi {{first_name}}! We are open Monday to Saturday, 9:00–18:00."),
+    ("agent", "Glad to help", "Thanks {{first_name}}, glad I could help! Anything else, just write here."),
+    ("agent2", "Ask for the order", "Could you send me your order number, {{first_name}}?"),
+]
+
+
+def _seed_workflow(users, *, now) -> None:
+    for position, (key, label, kind, optional) in enumerate(DEMO_ATTRIBUTES):
+        ContactAttribute.objects.update_or_create(
+            key=key, defaults={"label": label, "kind": kind, "optional": optional, "position": position}
+        )
+    for wa_id, key, value in DEMO_VALUES:
+        customer = Customer.objects.get(wa_id=wa_id)
+        services.set_attribute(customer=customer, key=key, value=value, by=users["agent"], now=now)
+    for owner, title, text in DEMO_CANNED:
+        CannedReply.objects.update_or_create(
+            owner=users[owner] if owner else None,
+            title=title,
+            defaults={"body": text, "created_at": now, "updated_at": now},
+        )
+    pablo = Customer.objects.get(wa_id="5511987654321")
+    notes.add_note(
+        customer=pablo,
+        author=users["agent2"],
+        body="The courier confirmed delivery for Thursday. @agent can you tell Pablo when he writes back?",
+        now=now,
+    )
 
 
 def _seed_users():

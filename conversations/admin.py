@@ -10,7 +10,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -18,6 +18,8 @@ from django.utils.text import Truncator
 
 from conversations import selectors
 from conversations.models import (
+    ContactAttribute,
+    ContactAttributeValue,
     Conversation,
     ConversationDiscrepancy,
     Customer,
@@ -539,3 +541,42 @@ class MessageMediaAdmin(ViewOnlyAdmin):
         # Served through the inbox's file view, with its role checks, never from a public path.
         url = reverse("inbox:media", args=[media.message.customer_id, media.message_id])
         return format_html('<a href="{}">open</a>', url)
+
+
+# --- Contact attributes ------------------------------------------------------------------------------
+
+
+@admin.register(ContactAttribute)
+class ContactAttributeAdmin(admin.ModelAdmin):
+    """The contact fields agents fill in on the side panel (issue 15): admins define them here. Their
+    values are written by agents through conversations.services.set_attribute, and listed below."""
+
+    list_display = ("label", "key", "kind", "optional", "position", "values_count")
+    list_editable = ("position",)
+    ordering = ("position", "label")
+    search_fields = ("key", "label")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(values_total=Count("values"))  # one query for the list
+
+    @admin.display(description="customers with a value", ordering="values_total")
+    def values_count(self, attribute):
+        return _changelist_link(
+            ContactAttributeValue, attribute.values_total, attribute__id__exact=attribute.pk
+        )
+
+
+@admin.register(ContactAttributeValue)
+class ContactAttributeValueAdmin(ViewOnlyAdmin):
+    """Customers' values, as agents set them (view only: agents change them in the inbox)."""
+
+    list_display = ("attribute", "customer_link", "value", "changed_by", "changed_at")
+    list_filter = ("attribute",)
+    list_select_related = ("attribute", "customer", "changed_by")
+    search_fields = ("value", "customer__name")
+    ordering = ("-changed_at",)
+    readonly_fields = ("customer", "attribute", "value", "changed_by", "changed_at")
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, value):
+        return _change_link(value.customer)

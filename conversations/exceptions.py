@@ -7,6 +7,7 @@ the bottom layer, which raises it); they are re-exported here with the domain's 
 from templates_app.exceptions import DomainError, TemplateParamsInvalid
 
 __all__ = [
+    "AttributeInvalid",
     "DomainError",
     "InvalidMessage",
     "InvalidStatusChange",
@@ -91,3 +92,10 @@ class InvalidStatusChange(DomainError, ValueError):
 
     code = "invalid_status_change"
     default_message = "That change of the thread's status cannot be made."
+
+
+class AttributeInvalid(DomainError):
+    """A contact attribute's value its field's kind cannot hold (a word in a number field…)."""
+
+    code = "attribute_invalid"
+    default_message = "That value does not fit the field."

@@ -633,3 +633,75 @@ class MessageMedia(models.Model):
     @property
     def is_stored(self) -> bool:
         return self.status == self.Status.STORED
+
+
+# --- Contact attributes (issue 15): fields admins define, values agents keep per customer -----------------
+
+attribute_key_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,39}$",
+    "A key is lowercase letters, digits and _, starting with a letter, e.g. order_number.",
+)
+
+
+class ContactAttribute(models.Model):
+    """A field admins define (Django admin) for every customer, e.g. `order_number` or `plan`. Its key is
+    also a canned reply's variable (`{{order_number}}`) and fills a template's named parameter of the
+    same name."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+
+    key = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[attribute_key_validator],
+        help_text="Lowercase letters, digits and _, e.g. order_number: {{order_number}} in canned replies.",
+    )
+    label = models.CharField(
+        max_length=80, help_text="What agents read on the side panel, e.g. Order number."
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    optional = models.BooleanField(
+        default=True,
+        help_text="Optional fields may be left empty; a required one, once set, cannot be cleared.",
+    )
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Order on the side panel (smallest first)."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["text", "number", "date"]), name="attribute_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.key})"
+
+
+class ContactAttributeValue(models.Model):
+    """One customer's value of one attribute, normalised by the attribute's kind (a number as digits, a
+    date as YYYY-MM-DD), with who changed it last and when. Written only by
+    conversations.services.set_attribute."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="attribute_values")
+    attribute = models.ForeignKey(ContactAttribute, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=500)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "attribute"], name="attribute_value_once"),
+        ]
+        # The unique constraint's index serves the side panel's lookup (this customer's values).
+
+    def __str__(self):
+        return f"{self.attribute.key}={self.value} for customer #{self.customer_id}"

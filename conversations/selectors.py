@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from conversations import policy
-from conversations.models import Conversation, Customer, Message
+from conversations.models import ContactAttribute, ContactAttributeValue, Conversation, Customer, Message
 from conversations.prepared import Prepared
 from templates_app.models import MessageTemplate
 
@@ -218,3 +218,34 @@ def template_usage(template: MessageTemplate) -> TemplateUsage:
         by_category=by_category,
         conversations_opened=Conversation.objects.filter(opening_message__template=template).count(),
     )
+
+
+@dataclass(frozen=True)
+class AttributeShown:
+    """A contact field as the side panel shows it for one customer: its definition and value (or None)."""
+
+    attribute: ContactAttribute
+    value: ContactAttributeValue | None  # with changed_by joined
+
+
+def attributes_of(customer: Customer) -> list[AttributeShown]:
+    """Every contact field admins defined, in their order, with this customer's value: two queries."""
+    values = {
+        v.attribute_id: v
+        for v in ContactAttributeValue.objects.filter(customer=customer).select_related("changed_by")
+    }
+    return [
+        AttributeShown(a, values.get(a.pk)) for a in ContactAttribute.objects.order_by("position", "label")
+    ]
+
+
+def attribute_values(customer: Customer) -> dict[str, str]:
+    """This customer's attribute values by key (canned replies' variables, templates' named parameters):
+    one query."""
+    return dict(
+        ContactAttributeValue.objects.filter(customer=customer).values_list("attribute__key", "value")
+    )
+
+
+def attribute_keys() -> list[str]:
+    return list(ContactAttribute.objects.values_list("key", flat=True))

@@ -6,6 +6,8 @@ from django import forms
 
 from conversations.exceptions import TemplateParamsInvalid
 from conversations.limits import TEXT_MAX_CHARS
+from conversations.selectors import attribute_values
+from inbox.canned import unfilled
 from templates_app import components, rendering
 from templates_app.models import MessageTemplate
 from templates_app.placeholders import POSITIONAL
@@ -43,7 +45,7 @@ class TextSendForm(ErrorText, forms.Form):
         body = self.cleaned_data["body"]
         if not body.strip():
             raise forms.ValidationError("The message is empty: write something to send.")
-        return body
+        return _all_filled(body)
 
 
 class AttachmentSendForm(ErrorText, forms.Form):
@@ -58,6 +60,20 @@ class AttachmentSendForm(ErrorText, forms.Form):
     body = forms.CharField(label="Caption", required=False, strip=False)
     client_token = forms.UUIDField(widget=forms.HiddenInput)
 
+    def clean_body(self):
+        return _all_filled(self.cleaned_data["body"])
+
+
+def _all_filled(text: str) -> str:
+    """A canned reply's variable with no value stays in the text as {{…}}: never sent like that."""
+    left = unfilled(text)
+    if left:
+        raise forms.ValidationError(
+            f"The reply still has {', '.join(left)}: a variable with no value for this customer. "
+            "Replace it with the right text, or remove it, then send."
+        )
+    return text
+
 
 class TemplateSendForm(ErrorText, forms.Form):
     """One text field per placeholder of the template's body, named p_<placeholder>."""
@@ -69,8 +85,10 @@ class TemplateSendForm(ErrorText, forms.Form):
         self.template = template
         first_name = (customer.name or "").split(" ")[0]
         examples = components.example_values(template.component(components.BODY), template.parameter_format)
+        # Named parameters are prefilled from the customer's contact attribute of the same key (issue 15).
+        attributes = attribute_values(customer) if template.parameter_format != POSITIONAL else {}
         for name in template.parameter_names:
-            initial = ""
+            initial = attributes.get(name, "")
             if name in NAME_PARAMETERS or (
                 template.parameter_format == POSITIONAL and name == "1" and GREETING.match(template.body_text)
             ):

@@ -22,6 +22,7 @@ from conversations import identifiers, policy
 from conversations import search as search_module
 from conversations import selectors as domain
 from conversations.models import Conversation, Customer, Message, MessageMedia, ThreadStatus
+from inbox import notes
 from inbox.models import CustomerSeen
 from templates_app.models import MessageTemplate
 
@@ -497,6 +498,7 @@ class Line(StrEnum):
     MESSAGE = "message"
     DAY = "day"
     SYSTEM = "system"
+    NOTE = "note"  # a private note (inbox.notes): colleagues only
 
 
 @dataclass
@@ -507,6 +509,7 @@ class TimelineItem:
     text: str = ""
     tone: str = ""  # for system lines: window / conversation / closed / voided
     html: str = ""  # a message's bubble, already rendered (inbox.rendering)
+    note: object | None = None  # inbox.models.Note, for Line.NOTE
 
 
 @dataclass
@@ -522,6 +525,10 @@ class Thread:
         facts: list = [extra, self.since]
         for item in self.items:
             m = item.message
+            if item.note is not None:
+                note = item.note
+                facts.append((item.kind, note.pk, note.author_id, note.created_at, note.body))
+                continue
             if m is None:
                 facts.append((item.kind, item.at, item.text, item.tone))
                 continue
@@ -671,12 +678,24 @@ def thread(
         earlier = len(page) > limit
         page = list(reversed(page[:limit]))
     if not page:
-        return Thread(customer, [], None, since)
+        notes = [] if start is not None else _note_items(customer, after=None, before=None, origin=origin)
+        return Thread(customer, _with_days(notes, tz), None, since)
     first, last = page[0].occurred_at, (now if start is None else page[-1].occurred_at)
     items = _message_items(customer, page)
+    # Private notes from the page's first message on (up to the next page's, for "Earlier messages"; the
+    # oldest page holds those written before the first message too).
+    oldest = start is not None and not earlier
+    items += _note_items(customer, after=None if oldest else first, before=start, origin=origin)
     items += _window_lines(customer, first, last, now)
     items += _conversation_lines(customer, first, last, now)
     items.sort(key=lambda item: (item.at, 0 if item.kind is Line.SYSTEM else 1))
+    cursor = Cursor(page[0].occurred_at, page[0].pk).encode() if earlier else None
+    return Thread(
+        customer, _with_days(items, tz), cursor, since or Cursor(page[0].occurred_at, page[0].pk).encode()
+    )
+
+
+def _with_days(items: list[TimelineItem], tz) -> list[TimelineItem]:
     with_days: list[TimelineItem] = []
     day = None
     for item in items:
@@ -685,8 +704,16 @@ def thread(
             with_days.append(TimelineItem(Line.DAY, item.at))
             day = local_day
         with_days.append(item)
-    cursor = Cursor(page[0].occurred_at, page[0].pk).encode() if earlier else None
-    return Thread(customer, with_days, cursor, since or Cursor(page[0].occurred_at, page[0].pk).encode())
+    return with_days
+
+
+def _note_items(customer, *, after, before: Cursor | None, origin: Cursor | None) -> list[TimelineItem]:
+    """Private notes at their time in the thread: from `after` (the page's first message; None on a
+    thread's first page that holds its whole history) or the poll's origin, to `before` (exclusive)."""
+    if origin is not None:
+        after = origin.activity
+    found = notes.notes_between(customer, after=after, before=before.activity if before else None)
+    return [TimelineItem(Line.NOTE, note.created_at, note=note) for note in found]
 
 
 QUOTE_LENGTH = 120

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from inbox import views, workflow_views
+from inbox import notes_views, views, workflow_views
 
 app_name = "inbox"
 
@@ -25,4 +25,21 @@ urlpatterns = [
     path("customers/<int:customer_id>/status/change/", workflow_views.change_status, name="change-status"),
     path("customers/<int:customer_id>/media/<int:message_id>/", views.media, name="media"),
     path("templates/", views.template_catalogue, name="templates"),
+    # Issue 15: private notes, notifications, contact attributes, canned replies (inbox.notes_views).
+    path("customers/<int:customer_id>/notes/", notes_views.add_note, name="add-note"),
+    path(
+        "customers/<int:customer_id>/notes/<int:note_id>/delete/", notes_views.delete_note, name="delete-note"
+    ),
+    path(
+        "customers/<int:customer_id>/attributes/<str:key>/", notes_views.set_attribute, name="set-attribute"
+    ),
+    path("customers/<int:customer_id>/canned/", notes_views.canned_for_customer, name="canned"),
+    path("notifications/", notes_views.notification_list, name="notifications"),
+    path("notifications/bell/", notes_views.bell, name="bell"),
+    path(
+        "notifications/<int:notification_id>/open/", notes_views.open_notification, name="open-notification"
+    ),
+    path("replies/", notes_views.replies, name="replies"),
+    path("replies/<int:reply_id>/", notes_views.edit_reply, name="edit-reply"),
+    path("replies/<int:reply_id>/delete/", notes_views.delete_reply, name="delete-reply"),
 ]

@@ -20,7 +20,7 @@ from conversations.exceptions import DomainError, TargetMessageInvalid, Template
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
-from inbox import collision, presence, ranges, rendering, selectors, workflow_views
+from inbox import collision, notes_views, presence, ranges, rendering, selectors, workflow_views
 from inbox import services as inbox_services
 from inbox.forms import AttachmentSendForm, TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
@@ -84,6 +84,7 @@ def _side_context(request, customer, *, now):
         "client_token": uuid.uuid4(),
         "text_max_chars": TEXT_MAX_CHARS,
         "attach_limits": ATTACH_LIMITS,
+        **notes_views.side_extra(request, customer),
     }
 
 
@@ -94,8 +95,10 @@ def _customer_context(request, customer, *, now):
     rendering.prerender(
         thread, tz=timezone.get_current_timezone(), today=timezone.localdate(now), actions=actions
     )
+    notes_box = notes_views.note_form_context(request, customer)
     return {
         **side,
+        **notes_box,
         **workflow_views.status_context(request, customer, now=now),
         "thread": thread,
         "thread_version": _thread_version(thread, customer, now),

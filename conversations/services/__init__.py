@@ -13,9 +13,11 @@ code were wrong (migration conversations 0002).
 - platform (with reconciliation): the platform's reports on our messages (R9)
 - sweep: marking ended conversations expired (R8)
 - status: the thread's place in the team's work (resolve, snooze, pending, reopen; snoozes that ended)
+- attributes: a customer's values of the contact fields admins define (no platform call)
 """
 
 from conversations.services.attachments import send_attachment
+from conversations.services.attributes import set_attribute
 from conversations.services.inbound import (
     receive_message,
     record_identity_change,
@@ -54,5 +56,6 @@ __all__ = [
     "send_reaction",
     "send_template",
     "send_text",
+    "set_attribute",
     "snooze",
 ]

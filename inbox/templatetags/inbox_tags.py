@@ -1,12 +1,14 @@
 """Display helpers: times in the agent's zone with the exact time on hover, countdowns the page's
 script ticks, delivery ticks. They display what the server computed; they decide nothing."""
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 from inbox import selectors
 from templates_app.placeholders import Part
@@ -153,3 +155,13 @@ def window_key(customer) -> str:
 def first_line(text) -> str:
     """What a quote shows of a message: its first line, shortened (inbox.selectors.first_line)."""
     return selectors.first_line(str(text or ""))
+
+
+@register.filter
+def with_mentions(text) -> str:
+    """A private note's text, escaped, with its @mentions marked and its line breaks kept."""
+    escaped = str(conditional_escape(text))
+    marked = re.sub(
+        r"(?<![\w@.])@([A-Za-z0-9_][\w.\-]*\w|[A-Za-z0-9_])", r'<strong class="mention">@\1</strong>', escaped
+    )
+    return mark_safe(marked.replace("\n", "<br>"))  # noqa: S308 - escaped above; only our tags added
