@@ -7,8 +7,10 @@ the bottom layer, which raises it); they are re-exported here with the domain's 
 from templates_app.exceptions import DomainError, TemplateParamsInvalid
 
 __all__ = [
+    "AssignmentRefused",
     "DomainError",
     "InvalidMessage",
+    "NotAnAgent",
     "ReactionTargetInvalid",
     "ReplyTargetInvalid",
     "TargetMessageInvalid",
@@ -69,3 +71,19 @@ class ReplyTargetInvalid(TargetMessageInvalid):
 class ReactionTargetInvalid(TargetMessageInvalid):
     code = "reaction_target_invalid"
     default_message = "That message cannot be reacted to."
+
+
+class AssignmentRefused(DomainError):
+    """An agent may take an unassigned thread and give back their own; reassigning anyone else's thread,
+    or giving a thread to a colleague, is a supervisor's (reassign_customer)."""
+
+    code = "assignment_refused"
+    default_message = (
+        "You can take a thread nobody holds and give back your own; only a supervisor can reassign a "
+        "colleague's thread or give a thread to someone else."
+    )
+
+
+class NotAnAgent(DomainError, ValueError):
+    code = "not_an_agent"
+    default_message = "Only an active agent can be given customers."

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from inbox import views
+from inbox import team_views, views
 
 app_name = "inbox"
 
@@ -21,5 +21,13 @@ urlpatterns = [
     path("customers/<int:customer_id>/template/", views.template_form, name="template-form"),
     path("customers/<int:customer_id>/assign/", views.assign, name="assign"),
     path("customers/<int:customer_id>/media/<int:message_id>/", views.media, name="media"),
+    path("customers/<int:customer_id>/labels/", team_views.add_label, name="add-label"),
+    path(
+        "customers/<int:customer_id>/labels/<int:label_id>/remove/",
+        team_views.remove_label,
+        name="remove-label",
+    ),
+    path("customers/<int:customer_id>/team/", team_views.set_team, name="set-team"),
+    path("availability/", team_views.availability, name="availability"),
     path("templates/", views.template_catalogue, name="templates"),
 ]

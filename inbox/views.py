@@ -16,11 +16,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import requires
 from conversations import policy, services
-from conversations.exceptions import DomainError, TargetMessageInvalid, TemplateParamsInvalid, WindowClosed
+from conversations.exceptions import (
+    AssignmentRefused,
+    DomainError,
+    TargetMessageInvalid,
+    TemplateParamsInvalid,
+    WindowClosed,
+)
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
-from inbox import ranges, rendering, selectors
+from inbox import ranges, rendering, selectors, team_views
 from inbox import services as inbox_services
 from inbox.forms import AttachmentSendForm, TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
@@ -57,9 +63,17 @@ def _list_params(request) -> tuple[selectors.Filter, str]:
 
 def _list_context(request, *, selected=None, now, through=None):
     view, search = _list_params(request)
+    label, team = team_views.list_scope(request)
     cursor = selectors.Cursor.decode(request.GET.get("before"))
     page = selectors.inbox_page(
-        user=request.user, view=view, search=search, cursor=cursor, through=through, now=now
+        user=request.user,
+        view=view,
+        search=search,
+        cursor=cursor,
+        through=through,
+        now=now,
+        label=label,
+        team=team,
     )
     day = timezone.localdate(now)  # "14:05" becomes "Mon 14:05" at midnight: a new day is news
     return {
@@ -69,7 +83,11 @@ def _list_context(request, *, selected=None, now, through=None):
         "search": search,
         "selected": selected,
         "now": now,
-        "list_version": page.version(view, search, selected.pk if selected else None, day),
+        "label_filter": label,
+        "team_filter": team,
+        "labels": list(selectors.labels()),
+        "teams": list(selectors.teams()),
+        "list_version": page.version(view, search, selected.pk if selected else None, day, label, team),
     }
 
 
@@ -81,6 +99,7 @@ def _side_context(request, customer, *, now):
         "can_send": request.user.has_perm(SEND),
         "can_assign": request.user.has_perm(ASSIGN),
         "agents": list(selectors.agents()),
+        **team_views.side_context(request, customer),
         "client_token": uuid.uuid4(),
         "text_max_chars": TEXT_MAX_CHARS,
         "attach_limits": ATTACH_LIMITS,
@@ -441,6 +460,8 @@ def assign(request, customer_id):
         inbox_services.assign(customer=customer, to=to, by=request.user)
     except inbox_services.NotAnAgent as error:
         return HttpResponse(str(error), status=422)
+    except AssignmentRefused as error:
+        return HttpResponse(error.message, status=403)
     if not request.htmx:
         return redirect("inbox:customer", customer_id=customer.pk)
     customer.refresh_from_db()

@@ -12,8 +12,16 @@ code were wrong (migration conversations 0002).
 - attachments: files agents send (a free-form message on the same send path)
 - platform (with reconciliation): the platform's reports on our messages (R9)
 - sweep: marking ended conversations expired (R8)
+- assignment: who holds a thread (by hand, in turn), its history, teams, availability, labels
 """
 
+from conversations.services.assignment import (
+    add_label,
+    assign,
+    assign_in_turn,
+    remove_label,
+    set_availability,
+)
 from conversations.services.attachments import send_attachment
 from conversations.services.inbound import (
     receive_message,
@@ -35,6 +43,9 @@ __all__ = [
     "CALLBACK_PREFIX",
     "SEND_TASK",
     "SWEEP_BATCH_SIZE",
+    "add_label",
+    "assign",
+    "assign_in_turn",
     "callback_data",
     "expire_due_conversations",
     "mark_message_failed",
@@ -44,8 +55,10 @@ __all__ = [
     "record_marketing_preference",
     "record_sent_elsewhere",
     "record_status",
+    "remove_label",
     "send_attachment",
     "send_reaction",
     "send_template",
     "send_text",
+    "set_availability",
 ]
