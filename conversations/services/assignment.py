@@ -50,7 +50,7 @@ def answering_users(queryset):
 
 
 def can_be_assigned(user) -> bool:
-    return user is not None and answering_users(type(user).objects.filter(pk=user.pk)).exists()
+    return user is not None and answering_users(get_user_model().objects.filter(pk=user.pk)).exists()
 
 
 def _permitted(*, holder_id: int | None, to, by, may_reassign: bool) -> bool:
