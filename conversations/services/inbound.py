@@ -93,8 +93,9 @@ def receive_message(
             if existing := _recorded(wamid):
                 return existing
             raise
-        if policy.opens_window(wa_type):
-            # A customer writing to a thread nobody holds: the team gives it to its next available agent.
+        if policy.is_turn(wa_type):
+            # A customer writing to a thread nobody holds (a reaction is no turn: it needs no answer): the
+            # team gives it to its next available agent, in this transaction.
             changed |= assignment.assign_in_turn(customer, at=at, now=now)
         customer.save(update_fields=changed)
         media_services.expect_media(message, now=now)  # its file is fetched after commit
