@@ -6,7 +6,9 @@ from accounts import roles
 PERMISSION_NAMES = {
     "conversations.view_customer": "see the inbox (agents, supervisors and admins)",
     "conversations.send_message": "send messages to customers (agents)",
-    "conversations.assign_customer": "assign customers (agents)",
+    "conversations.assign_customer": "assign customers (agents take threads; supervisors reassign them)",
+    "conversations.label_customer": "put labels on customers' threads (agents and supervisors)",
+    "conversations.set_availability": "switch between available and away (agents)",
     "templates_app.view_messagetemplate": "see the message templates (agents, supervisors and admins)",
     "reports.view_reports": "see reports (agents their own figures, supervisors and admins everyone's)",
 }
