@@ -59,6 +59,12 @@ def _side(request, customer_id, *, status=200, error=""):
     return response
 
 
+def refused(request, customer_id, message: str):
+    """A change the user may not make to this thread (another agent holds it, perhaps since the page
+    loaded): 409 with the side panel as it is now and why, which the page swaps in."""
+    return _side(request, customer_id, status=409, error=message)
+
+
 @requires(LABEL)
 @require_POST
 def add_label(request, customer_id):
@@ -67,7 +73,9 @@ def add_label(request, customer_id):
     if label is None:
         return _side(request, customer.pk, status=422, error="Choose a label to add.")
     services.add_label(customer=customer, label=label, by=request.user, now=timezone.now())
-    return _side(request, customer.pk) if request.htmx else redirect("inbox:customer", customer_id=customer.pk)
+    return (
+        _side(request, customer.pk) if request.htmx else redirect("inbox:customer", customer_id=customer.pk)
+    )
 
 
 @requires(LABEL)
@@ -76,7 +84,9 @@ def remove_label(request, customer_id, label_id):
     customer = get_object_or_404(Customer, pk=customer_id)
     label = get_object_or_404(Label, pk=label_id)
     services.remove_label(customer=customer, label=label)
-    return _side(request, customer.pk) if request.htmx else redirect("inbox:customer", customer_id=customer.pk)
+    return (
+        _side(request, customer.pk) if request.htmx else redirect("inbox:customer", customer_id=customer.pk)
+    )
 
 
 @requires(ASSIGN)
@@ -98,8 +108,10 @@ def set_team(request, customer_id):
             team=team,
         )
     except AssignmentRefused as error:
-        return HttpResponse(error.message, status=403)
-    return _side(request, customer.pk) if request.htmx else redirect("inbox:customer", customer_id=customer.pk)
+        return refused(request, customer.pk, error.message)
+    return (
+        _side(request, customer.pk) if request.htmx else redirect("inbox:customer", customer_id=customer.pk)
+    )
 
 
 @requires(SET_AVAILABILITY)

@@ -128,7 +128,7 @@ def inbox(request, customer_id=None):
     """The whole screen: the list, and the selected customer's thread, side panel and compose area."""
     now = timezone.now()
     customer = (
-        get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
+        get_object_or_404(Customer.objects.select_related("assigned_to", "team"), pk=customer_id)
         if customer_id
         else None
     )
@@ -213,7 +213,7 @@ def _thread_version(thread, customer, now) -> str:
 @requires(VIEW)
 @require_GET
 def side_panel(request, customer_id):
-    customer = get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
+    customer = get_object_or_404(Customer.objects.select_related("assigned_to", "team"), pk=customer_id)
     return render(request, "inbox/inbox.html#side", _side_context(request, customer, now=timezone.now()))
 
 
@@ -461,7 +461,8 @@ def assign(request, customer_id):
     except inbox_services.NotAnAgent as error:
         return HttpResponse(str(error), status=422)
     except AssignmentRefused as error:
-        return HttpResponse(error.message, status=403)
+        # Someone else's thread (taken meanwhile, or never this agent's): the side panel as it is now.
+        return team_views.refused(request, customer.pk, error.message)
     if not request.htmx:
         return redirect("inbox:customer", customer_id=customer.pk)
     customer.refresh_from_db()

@@ -215,7 +215,9 @@ def test_an_agent_sets_the_team_of_a_thread_nobody_else_holds(billing):
     assert response.status_code == 200 and "team Billing" in response.text
     assert Customer.objects.get().team == billing
     services.assign(customer=customer, to=sam, by=None, now=NOW, may_reassign=True)
-    assert agent.post(url, {"team": ""}, headers=HTMX).status_code == 403  # sam's thread
+    refused = agent.post(url, {"team": ""}, headers=HTMX)  # sam's thread: the panel as it is now, and why
+    assert refused.status_code == 409 and "only a supervisor can reassign" in refused.text
+    assert "Sam · team Billing" in refused.text
     assert signed_in(user("boss", "supervisors")).post(url, {"team": ""}, headers=HTMX).status_code == 200
     assert Customer.objects.get().team is None and Customer.objects.get().assigned_to == sam
     assert agent.post(url, {"team": "999"}, headers=HTMX).status_code == 422

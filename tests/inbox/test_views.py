@@ -611,12 +611,12 @@ def test_assign_to_me_to_another_agent_and_back(client_as, agent):
     url = reverse("inbox:assign", args=[customer.pk])
     assert client.post(url, {"agent": "me"}, headers={"HX-Request": "true"}).status_code == 200
     assert Customer.objects.get().assigned_to == agent
-    assert client.post(url, {"agent": sam.pk}).status_code == 403  # a handover is a supervisor's
+    assert client.post(url, {"agent": sam.pk}).status_code == 409  # a handover is a supervisor's
     assert Customer.objects.get().assigned_to == agent
     boss.post(url, {"agent": sam.pk})
     assert Customer.objects.get().assigned_to == sam
-    assert client.post(url, {"agent": ""}).status_code == 403  # not the agent's to give back
-    assert client.post(url, {"agent": "me"}).status_code == 403  # nor to take
+    assert client.post(url, {"agent": ""}).status_code == 409  # not the agent's to give back
+    assert client.post(url, {"agent": "me"}).status_code == 409  # nor to take
     assert Customer.objects.get().assigned_to == sam
     boss.post(url, {"agent": ""})
     assert Customer.objects.get().assigned_to is None
