@@ -101,7 +101,7 @@ def set_team(request, customer_id):
     try:
         services.assign(
             customer=customer,
-            to=customer.assigned_to,
+            to=services.assignment.UNCHANGED,  # whoever holds it when the lock is held
             by=request.user,
             now=timezone.now(),
             may_reassign=request.user.has_perm(REASSIGN),

@@ -69,14 +69,17 @@ def _permitted(*, holder_id: int | None, to, by, may_reassign: bool) -> bool:
 def assign(
     *, customer: Customer | int, to, by, now: datetime, may_reassign: bool, team=UNCHANGED
 ) -> Customer:
-    """Give the thread to the agent `to` (None: nobody) and, when given, to `team` (None: no team), as
-    `by` at `now`. The history records the change; assigning the holder again changes nothing."""
+    """Give the thread to the agent `to` (None: nobody; UNCHANGED: whoever holds it when the lock is
+    held) and, when given, to `team` (None: no team), as `by` at `now`. The history records the change;
+    assigning the holder again changes nothing."""
     policy.require_aware(now, "now")
-    if to is not None and not can_be_assigned(to):
+    if to is not UNCHANGED and to is not None and not can_be_assigned(to):
         raise NotAnAgent(f"{to.get_username()} is not an active agent, so they cannot be given customers.")
     with transaction.atomic():
         locked = lock_customer(customer)
         holder = locked.assigned_to_id
+        if to is UNCHANGED:
+            to = locked.assigned_to
         if not _permitted(holder_id=holder, to=to, by=by, may_reassign=may_reassign):
             raise AssignmentRefused()
         changed = set()

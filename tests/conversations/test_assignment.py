@@ -279,3 +279,23 @@ def test_many_threads_at_once_are_shared_evenly():
     per_agent = sorted(Customer.objects.filter(assigned_to=a).count() for a in agents)
     assert per_agent == [3, 3, 3]
     assert Assignment.objects.filter(how="auto").count() == 9
+
+
+def test_a_team_change_keeps_whoever_holds_the_thread_when_it_is_made():
+    """The side panel's team change does not name the holder it saw: one who took the thread since the
+    page loaded keeps it."""
+    alex = person("alex")
+    billing = Team.objects.create(name="Billing")
+    customer = factories.customer()
+    services.assign(customer=customer, to=alex, by=alex, now=at(0, "09:00"), may_reassign=False)
+    services.assign(
+        customer=customer.pk,
+        to=services.assignment.UNCHANGED,
+        by=person("boss", "supervisors"),
+        now=at(0, "09:05"),
+        may_reassign=True,
+        team=billing,
+    )
+    customer.refresh_from_db()
+    assert (customer.assigned_to, customer.team) == (alex, billing)
+    assert len(history(customer)) == 1
