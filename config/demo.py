@@ -100,6 +100,7 @@ DEMO_CUSTOMERS = [
             (timedelta(hours=5, minutes=10), "Olá, my order hasn't arrived yet."),
             (timedelta(hours=5), "Order 860198."),
         ),
+        files=(DemoFile(timedelta(hours=4, minutes=58), "image", caption="The tracking page says 'held'"),),
         reply="Thanks Pablo, order 860198 left our warehouse yesterday; I'm checking with the courier.",
     ),
     DemoCustomer(

@@ -18,6 +18,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/send-template/", views.send_template, name="send-template"),
     path("customers/<int:customer_id>/react/", views.react, name="react"),
     path("customers/<int:customer_id>/typing/", views.typing, name="typing"),
+    path("customers/<int:customer_id>/presence/", views.presence_report, name="presence"),
     path("customers/<int:customer_id>/template/", views.template_form, name="template-form"),
     path("customers/<int:customer_id>/assign/", views.assign, name="assign"),
     path("customers/<int:customer_id>/media/<int:message_id>/", views.media, name="media"),

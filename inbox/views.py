@@ -26,7 +26,7 @@ from conversations.exceptions import (
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
-from inbox import ranges, rendering, selectors, team_views
+from inbox import collision, presence, ranges, rendering, selectors, team_views
 from inbox import services as inbox_services
 from inbox.forms import AttachmentSendForm, TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
@@ -244,9 +244,14 @@ def _render_compose(
     template_form=None,
     problems_shown=True,
     reply=None,
+    collision=None,
 ):
     context = {
         "reply": reply,
+        # Colleagues' replies since this agent's compose area was drawn: shown, with "Send anyway"; the
+        # form keeps the instant it was first drawn, so a plain Send warns again (collision.py).
+        "collision": collision,
+        "loaded_at": collision and request.POST.get("loaded_at"),
         "customer": customer,
         "compose": selectors.compose(customer, now=timezone.now()),
         "can_send": request.user.has_perm(SEND),
@@ -267,7 +272,7 @@ def _render_compose(
     response = render(request, "inbox/inbox.html#compose", context, status=status)
     if sent is not None:
         response["HX-Trigger"] = "message-sent"  # the thread and the list refresh themselves
-    elif status == 409:
+    elif status == 409 and not collision:
         response["HX-Trigger"] = "window-refused"  # the side panel and the list show the closed window
     return response
 
@@ -287,6 +292,9 @@ def send_text(request, customer_id):
             request, customer, status=422, error=form.error_text(), draft=draft, reply=reply
         )
     body, reply_to = form.cleaned_data["body"], form.cleaned_data["reply_to"] or None
+    if collided := collision.replies_since_loaded(request, customer):
+        reply = selectors.reply_preview(customer, reply_to)
+        return _render_compose(request, customer, status=409, draft=body, reply=reply, collision=collided)
     try:
         message = services.send_text(
             customer=customer,
@@ -327,6 +335,8 @@ def _send_attachment(request, customer):
     except media_types.Refused as refusal:
         error = f"“{upload.name}” was not sent: {refusal} Choose another file."
         return _render_compose(request, customer, status=422, error=error, draft=caption)
+    if collided := collision.replies_since_loaded(request, customer):
+        return _render_compose(request, customer, status=409, draft=caption, collision=collided)
     try:
         message = services.send_attachment(
             customer=customer,
@@ -395,6 +405,8 @@ def send_template(request, customer_id):
     form = TemplateSendForm(template, customer, request.POST)
     if not form.is_valid():
         return _render_compose(request, customer, status=422, error=form.error_text(), template_form=form)
+    if collided := collision.replies_since_loaded(request, customer):
+        return _render_compose(request, customer, status=409, template_form=form, collision=collided)
     try:
         message = services.send_template(
             customer=customer,
@@ -517,3 +529,14 @@ def media(request, customer_id, message_id):
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@requires(VIEW)
+@require_POST
+def presence_report(request, customer_id):
+    """This agent has the thread open (typing a reply when `typing` is set); the answer names the
+    colleagues on the same thread now, viewing or typing (polled every few seconds by the thread page)."""
+    customer = get_object_or_404(Customer.objects.only("pk"), pk=customer_id)
+    typing = request.POST.get("typing") == "1" and request.user.has_perm(SEND)
+    colleagues = presence.report(customer.pk, request.user, typing=typing, now=timezone.now())
+    return render(request, "inbox/inbox.html#presence", {"colleagues": colleagues})

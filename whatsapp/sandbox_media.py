@@ -161,12 +161,32 @@ def pdf(text: str = "Invoice 2026-114") -> bytes:
     return bytes(out)
 
 
-def ogg() -> bytes:
-    """The first page of an Ogg Opus stream (its identification header): recognised as audio/ogg."""
-    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, 312, 48000, 0, 0)
-    header = struct.pack("<4sBBqIIIB", b"OggS", 0, 2, 0, 1, 0, 0, 1) + bytes([len(head)])
-    checksum = _ogg_crc(header + head)
-    return header[:22] + struct.pack("<I", checksum) + header[26:] + head
+def ogg(seconds: float = 2.0) -> bytes:
+    """A voice note any browser plays: an Ogg Opus stream (RFC 7845) of `seconds` of silence, mono, in
+    20 ms frames. Each frame is an Opus packet of its TOC byte alone (RFC 6716 3.2.1: a frame of no bytes,
+    which a decoder plays as silence); the last page's granule position gives the player its duration."""
+    pre_skip, frame_samples = 312, 960  # 20 ms at 48 kHz
+    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, pre_skip, 48000, 0, 0)
+    vendor = b"support-inbox sandbox"
+    tags = b"OpusTags" + struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", 0)
+    toc = bytes([1 << 3])  # configuration 1: SILK narrowband, 20 ms; mono; one frame
+    frames = max(1, round(seconds * 50))
+    pages = [_ogg_page([head], granule=0, sequence=0, flags=0x02), _ogg_page([tags], granule=0, sequence=1)]
+    for first in range(0, frames, 50):
+        count = min(50, frames - first)
+        flags = 0x04 if first + count == frames else 0  # the last page ends the stream
+        granule = pre_skip + (first + count) * frame_samples
+        pages.append(_ogg_page([toc] * count, granule=granule, sequence=len(pages), flags=flags))
+    return b"".join(pages)
+
+
+def _ogg_page(packets: list[bytes], *, granule: int, sequence: int, flags: int = 0) -> bytes:
+    """One Ogg page (RFC 3533) holding whole packets, each under 255 bytes."""
+    lacing = bytes(len(packet) for packet in packets)
+    header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, 1, sequence, 0, len(packets)) + lacing
+    body = b"".join(packets)
+    checksum = _ogg_crc(header + body)
+    return header[:22] + struct.pack("<I", checksum) + header[26:] + body
 
 
 def _ogg_crc(data: bytes) -> int:

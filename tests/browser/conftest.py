@@ -156,38 +156,55 @@ def page_issues(request) -> PageIssues:
 
 
 @pytest.fixture
-def page(browser, live_server, page_issues):
+def new_page(browser, live_server, page_issues):
+    """Opens a fresh browser context (no cookies, no storage) on the live server, in Berlin time, and
+    returns its tab: a second person at another computer (two agents on one customer). Every tab's
+    console is watched like the first one's."""
+    contexts = []
+
+    def open_tab():
+        context = browser.new_context(
+            viewport=VIEWPORT, timezone_id=TIME_ZONE, locale="en-US", base_url=live_server.url
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        tab = context.new_page()
+
+        def on_console(message):
+            if message.type == "error" or CSP_VIOLATION.search(message.text):
+                page_issues.seen.append(f"console {message.type}: {message.text} ({tab.url})")
+
+        tab.on("console", on_console)
+        tab.on("pageerror", lambda error: page_issues.seen.append(f"uncaught error: {error} ({tab.url})"))
+        return tab
+
+    yield open_tab
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
     """A fresh browser context per test (no cookies, no storage), on the live server, in Berlin time."""
-    context = browser.new_context(
-        viewport=VIEWPORT, timezone_id=TIME_ZONE, locale="en-US", base_url=live_server.url
-    )
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-
-    def on_console(message):
-        if message.type == "error" or CSP_VIOLATION.search(message.text):
-            page_issues.seen.append(f"console {message.type}: {message.text} ({tab.url})")
-
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda error: page_issues.seen.append(f"uncaught error: {error} ({tab.url})"))
-    yield tab
-    context.close()
+    return new_page()
 
 
 @pytest.fixture
 def log_in(page):
     """Log in through the form, as a person would. The first page of a tab reports the browser's time
-    zone in a cookie and reloads once (static/inbox/inbox.js): wait for that before typing."""
+    zone in a cookie and reloads once (static/inbox/inbox.js): wait for that before typing. `tab`: another
+    person's tab (new_page) instead of the test's own."""
 
-    def log_in_as(username: str, password: str):
-        first_page = not any(cookie["name"] == "tz" for cookie in page.context.cookies())
-        page.goto("/login/")
+    def log_in_as(username: str, password: str, tab=None):
+        tab = tab or page
+        first_page = not any(cookie["name"] == "tz" for cookie in tab.context.cookies())
+        tab.goto("/login/")
         if first_page:
-            page.wait_for_function("() => performance.getEntriesByType('navigation')[0].type === 'reload'")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(lambda url: "/login/" not in url)
-        return page
+            tab.wait_for_function("() => performance.getEntriesByType('navigation')[0].type === 'reload'")
+        tab.fill("#id_username", username)
+        tab.fill("#id_password", password)
+        tab.get_by_role("button", name="Log in").click()
+        tab.wait_for_url(lambda url: "/login/" not in url)
+        return tab
 
     return log_in_as

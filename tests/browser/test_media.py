@@ -81,6 +81,8 @@ def test_a_customers_voice_note_plays_in_the_thread_and_can_be_seeked(agent):
     )
     assert player.evaluate("a => a.error") is None
     assert player.evaluate("a => a.duration") > 0
+    # Wide enough to show its play button and timeline (a bubble is as wide as its content).
+    assert player.bounding_box()["width"] >= 15 * 16
     voice = MessageMedia.objects.get(kind="audio", message__customer__name="Ravi Patel")
     served = page.request.get(
         f"/customers/{voice.message.customer_id}/media/{voice.message_id}/", headers={"Range": "bytes=4-11"}

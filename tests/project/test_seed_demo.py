@@ -114,7 +114,7 @@ def test_the_demo_history_follows_the_rules_and_gives_the_reports_something_to_s
         # And the fetch of each file the demo's customers sent (fetched at once too: nothing pending).
         assert Counter(callback.func for callback in dispatched) == {
             outbound._dispatch_outbound: 3,
-            media_services._dispatch_fetch: 2,
+            media_services._dispatch_fetch: 4,  # Ravi: a photo, a PDF, a voice note; Pablo: a photo
         }
         assert set(MessageMedia.objects.values_list("status", flat=True)) == {"stored"}
 

@@ -85,8 +85,9 @@ def test_sends_a_photo_a_document_and_a_voice_note_whose_files_the_sandbox_serve
     for file_name, content in files.items():
         (tmp_path / file_name).write_bytes(content)
     url = f"{live_server.url}/webhooks/whatsapp/"
+    # The caption after the file, as people type it (positionals are read among the options).
     call_command(
-        "simulate_inbound", "15557654321", "The lid", "--image", tmp_path / "photo.png", "--url", url
+        "simulate_inbound", "15557654321", "--image", tmp_path / "photo.png", "The lid", "--url", url
     )
     call_command("simulate_inbound", "15557654321", "--document", tmp_path / "invoice.pdf", "--url", url)
     call_command("simulate_inbound", "15557654321", "--voice", tmp_path / "note.ogg", "--url", url)

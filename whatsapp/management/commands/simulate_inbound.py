@@ -26,6 +26,13 @@ class Command(BaseCommand):
         "running app, exactly as the platform would."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # The caption may come after the file (`simulate_inbound 4477… --image x.png "Look"`), as people
+        # type it: positionals are read wherever they are among the options.
+        parser.parse_args = parser.parse_intermixed_args
+        return parser
+
     def add_arguments(self, parser):
         parser.add_argument(
             "customer",
