@@ -228,7 +228,7 @@ def test_the_side_panel_offers_each_role_what_it_may_do():
     alex, sam = user("alex", "agents"), user("sam", "agents")
     side = reverse("inbox:side", args=[customer.pk])
     unassigned = signed_in(alex).get(side).text
-    assert 'value="me">Assign to me' in unassigned and 'id="assign-agent"' not in unassigned
+    assert 'value="me" data-shortcut="a"' in unassigned and 'id="assign-agent"' not in unassigned
     services.assign(customer=customer, to=alex, by=alex, now=NOW, may_reassign=False)
     mine = signed_in(alex).get(side).text
     assert "Unassign me" in mine and "Assign to me" not in mine
