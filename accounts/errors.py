@@ -6,8 +6,10 @@ from accounts import roles
 PERMISSION_NAMES = {
     "conversations.view_customer": "see the inbox (agents, supervisors and admins)",
     "conversations.send_message": "send messages to customers (agents)",
-    "conversations.assign_customer": "assign customers (agents)",
+    "conversations.assign_customer": "assign customers (agents take threads; supervisors reassign them)",
     "conversations.change_thread_status": "resolve, snooze or reopen threads (agents)",
+    "conversations.label_customer": "put labels on customers' threads (agents and supervisors)",
+    "conversations.set_availability": "switch between available and away (agents)",
     "templates_app.view_messagetemplate": "see the message templates (agents, supervisors and admins)",
     "inbox.add_note": "write private notes in threads (agents and supervisors)",
     "inbox.add_cannedreply": "keep canned replies of your own (agents)",

@@ -1,6 +1,7 @@
 """The product's roles as Django groups, and what each may do.
 
-Agents answer customers; supervisors also read reports; admins also manage templates in the admin.
+Agents answer customers and take threads; supervisors also read reports and reassign threads; admins
+also manage templates, teams and labels in the admin.
 The groups are created and kept in sync by `sync_roles` after every migrate (accounts.apps): a new
 permission in this file reaches the groups at the next deploy's migrate. Apps are named by label only:
 this module imports no other app of the project.
@@ -26,12 +27,28 @@ _INSPECT_CHANNEL = [
     ("conversations", "view_messagemedia"),  # customers' files: still being fetched, refused, expired
 ]
 
-# Answering customers: the inbox's compose area and assignment.
+# Answering customers: the inbox's compose area, taking a thread (and giving back one's own: a
+# supervisor's reassign_customer gives anyone's to anyone), labels on threads, the available/away switch.
 _ANSWER = [
     ("conversations", "send_message"),
     ("conversations", "assign_customer"),
     ("conversations", "change_thread_status"),  # resolve, snooze, mark pending, reopen
+    ("conversations", "label_customer"),
+    ("conversations", "set_availability"),
 ]
+# Supervisors hand threads over: to any agent, any team; and put labels on threads.
+_REASSIGN = [
+    ("conversations", "assign_customer"),
+    ("conversations", "reassign_customer"),
+    ("conversations", "label_customer"),
+    ("conversations", "view_assignment"),  # who held a thread when (the admin's history)
+]
+# Teams (their members, the default team that takes new threads in turn) and labels: the admin's.
+_MANAGE_TEAMS_AND_LABELS = [
+    ("conversations", f"{action}_{model}")
+    for model in ("team", "teammembership", "label")
+    for action in ("view", "add", "change", "delete")
+] + [("conversations", "view_assignment"), ("conversations", "view_agentavailability")]
 
 # Reports: agents see their own figures; supervisors and admins see the whole team's.
 _OWN_REPORTS = [("reports", "view_reports")]
@@ -74,7 +91,7 @@ ROLE_PERMISSIONS = {
         *_READ_CANNED_REPLIES,
         *_EDIT_ATTRIBUTE_VALUES,
     ],
-    SUPERVISORS: [*_READ_CONVERSATIONS, *_TEAM_REPORTS, *_WRITE_NOTES, *_READ_CANNED_REPLIES],
+    SUPERVISORS: [*_READ_CONVERSATIONS, *_TEAM_REPORTS, *_REASSIGN, *_WRITE_NOTES, *_READ_CANNED_REPLIES],
     ADMINS: [
         *_READ_CONVERSATIONS,
         *_INSPECT_CHANNEL,
@@ -84,6 +101,7 @@ ROLE_PERMISSIONS = {
         *_READ_CANNED_REPLIES,
         *_TEAM_CANNED_REPLIES,
         *_DEFINE_ATTRIBUTES,
+        *_MANAGE_TEAMS_AND_LABELS,
         ("templates_app", "add_messagetemplate"),
         ("templates_app", "change_messagetemplate"),
         ("templates_app", "delete_messagetemplate"),

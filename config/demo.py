@@ -16,7 +16,7 @@ from accounts import roles
 from config.demo_history import seed_history
 from conversations import services
 from conversations.identifiers import Identity
-from conversations.models import ContactAttribute, Customer, Message
+from conversations.models import ContactAttribute, Customer, Label, Message, Team, TeamMembership
 from inbox import notes
 from inbox.models import CannedReply
 from reports.demo import load_sample_rates
@@ -187,6 +187,15 @@ def _seed_statuses(agent, *, now) -> None:
         services.snooze(customer=answered[0], until=morning, agent=agent, now=now)
 
 
+# Labels (name, colour) and teams (name, default, members) an admin would make (issue 15).
+DEMO_LABELS = [("refund", "#b42318"), ("VIP", "#6941c6"), ("delivery", "#0b6e4f")]
+DEMO_TEAMS = [("Support", True, ("agent", "agent2")), ("Billing", False, ("agent2",))]
+# Who carries which labels, who belongs to which team, who holds whom (by the demo customers' names).
+DEMO_LABELLED = {"Pablo Morales": ("VIP",), "Lukas Weber": ("refund", "delivery"), "Mei Chen": ("VIP",)}
+DEMO_TEAM_OF = {"Lukas Weber": "Billing"}
+DEMO_HELD_BY = {"Pablo Morales": "agent", "Lukas Weber": "agent2"}
+
+
 def seed_demo(*, history_days: int = 0) -> dict[str, int]:
     """Create or refresh the demo, with `history_days` of history for the reports (config.demo_history).
     Returns counts for the command's summary."""
@@ -194,6 +203,9 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
         users = _seed_users()
         templates = _seed_templates()
         load_sample_rates()  # the cost report's example rate card, unless an admin has made one
+        # The demo's customers are replayed with nobody taking threads in turn; the default team is set
+        # again at the end, so customers who write during the demo are given out in turn.
+        Team.objects.filter(name__in=[name for name, _, _ in DEMO_TEAMS]).update(is_default=False)
         Customer.objects.filter(
             Q(wa_id__in=[c.wa_id for c in DEMO_CUSTOMERS if c.wa_id])
             | Q(user_id__in=[c.user_id for c in DEMO_CUSTOMERS if c.user_id])
@@ -253,6 +265,7 @@ def seed_demo(*, history_days: int = 0) -> dict[str, int]:
             )
     _seed_statuses(users["agent"], now=timezone.now())
     _seed_workflow(users, now=timezone.now())
+    _seed_teams_and_labels(users, now=now)
     if history:
         # The reports' daily rollup, computed again over the new history.
         refresh_rollup(now=now, recompute=(date.min, date.max), wait=True)
@@ -326,6 +339,35 @@ def _seed_workflow(users, *, now) -> None:
         body="The courier confirmed delivery for Thursday. @agent can you tell Pablo when he writes back?",
         now=now,
     )
+
+
+def _seed_teams_and_labels(users: dict, *, now) -> None:
+    """The labels and teams an admin would make, a few threads labelled, held and in a team."""
+    labels = {}
+    for name, colour in DEMO_LABELS:
+        labels[name], _ = Label.objects.update_or_create(name=name, defaults={"colour": colour})
+    teams = {}
+    for name, _is_default, members in DEMO_TEAMS:
+        teams[name], _ = Team.objects.get_or_create(name=name)
+        for username in members:
+            TeamMembership.objects.get_or_create(team=teams[name], agent=users[username])
+    by_name = {c.name: c for c in Customer.objects.filter(name__in=[d.name for d in DEMO_CUSTOMERS])}
+    for name, names in DEMO_LABELLED.items():
+        for label in names:
+            services.add_label(customer=by_name[name], label=labels[label], by=users["agent"], now=now)
+    for name, username in DEMO_HELD_BY.items():
+        team = teams.get(DEMO_TEAM_OF.get(name, ""), teams["Support"])
+        services.assign(
+            customer=by_name[name],
+            to=users[username],
+            by=users["supervisor"],
+            now=now,
+            may_reassign=True,
+            team=team,
+        )
+    for name, is_default, _ in DEMO_TEAMS:
+        if is_default:
+            Team.objects.filter(pk=teams[name].pk).update(is_default=True)
 
 
 def _seed_users():

@@ -223,11 +223,13 @@ def seed_history(
         except WindowClosed:
             continue  # a second reply planned after the window closed: the rules refuse it, as live
         _platform_answers(message, event.at, rng, counts)
-    # The customers belong to the agents who answer them most.
+    # The customers belong to the agents who answer them most, since the history began (the reports
+    # attribute each window to who held the thread then: the assignment history).
+    begun = now - timedelta(days=days)
     for index, (wa_id, _) in enumerate(people):
-        Customer.objects.filter(wa_id=wa_id).update(
-            assigned_to=users["agent"] if index % 2 == 0 else users["agent2"]
-        )
+        if customer := Customer.objects.filter(wa_id=wa_id).first():
+            holder = users["agent"] if index % 2 == 0 else users["agent2"]
+            services.assign(customer=customer, to=holder, by=None, now=begun, may_reassign=True)
     services.expire_due_conversations(now=now)
     counts["customers"] = len(people)
     return counts

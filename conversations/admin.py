@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -18,15 +19,21 @@ from django.utils.text import Truncator
 
 from conversations import selectors
 from conversations.models import (
+    AgentAvailability,
+    Assignment,
     ContactAttribute,
     ContactAttributeValue,
     Conversation,
     ConversationDiscrepancy,
     Customer,
+    Label,
     Message,
     MessageMedia,
     PreviousIdentifier,
+    Team,
+    TeamMembership,
 )
+from conversations.services import assignment
 
 admin.site.site_header = "Support Inbox administration"
 admin.site.site_title = "Support Inbox administration"
@@ -580,3 +587,88 @@ class ContactAttributeValueAdmin(ViewOnlyAdmin):
     @admin.display(description="customer", ordering="customer__name")
     def customer_link(self, value):
         return _change_link(value.customer)
+
+
+# --- Teams, labels, who held a thread when (issue 15) ----------------------------------------------------
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    """Labels agents put on threads from the side panel; the list shows and filters by them."""
+
+    list_display = ["name", "colour_swatch", "threads"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(thread_count=Count("customer_links"))
+
+    @admin.display(description="colour")
+    def colour_swatch(self, label):
+        return label.colour  # the page's strict CSP allows no inline style: the value itself
+
+    @admin.display(description="threads", ordering="thread_count")
+    def threads(self, label):
+        return label.thread_count
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 1
+    fields = ["agent", "last_assigned_at"]
+    readonly_fields = ["last_assigned_at"]
+    verbose_name = "member"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agent":  # only who may answer customers can be given them
+            kwargs["queryset"] = assignment.answering_users(get_user_model().objects.all()).order_by(
+                "username"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams and their agents. The default team gives new threads in turn to its available agents."""
+
+    list_display = ["name", "is_default", "member_count"]
+    fields = ["name", "is_default"]
+    inlines = [TeamMembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(members_count=Count("memberships"))
+
+    @admin.display(description="members", ordering="members_count")
+    def member_count(self, team):
+        return team.members_count
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ViewOnlyAdmin):
+    """Who held each thread from when to when, and who changed it: written only by the assignment
+    service (by hand, in turn, or "held before history was kept")."""
+
+    list_display = ["customer", "agent", "started", "ended", "how", "assigned_by", "ended_by"]
+    list_filter = ["how", "agent"]
+    list_select_related = ["customer", "agent", "assigned_by", "ended_by"]
+    search_fields = ["customer__name", "customer__wa_id", "agent__username"]
+    date_hierarchy = "started_at"
+
+    @admin.display(description="from", ordering="started_at")
+    def started(self, row):
+        return _when(row.started_at)
+
+    @admin.display(description="until", ordering="ended_at")
+    def ended(self, row):
+        return _when(row.ended_at) if row.ended_at else "holds it now"
+
+
+@admin.register(AgentAvailability)
+class AgentAvailabilityAdmin(ViewOnlyAdmin):
+    """Each agent's available/away switch (they set it in the inbox's header)."""
+
+    list_display = ["agent", "available", "changed"]
+    list_select_related = ["agent"]
+
+    @admin.display(description="since", ordering="changed_at")
+    def changed(self, row):
+        return _when(row.changed_at)

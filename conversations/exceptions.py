@@ -7,10 +7,12 @@ the bottom layer, which raises it); they are re-exported here with the domain's 
 from templates_app.exceptions import DomainError, TemplateParamsInvalid
 
 __all__ = [
+    "AssignmentRefused",
     "AttributeInvalid",
     "DomainError",
     "InvalidMessage",
     "InvalidStatusChange",
+    "NotAnAgent",
     "ReactionTargetInvalid",
     "ReplyTargetInvalid",
     "ResolveNeedsConfirmation",
@@ -99,3 +101,19 @@ class AttributeInvalid(DomainError):
 
     code = "attribute_invalid"
     default_message = "That value does not fit the field."
+
+
+class AssignmentRefused(DomainError):
+    """An agent may take an unassigned thread and give back their own; reassigning anyone else's thread,
+    or giving a thread to a colleague, is a supervisor's (reassign_customer)."""
+
+    code = "assignment_refused"
+    default_message = (
+        "You can take a thread nobody holds and give back your own; only a supervisor can reassign a "
+        "colleague's thread or give a thread to someone else."
+    )
+
+
+class NotAnAgent(DomainError, ValueError):
+    code = "not_an_agent"
+    default_message = "Only an active agent can be given customers."

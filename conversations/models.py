@@ -96,6 +96,11 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_customers",
     )
+    # The team the thread belongs to (with or without an agent): "Team" filter, auto-assignment's queue.
+    team = models.ForeignKey(
+        "Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    labels = models.ManyToManyField("Label", through="CustomerLabel", related_name="customers", blank=True)
     # Superseded by inbox.CustomerSeen (what each agent has read), which inbox 0005 filled from it. Kept,
     # unused, so the domain's migrations never wait on the inbox's: drop it in a later release.
     agent_last_seen_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +144,7 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["-last_activity_at", "-id"], name="customer_activity_idx"),
             models.Index(fields=["assigned_to", "-last_activity_at", "-id"], name="customer_assigned_idx"),
+            models.Index(fields=["team", "-last_activity_at", "-id"], name="customer_team_idx"),
             models.Index(fields=["last_inbound_at"], name="customer_window_idx"),
             # The inbox's "needs reply": open windows whose latest turn is the customer's.
             models.Index(
@@ -173,6 +179,8 @@ class Customer(models.Model):
         permissions = [
             ("assign_customer", "Can assign customers to agents"),
             ("change_thread_status", "Can resolve, snooze, mark pending and reopen threads"),
+            # Agents take unassigned threads and give back their own; this reassigns anyone's.
+            ("reassign_customer", "Can reassign any customer to any agent or team"),
         ]
         # wa_id is digits-only in the database too: see the vendor-specific SQL in migrations 0002, 0009.
 
@@ -705,3 +713,154 @@ class ContactAttributeValue(models.Model):
 
     def __str__(self):
         return f"{self.attribute.key}={self.value} for customer #{self.customer_id}"
+
+
+# --- Labels, teams and who held a thread when (issue 15 items 5 and 6) -----------------------------------
+
+
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour is written #rrggbb, e.g. #0b6e4f.")
+
+
+class Label(models.Model):
+    """A word agents put on customer threads ("refund", "VIP"), defined by admins: the list shows it on
+    each row and filters by it."""
+
+    name = models.CharField(max_length=40, unique=True)
+    colour = models.CharField(max_length=7, default="#475467", validators=[colour_validator])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerLabel(models.Model):
+    """A label on a customer's thread: who put it there, when."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="label_links")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="customer_links")
+    added_at = models.DateTimeField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "label"], name="customer_label_once")]
+        indexes = [
+            # The list filtered by a label: which customers carry it (an index-only EXISTS per row).
+            models.Index(fields=["label", "customer"], name="customer_label_by_label_idx"),
+        ]
+        permissions = [("label_customer", "Can put labels on customers' threads and take them off")]
+
+    def __str__(self):
+        return f"{self.label} on {self.customer}"
+
+
+class Team(models.Model):
+    """Agents who answer together. New threads go to the default team's available agents in turn
+    (conversations.services.assignment); a thread can belong to a team with or without an agent."""
+
+    name = models.CharField(max_length=60, unique=True)
+    is_default = models.BooleanField(
+        "default team",
+        default=False,
+        help_text="New threads are assigned in turn among this team's available agents (one team only).",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="support_teams", blank=True
+    )
+    # How many threads the team has given out in turn: each member's `last_turn` is a number of this
+    # sequence, so "least recently given" never depends on two clocks agreeing to the microsecond.
+    turns_given = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_team"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class TeamMembership(models.Model):
+    """An agent in a team, and when the team last gave them a thread automatically: the round-robin's
+    turn (the least recently given available agent is next)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_turn = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "agent"], name="team_member_once")]
+        ordering = ["team", "agent"]
+
+    def __str__(self):
+        return f"{self.agent} in {self.team}"
+
+
+class AgentAvailability(models.Model):
+    """An agent's available/away switch (the inbox's header). Without a row an agent is available: away
+    is what they choose. Away agents get no threads automatically; they keep the ones they hold."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_availability"
+    )
+    available = models.BooleanField(default=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "agent availability"
+        permissions = [("set_availability", "Can switch themselves between available and away")]
+
+    def __str__(self):
+        return f"{self.agent}: {'available' if self.available else 'away'}"
+
+
+class Assignment(models.Model):
+    """Who held a customer's thread from when to when (`ended_at` empty: holds it now), who gave it and
+    who took it away. Written only by conversations.services.assignment, with Customer.assigned_to, in
+    the same transaction: the reports attribute each window to the agent holding the thread then."""
+
+    class How(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        AUTO = "auto", "Automatically, in turn (round-robin)"
+        HISTORY = "history", "Held before history was kept"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    how = models.CharField(max_length=8, choices=How.choices)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(ended_at__isnull=True), name="one_current_assignment"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="assignment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(how__in=["manual", "auto", "history"]), name="assignment_how_valid"
+            ),
+        ]
+        indexes = [
+            # "Who held the thread at t": the latest start at or before t, per customer (the reports).
+            models.Index(fields=["customer", "started_at"], name="assignment_customer_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.agent} held {self.customer} from {self.started_at:%Y-%m-%d %H:%M}"

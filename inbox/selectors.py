@@ -14,14 +14,23 @@ from typing import ClassVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import roles
 from conversations import identifiers, policy
 from conversations import search as search_module
 from conversations import selectors as domain
-from conversations.models import Conversation, Customer, Message, MessageMedia, ThreadStatus
+from conversations.models import (
+    Conversation,
+    Customer,
+    CustomerLabel,
+    Label,
+    Message,
+    MessageMedia,
+    Team,
+    ThreadStatus,
+)
 from inbox import notes
 from inbox.models import CustomerSeen
 from templates_app.models import MessageTemplate
@@ -183,6 +192,8 @@ class Row:
             # the row without its "Snoozed until" badge. "Lost" at a window's end is the browser's
             # (static/inbox/inbox.js shows the row's hidden label at zero, as it hides "Needs reply").
             self.status,
+            c.team.name if c.team_id else None,
+            tuple((label.pk, label.name, label.colour) for label in c.labels.all()),
         )
         return hashlib.blake2b(repr(facts).encode(), digest_size=8).hexdigest()
 
@@ -261,12 +272,15 @@ def inbox_page(
     through: Cursor | None = None,
     now: datetime,
     limit: int = PAGE_SIZE,
+    label: int | None = None,
+    team: int | None = None,
 ) -> Page:
     """One page of customers, latest activity first (two queries: the rows, and the filter counts).
     `cursor`: the page after that position ("Older customers"). `through`: every row from the top down
     to that position included (at most THROUGH_LIMIT): what a list that loaded older pages shows, so its
     poll covers all of it. Unread counts are `user`'s own: the customer's messages since that agent last
-    opened the thread."""
+    opened the thread. `label`, `team`: only the threads carrying that label, of that team (the filter
+    counts are the views' over every thread). Labels are one more query, whatever the number of rows."""
     if through is not None:
         limit = THROUGH_LIMIT
     queryset = _filtered(
@@ -278,6 +292,8 @@ def inbox_page(
         cursor=cursor,
         through=through,
         limit=limit,
+        label=label,
+        team=team,
     )
     latest = Message.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-pk")
     fep_open = Conversation.objects.filter(
@@ -301,7 +317,8 @@ def inbox_page(
         .values("n")
     )
     customers = list(
-        queryset.select_related("assigned_to")
+        queryset.select_related("assigned_to", "team")
+        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
         .annotate(seen_at=Subquery(seen))
         .annotate(
             last_body=Subquery(latest.values("body")[:1]),
@@ -371,10 +388,18 @@ def _filtered(
     cursor: Cursor | None = None,
     through: Cursor | None = None,
     limit=PAGE_SIZE,
+    label: int | None = None,
+    team: int | None = None,
 ):
-    """The customers `view` and `search` show, after `cursor` or down to `through` included (keyset,
-    latest activity first; by deadline, earliest first, for Filter.by_deadline)."""
+    """The customers `view` and `search` show (with `label`, of `team` when given), after `cursor` or
+    down to `through` included (keyset, latest activity first; by deadline, earliest first, for
+    Filter.by_deadline)."""
     search = search.strip()
+    if label is not None:
+        # An index-only probe per row (customer_label_once) while the activity order is walked.
+        queryset = queryset.filter(Exists(CustomerLabel.objects.filter(customer=OuterRef("pk"), label=label)))
+    if team is not None:
+        queryset = queryset.filter(team=team)  # customer_team_idx: the team's threads by activity
     queryset = queryset.filter(_view_matches(view, user=user, now=now, search=search))
     key = "last_inbound_at" if view.by_deadline else "last_activity_at"
     # The keyset's direction: "after" is later in the list (older activity, or a later deadline).
@@ -952,6 +977,15 @@ def approved_templates():
     return MessageTemplate.objects.filter(status=policy.SENDABLE_TEMPLATE_STATUS).order_by(
         "category", "name", "language"
     )
+
+
+def labels():
+    """The labels admins defined, by name (the list's filter, the side panel's "Add label")."""
+    return Label.objects.order_by("name")
+
+
+def teams():
+    return Team.objects.order_by("name")
 
 
 def agents():

@@ -1,27 +1,30 @@
 """Inbox writes that are not about the platform's rules: who owns a customer, what each agent has read."""
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection
+from django.utils import timezone
 
 from accounts import roles
+from conversations import services
+from conversations.exceptions import NotAnAgent
 from conversations.models import Customer
 from inbox.models import CustomerSeen
 from whatsapp import reading
 
+REASSIGN = "conversations.reassign_customer"
 
-class NotAnAgent(ValueError):
-    code = "not_an_agent"
+__all__ = ["NotAnAgent", "agent_by_id", "assign", "mark_seen"]
 
 
-def assign(*, customer: Customer, to, by) -> Customer:
-    """Give `customer` to the agent `to` (None: unassign). Only active agents can own customers."""
-    if to is not None and not (to.is_active and to.groups.filter(name=roles.AGENTS).exists()):
-        raise NotAnAgent(f"{to.get_username()} is not an active agent, so they cannot be assigned customers.")
-    with transaction.atomic():
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
-        locked.assigned_to = to
-        locked.save(update_fields=["assigned_to"])
-    return locked
+def assign(*, customer: Customer, to, by, team=services.assignment.UNCHANGED) -> Customer:
+    """Give `customer` to the agent `to` (None: unassign) and, when given, to `team`, as `by` now. Only
+    active agents can own customers (NotAnAgent); an agent takes a thread nobody holds and gives back
+    their own, a supervisor reassigns anyone's (AssignmentRefused). The history is kept by the domain."""
+    if to is not None and not to.groups.filter(name=roles.AGENTS).exists():
+        raise NotAnAgent(f"{to.get_username()} is not an active agent, so they cannot be given customers.")
+    return services.assign(
+        customer=customer, to=to, by=by, now=timezone.now(), may_reassign=by.has_perm(REASSIGN), team=team
+    )
 
 
 def mark_seen(*, customer: Customer, agent, now) -> None:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from inbox import notes_views, views, workflow_views
+from inbox import notes_views, team_views, views, workflow_views
 
 app_name = "inbox"
 
@@ -24,6 +24,14 @@ urlpatterns = [
     path("customers/<int:customer_id>/status/", workflow_views.thread_status, name="thread-status"),
     path("customers/<int:customer_id>/status/change/", workflow_views.change_status, name="change-status"),
     path("customers/<int:customer_id>/media/<int:message_id>/", views.media, name="media"),
+    path("customers/<int:customer_id>/labels/", team_views.add_label, name="add-label"),
+    path(
+        "customers/<int:customer_id>/labels/<int:label_id>/remove/",
+        team_views.remove_label,
+        name="remove-label",
+    ),
+    path("customers/<int:customer_id>/team/", team_views.set_team, name="set-team"),
+    path("availability/", team_views.availability, name="availability"),
     path("templates/", views.template_catalogue, name="templates"),
     # Issue 15: private notes, notifications, contact attributes, canned replies (inbox.notes_views).
     path("customers/<int:customer_id>/notes/", notes_views.add_note, name="add-note"),

@@ -16,11 +16,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import requires
 from conversations import policy, services
-from conversations.exceptions import DomainError, TargetMessageInvalid, TemplateParamsInvalid, WindowClosed
+from conversations.exceptions import (
+    AssignmentRefused,
+    DomainError,
+    TargetMessageInvalid,
+    TemplateParamsInvalid,
+    WindowClosed,
+)
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Customer
 from conversations.selectors import preview_send
-from inbox import collision, notes_views, presence, ranges, rendering, selectors, workflow_views
+from inbox import collision, notes_views, presence, ranges, rendering, selectors, team_views, workflow_views
 from inbox import services as inbox_services
 from inbox.forms import AttachmentSendForm, TemplateSendForm, TextSendForm
 from templates_app import selectors as template_selectors
@@ -57,9 +63,17 @@ def _list_params(request) -> tuple[selectors.Filter, str]:
 
 def _list_context(request, *, selected=None, now, through=None):
     view, search = _list_params(request)
+    label, team = team_views.list_scope(request)
     cursor = selectors.Cursor.decode(request.GET.get("before"))
     page = selectors.inbox_page(
-        user=request.user, view=view, search=search, cursor=cursor, through=through, now=now
+        user=request.user,
+        view=view,
+        search=search,
+        cursor=cursor,
+        through=through,
+        now=now,
+        label=label,
+        team=team,
     )
     day = timezone.localdate(now)  # "14:05" becomes "Mon 14:05" at midnight: a new day is news
     return {
@@ -69,7 +83,11 @@ def _list_context(request, *, selected=None, now, through=None):
         "search": search,
         "selected": selected,
         "now": now,
-        "list_version": page.version(view, search, selected.pk if selected else None, day),
+        "label_filter": label,
+        "team_filter": team,
+        "labels": list(selectors.labels()),
+        "teams": list(selectors.teams()),
+        "list_version": page.version(view, search, selected.pk if selected else None, day, label, team),
     }
 
 
@@ -81,6 +99,7 @@ def _side_context(request, customer, *, now):
         "can_send": request.user.has_perm(SEND),
         "can_assign": request.user.has_perm(ASSIGN),
         "agents": list(selectors.agents()),
+        **team_views.side_context(request, customer),
         "client_token": uuid.uuid4(),
         "text_max_chars": TEXT_MAX_CHARS,
         "attach_limits": ATTACH_LIMITS,
@@ -117,7 +136,9 @@ def inbox(request, customer_id=None):
     """The whole screen: the list, and the selected customer's thread, side panel and compose area."""
     now = timezone.now()
     customer = (
-        get_object_or_404(Customer.objects.select_related("assigned_to", "status_changed_by"), pk=customer_id)
+        get_object_or_404(
+            Customer.objects.select_related("assigned_to", "status_changed_by", "team"), pk=customer_id
+        )
         if customer_id
         else None
     )
@@ -202,7 +223,7 @@ def _thread_version(thread, customer, now) -> str:
 @requires(VIEW)
 @require_GET
 def side_panel(request, customer_id):
-    customer = get_object_or_404(Customer.objects.select_related("assigned_to"), pk=customer_id)
+    customer = get_object_or_404(Customer.objects.select_related("assigned_to", "team"), pk=customer_id)
     return render(request, "inbox/inbox.html#side", _side_context(request, customer, now=timezone.now()))
 
 
@@ -461,6 +482,9 @@ def assign(request, customer_id):
         inbox_services.assign(customer=customer, to=to, by=request.user)
     except inbox_services.NotAnAgent as error:
         return HttpResponse(str(error), status=422)
+    except AssignmentRefused as error:
+        # Someone else's thread (taken meanwhile, or never this agent's): the side panel as it is now.
+        return team_views.refused(request, customer.pk, error.message)
     if not request.htmx:
         return redirect("inbox:customer", customer_id=customer.pk)
     customer.refresh_from_db()

@@ -28,7 +28,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Valu
 from django.db.models.functions import Coalesce, Lower, TruncDate
 
 from conversations import policy
-from conversations.models import Conversation, Message
+from conversations.models import Assignment, Conversation, Message
 from reports.models import (
     ClosedEarlyDay,
     ConversationDay,
@@ -404,7 +404,9 @@ def windows_sql(span: Period) -> tuple[str, list]:
       customer message before it;
     - a window ends 24 h after its last customer message, or when the platform closed it (131047);
     - its first reply is the earliest reply in the island: answered in time if before the end, else lost
-      once the window has closed, else waiting.
+      once the window has closed, else waiting;
+    - an answered window is the agent's who held the thread at its first reply (the assignment history,
+      `holder_at`), else, when nobody held it, the agent who sent that reply.
 
     Only messages from 24 h before the span on are read: an earlier message cannot change whether a
     later one opens a window (the gap is already 24 h or more); and only those of customers who wrote
@@ -420,6 +422,7 @@ def windows_sql(span: Period) -> tuple[str, list]:
                MIN(CASE WHEN inbound = 1 THEN t END) AS start_t,
                MAX(CASE WHEN inbound = 1 THEN t END) + {DAY_MS} AS natural_end_t,
                MIN(CASE WHEN inbound = 0 THEN t END) AS reply_t,
+               MIN(CASE WHEN inbound = 0 THEN occurred_at END) AS replied_at,
                MAX(CASE WHEN inbound = 0 AND rn = 1 THEN agent_id END) AS replier_id
         FROM ranked
         GROUP BY customer_id, island
@@ -427,7 +430,8 @@ def windows_sql(span: Period) -> tuple[str, list]:
            AND MIN(CASE WHEN inbound = 1 THEN occurred_at END) < %s
     ),
     bounded AS (
-        SELECT w.customer_id, w.opened_at, w.start_t, w.reply_t, w.replier_id,
+        SELECT w.customer_id, w.opened_at, w.start_t, w.reply_t,
+               COALESCE({holder_at("w.customer_id", "w.replied_at")}, w.replier_id) AS replier_id,
                CASE WHEN c.platform_window_closed_at IS NOT NULL
                          AND {ms("c.platform_window_closed_at")} >= w.start_t
                          AND {ms("c.platform_window_closed_at")} < w.natural_end_t
@@ -463,6 +467,16 @@ def service_windows(cursor, span: Period) -> Iterator[str]:
         yield table
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def holder_at(customer: str, moment: str) -> str:
+    """SQL for the agent who held `customer`'s thread at `moment` (column expressions): the assignment
+    history's row whose [started_at, ended_at) holds it (conversations.Assignment; NULL: nobody did)."""
+    table = connection.ops.quote_name(Assignment._meta.db_table)
+    return f"""(SELECT h.agent_id FROM {table} h
+                 WHERE h.customer_id = {customer} AND h.started_at <= {moment}
+                   AND (h.ended_at IS NULL OR h.ended_at > {moment})
+                 ORDER BY h.started_at DESC, h.id DESC LIMIT 1)"""
 
 
 def _live_first_responses(span: Period):

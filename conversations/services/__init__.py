@@ -14,8 +14,16 @@ code were wrong (migration conversations 0002).
 - sweep: marking ended conversations expired (R8)
 - status: the thread's place in the team's work (resolve, snooze, pending, reopen; snoozes that ended)
 - attributes: a customer's values of the contact fields admins define (no platform call)
+- assignment: who holds a thread (by hand, in turn), its history, teams, availability, labels
 """
 
+from conversations.services.assignment import (
+    add_label,
+    assign,
+    assign_in_turn,
+    remove_label,
+    set_availability,
+)
 from conversations.services.attachments import send_attachment
 from conversations.services.attributes import set_attribute
 from conversations.services.inbound import (
@@ -39,6 +47,9 @@ __all__ = [
     "CALLBACK_PREFIX",
     "SEND_TASK",
     "SWEEP_BATCH_SIZE",
+    "add_label",
+    "assign",
+    "assign_in_turn",
     "callback_data",
     "end_due_snoozes",
     "expire_due_conversations",
@@ -50,6 +61,7 @@ __all__ = [
     "record_marketing_preference",
     "record_sent_elsewhere",
     "record_status",
+    "remove_label",
     "reopen",
     "resolve",
     "send_attachment",
@@ -57,5 +69,6 @@ __all__ = [
     "send_template",
     "send_text",
     "set_attribute",
+    "set_availability",
     "snooze",
 ]

@@ -15,6 +15,7 @@ from conversations import lifecycle, policy, selectors
 from conversations.exceptions import InvalidMessage
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Conversation, Customer, Message
+from conversations.services import assignment
 from conversations.services import media as media_services
 from conversations.services import status as status_services
 from conversations.services._common import record_turn
@@ -96,6 +97,10 @@ def receive_message(
             if existing := _recorded(wamid):
                 return existing
             raise
+        if policy.is_turn(wa_type):
+            # A customer writing to a thread nobody holds (a reaction is no turn: it needs no answer): the
+            # team gives it to its next available agent, in this transaction.
+            changed |= assignment.assign_in_turn(customer, at=at, now=now)
         customer.save(update_fields=changed)
         media_services.expect_media(message, now=now)  # its file is fetched after commit
     return message

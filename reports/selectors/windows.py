@@ -43,11 +43,15 @@ OUTCOMES = [
     ("waiting", "still open, not answered yet", "#b07000"),
 ]
 PER_AGENT_NOTE = (
-    "Answered: the agent who sent the first reply inside the window. Lost and waiting: the agent the "
-    "customer is assigned to now (unassigned if nobody). First response: from the customer's message that "
-    "opened the window to the first reply (H:MM:SS); medians and percentiles are exact to within a second "
-    "below 10 minutes (README)."
+    "Each window is the agent's who held the thread at the time (the assignment history): answered "
+    "windows and first responses, the agent holding it when the first reply was sent (the one who sent it "
+    "when nobody held it); lost and waiting windows, the agent holding it when the customer's message "
+    "opened the window (unassigned if nobody), whoever holds it now. First response: from the customer's "
+    "message that opened the window to the first reply (H:MM:SS); medians and percentiles are exact to "
+    "within a second below 10 minutes (README)."
 )
+# Who held the thread when an unanswered window opened (the rollup's rows and the live ones alike).
+OPENER_HOLDER = facts.holder_at("u.customer_id", "u.opened_at")
 
 
 @dataclass
@@ -94,20 +98,21 @@ def _customers() -> str:
 
 
 def _outcomes_cube(cursor, report: Report, sources: Sources) -> list[tuple]:
-    """Windows per day, outcome and owner (who answered; for the others, the customer's assigned agent
-    now)."""
+    """Windows per day, outcome and owner (who held the thread at the first reply; for the others, when
+    the window opened: PER_AGENT_NOTE)."""
     answered_sql, answered_params = sources.rows(facts.FIRST_RESPONSES)
     unanswered_sql, unanswered_params = sources.rows(facts.UNANSWERED)
     responder, responder_params = only(report.scope, where="AND")
-    assignee, assignee_params = only(report.scope, "cu.assigned_to_id", where="AND")
+    holder, holder_params = only(report.scope, "holder_id", where="WHERE")
     cursor.execute(
         f"""SELECT day, 'answered' AS outcome, agent_id AS owner_id, SUM(windows)
               FROM ({answered_sql}) AS a WHERE 1 = 1{responder} GROUP BY day, agent_id
             UNION ALL
-            SELECT u.day, u.outcome, cu.assigned_to_id, COUNT(*)
-              FROM ({unanswered_sql}) AS u JOIN {_customers()} cu ON cu.id = u.customer_id
-             WHERE 1 = 1{assignee} GROUP BY u.day, u.outcome, cu.assigned_to_id""",
-        [*answered_params, *responder_params, *unanswered_params, *assignee_params],
+            SELECT day, outcome, holder_id, COUNT(*)
+              FROM (SELECT u.day, u.outcome, {OPENER_HOLDER} AS holder_id
+                      FROM ({unanswered_sql}) AS u) AS held{holder}
+             GROUP BY day, outcome, holder_id""",
+        [*answered_params, *responder_params, *unanswered_params, *holder_params],
     )
     return cursor.fetchall()
 
@@ -125,19 +130,20 @@ def _first_responses(cursor, report: Report, sources: Sources) -> list[tuple]:
 
 
 def _lost_windows(cursor, report: Report, sources: Sources) -> list[tuple]:
-    """The lost windows themselves, newest first (whose were they): the newest picked first, then their
-    customers joined."""
+    """The lost windows themselves, newest first (whose were they: who held the thread when the window
+    opened): the newest picked first, then their customers joined."""
     unanswered_sql, unanswered_params = sources.rows(facts.UNANSWERED)
     mine, mine_params = "", []
     if not report.scope.is_team:
-        mine = f" AND customer_id IN (SELECT id FROM {_customers()} WHERE assigned_to_id = %s)"
+        mine = f" AND {OPENER_HOLDER} = %s"
         mine_params = [report.scope.agent_id]
     cursor.execute(
         f"""SELECT u.opened_at, u.closed_at, cu.name, cu.phone_e164, cu.wa_id, cu.username, cu.user_id,
-                   cu.country, cu.assigned_to_id
-              FROM (SELECT opened_at, closed_at, customer_id FROM ({unanswered_sql}) AS u
-                     WHERE outcome = 'lost' AND day >= %s{mine}
-                     ORDER BY opened_at DESC, customer_id DESC LIMIT {common.LIST_LIMIT + 1}) AS u
+                   cu.country, u.holder_id
+              FROM (SELECT u.opened_at, u.closed_at, u.customer_id, {OPENER_HOLDER} AS holder_id
+                      FROM ({unanswered_sql}) AS u
+                     WHERE u.outcome = 'lost' AND u.day >= %s{mine}
+                     ORDER BY u.opened_at DESC, u.customer_id DESC LIMIT {common.LIST_LIMIT + 1}) AS u
               JOIN {_customers()} cu ON cu.id = u.customer_id
              ORDER BY u.opened_at DESC, u.customer_id DESC""",
         [*unanswered_params, facts.db_date(report.period.first), *mine_params],
@@ -227,8 +233,8 @@ def _per_agent(report: Report, windows: _Windows, names: dict[int, str]) -> None
         "answered in time",
         "median first response",
         "90th percentile first response",
-        "lost (assigned customers)",
-        "waiting (assigned customers)",
+        "lost (threads held when the window opened)",
+        "waiting (threads held when the window opened)",
         "templates after the window closed",
     ]
     totals = [
@@ -249,7 +255,7 @@ def _lost(report: Report, lost: list[tuple], names: dict[int, str]) -> None:
         Table(
             "lost",
             "Lost windows: the customer wrote and nobody answered before the window closed",
-            ["opened", "closed", "customer", "country", "assigned to"],
+            ["opened", "closed", "customer", "country", "held by when it opened"],
             rows=[
                 [
                     as_datetime(opened_at).astimezone(tz),

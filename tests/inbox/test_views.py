@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -599,18 +600,27 @@ def test_side_panel_lists_open_conversations_with_countdowns(client_as, agent):
 
 
 def test_assign_to_me_to_another_agent_and_back(client_as, agent):
+    """An agent takes a thread nobody holds and gives back their own; a supervisor reassigns anyone's
+    (issue 15: tests/inbox/test_teams.py has the rest)."""
     customer = wrote("16505551234", ago=timedelta(hours=1))
     sam = user("sam", "agents")
-    client = client_as(agent)
+    supervisor = user("morgan", "supervisors")
+    client, boss = Client(), Client()
+    client.force_login(agent)
+    boss.force_login(supervisor)
     url = reverse("inbox:assign", args=[customer.pk])
     assert client.post(url, {"agent": "me"}, headers={"HX-Request": "true"}).status_code == 200
     assert Customer.objects.get().assigned_to == agent
-    client.post(url, {"agent": sam.pk})
+    assert client.post(url, {"agent": sam.pk}).status_code == 409  # a handover is a supervisor's
+    assert Customer.objects.get().assigned_to == agent
+    boss.post(url, {"agent": sam.pk})
     assert Customer.objects.get().assigned_to == sam
-    client.post(url, {"agent": ""})
+    assert client.post(url, {"agent": ""}).status_code == 409  # not the agent's to give back
+    assert client.post(url, {"agent": "me"}).status_code == 409  # nor to take
+    assert Customer.objects.get().assigned_to == sam
+    boss.post(url, {"agent": ""})
     assert Customer.objects.get().assigned_to is None
-    supervisor = user("morgan", "supervisors")
-    assert client.post(url, {"agent": supervisor.pk}).status_code == 422  # only agents own customers
+    assert boss.post(url, {"agent": supervisor.pk}).status_code == 422  # only agents own customers
 
 
 def test_times_follow_the_agents_time_zone_with_the_exact_time_on_hover(client_as, agent):

@@ -29,7 +29,6 @@ import time_machine
 from django.contrib.auth.models import Group, User
 
 from conversations import services
-from conversations.models import Customer
 from reports.models import Rate
 from tests import factories
 
@@ -95,7 +94,7 @@ def week(db, business_time_zone):
     template(b, utc(6, "08:00"), sam, utility)
 
     c = wrote("447400123456", utc(6, "10:00"), name="Chloe")
-    Customer.objects.filter(pk=c.pk).update(assigned_to=alex)
+    services.assign(customer=c, to=alex, by=None, now=utc(6, "10:00"), may_reassign=True)
     template(c, utc(8, "09:00"), alex, marketing)
 
     d = factories.customer(wa_id="14155550123", name="Dave")

@@ -116,14 +116,19 @@ def test_the_rollup_holds_the_weeks_figures(week):
     ]
 
 
-def test_reassigning_a_customer_moves_their_lost_windows_in_the_rollup_too(week):
+def test_a_handover_after_the_fact_leaves_a_lost_window_with_who_held_the_thread(week):
+    """Chloe's window was lost while alex held her thread; giving her to sam later changes nothing about
+    it, from the rollup as live (issue 15: the assignment history)."""
     services.refresh_rollup(now=NOW, horizon=timedelta(0))
-    Customer.objects.filter(name="Chloe").update(assigned_to=week["sam"])
+    chloe = Customer.objects.get(name="Chloe")
+    conversation_services.assign(customer=chloe, to=week["sam"], by=None, now=NOW, may_reassign=True)
     sam = REPORTS["windows"](period=WEEK, scope=Scope(week["sam"].pk), now=NOW)
-    assert sam.rolled_up_through == date(2026, 1, 10)
-    assert sam.tables["agents"].body()[0][0] == "Sam (sam)"
-    assert sam.tables["agents"].body()[0][4] == "1"  # lost (assigned customers)
-    assert len(sam.tables["lost"].rows) == 1
+    alex = REPORTS["windows"](period=WEEK, scope=Scope(week["alex"].pk), now=NOW)
+    assert sam.rolled_up_through == alex.rolled_up_through == date(2026, 1, 10)
+    assert sam.tables["lost"].rows == []
+    assert alex.tables["agents"].body()[0][0] == "Alex (alex)"
+    assert alex.tables["agents"].body()[0][4] == "1"  # lost (held when the window opened)
+    assert len(alex.tables["lost"].rows) == 1
 
 
 # --- Random histories ----------------------------------------------------------------------------------
@@ -191,8 +196,10 @@ def random_history(rng: random.Random, *, start: datetime, days: int, customers:
                     conversation_services.mark_message_failed(
                         message=rng.choice(sent), error_code=131047, closes_window=rng.random() < 0.4
                     )
-            else:
-                Customer.objects.filter(pk=customer.pk).update(assigned_to=rng.choice([*agents, None]))
+            else:  # a handover, recorded in the assignment history at this instant
+                conversation_services.assign(
+                    customer=customer, to=rng.choice([*agents, None]), by=None, now=at, may_reassign=True
+                )
     return agents
 
 
@@ -225,10 +232,12 @@ def test_random_histories_give_the_same_pages_from_the_rollup_as_live(settings, 
         run = services.refresh_rollup(now=now, horizon=horizon)
         assert run.rolled_up_through is not None
         assert_same_pages(live, now, rolled_up_through=run.rolled_up_through)
-    # Reassignments after the rollup move lost windows in both.
+    # Handovers after the rollup change no window's owner (who held the thread then), in both.
     for customer in Customer.objects.all():
-        Customer.objects.filter(pk=customer.pk).update(assigned_to=rng.choice([*agents, None]))
-    assert_same_pages(all_pages(periods, scopes, now), now, rolled_up_through=run.rolled_up_through)
+        conversation_services.assign(
+            customer=customer, to=rng.choice([*agents, None]), by=None, now=now, may_reassign=True
+        )
+    assert_same_pages(live, now, rolled_up_through=run.rolled_up_through)
 
 
 # --- What changes after the fact -------------------------------------------------------------------------

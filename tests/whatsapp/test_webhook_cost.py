@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conversations import services
-from conversations.models import Message
+from conversations.models import Customer, Message
 from tests import factories
 from tests.whatsapp import deliveries as d
 
@@ -54,14 +55,15 @@ def test_a_status_delivery_is_one_transaction_of_five_statements(client, sent_me
     assert Message.objects.get(pk=sent_message.pk).status == "sent"
 
 
-def test_a_reply_from_a_known_customer_is_one_transaction_of_eleven_statements(client):
+def test_a_reply_from_a_known_customer_is_one_transaction_of_twelve_statements(client):
     factories.customer(wa_id=WA_ID, name="Ann")
     delivery = d.inbound_delivery(WA_ID, "Thanks!", timestamp=T0, wamid="wamid.REPLY", name="Ann")
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
         statements = post_counted(client, delivery)
     # Lock the customer (found and locked in one query), check the wamid under the lock, insert the
     # message (in a savepoint: a wamid another customer's delivery took meanwhile is not an error),
-    # update the customer; store the delivery.
+    # ask which team gives out a thread nobody holds (the default team: one read of a unique index; none
+    # here), update the customer; store the delivery.
     assert statements == [
         "BEGIN",
         "SAVEPOINT",
@@ -70,9 +72,22 @@ def test_a_reply_from_a_known_customer_is_one_transaction_of_eleven_statements(c
         "SAVEPOINT",
         "INSERT",
         "RELEASE",
+        "SELECT",
         "UPDATE",
         "RELEASE",
         "INSERT",
         "COMMIT",
     ]
+
+
+def test_a_reply_to_a_held_thread_asks_no_team(client):
+    """A thread someone holds is not given out again: no team is read."""
+    customer = factories.customer(wa_id=WA_ID, name="Ann")
+    agent = User.objects.create_user("alex")
+    agent.groups.set([Group.objects.get(name="agents")])
+    Customer.objects.filter(pk=customer.pk).update(assigned_to=agent)
+    delivery = d.inbound_delivery(WA_ID, "Thanks!", timestamp=T0, wamid="wamid.REPLY", name="Ann")
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        statements = post_counted(client, delivery)
+    assert statements.count("SELECT") == 2 and len(statements) == 11
     assert Message.objects.filter(wamid="wamid.REPLY", direction="inbound").count() == 1
