@@ -304,12 +304,13 @@ def test_filters_search_and_the_keyboard(agent):
         expect(names.filter(has_text=name)).to_have_count(1)
     expect(names.filter(has_text="Lukas Weber")).to_have_count(0)
 
-    # Keyboard: from the search field, Tab reaches the filter chips and then the customers, and every
-    # stop on the way shows where the focus is.
+    # Keyboard: from the search field, Tab reaches the filter chips, the label and team filters, the
+    # alert settings and the shortcuts, and then the customers, and every stop on the way shows where the
+    # focus is.
     page.goto("/")
     page.focus("#search")
     stops = []
-    for _ in range(6):
+    for _ in range(15):
         page.keyboard.press("Tab")
         stop = page.evaluate(
             """(ring) => {
