@@ -53,11 +53,15 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+# The worklist an agent lands on (issue 15): the customers waiting for a reply while one can still be sent.
+DEFAULT_VIEW = selectors.Filter.NEEDS_REPLY
+
+
 def _list_params(request) -> tuple[selectors.Filter, str]:
     try:
-        view = selectors.Filter(request.GET.get("view", selectors.Filter.ALL))
+        view = selectors.Filter(request.GET.get("view", DEFAULT_VIEW))
     except ValueError:
-        view = selectors.Filter.ALL
+        view = DEFAULT_VIEW
     return view, request.GET.get("q", "")[:100]
 
 

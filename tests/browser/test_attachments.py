@@ -46,7 +46,7 @@ def agent(log_in) -> Page:
 
 def test_an_agent_sends_a_pdf_and_sees_it_in_the_thread_with_its_ticks(agent):
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Sheena Nelson")
     expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
     page.fill("#compose-body", "Here is the quote for a team of 5")
@@ -87,7 +87,7 @@ def test_an_agent_sends_a_pdf_and_sees_it_in_the_thread_with_its_ticks(agent):
 
 def test_a_file_over_the_limit_dropped_on_the_compose_area_is_refused_at_once(agent):
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Sheena Nelson")
     htmx_settled(page)
     page.fill("#compose-body", "The photo of the shade")
@@ -116,7 +116,7 @@ def test_a_file_over_the_limit_dropped_on_the_compose_area_is_refused_at_once(ag
 
 def test_outside_the_window_there_is_no_file_control(agent):
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Lukas Weber")
     expect(compose(page)).to_have_attribute("data-compose-mode", "template-only")
     expect(compose(page).locator("input[type=file]")).to_have_count(0)

@@ -80,7 +80,7 @@ def no_horizontal_overflow(page: Page) -> bool:
 
 def test_reply_inside_the_window_with_ctrl_enter_and_a_double_clicked_send(agent):
     page = agent
-    response = page.goto("/")
+    response = page.goto("/?view=all")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe" not in csp
     open_customer(page, "Sheena Nelson")
@@ -144,7 +144,7 @@ def test_a_window_closing_on_screen_turns_the_compose_area_to_templates_without_
 
 def test_a_stale_tab_is_refused_and_keeps_the_typed_text(agent, page_issues):
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Sheena Nelson")
     expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
     # The window closes on the server; the page still shows a free-form composer.
@@ -164,7 +164,7 @@ def test_a_stale_tab_is_refused_and_keeps_the_typed_text(agent, page_issues):
 
 def test_send_a_template_with_parameters_and_a_live_preview(agent):
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Lukas Weber")
     expect(compose(page)).to_have_attribute("data-compose-mode", "template-only")
     expect(compose(page).get_by_text("only approved templates can be sent")).to_be_visible()
@@ -208,7 +208,7 @@ def test_an_approved_carousel_is_shown_greyed_out_with_why_and_the_filters_keep_
         ],
     )
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Lukas Weber")
     carousel = page.locator("#template-choice option", has_text="succulents_carousel")
     expect(carousel).to_be_disabled()
@@ -224,7 +224,7 @@ def test_an_approved_carousel_is_shown_greyed_out_with_why_and_the_filters_keep_
 
 def test_send_a_template_with_a_header_and_a_link_button_after_fixing_what_was_missing(agent, page_issues):
     page = agent
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Lukas Weber")
     option = page.locator("#template-choice option", has_text="ticket_update")
     page.select_option("#template-choice", value=option.get_attribute("value"))
@@ -293,16 +293,19 @@ def test_filters_search_and_the_keyboard(agent):
     page.goto("/")
     names = page.locator("#customer-list .name")
 
-    page.fill("#search", "Grace")
-    expect(names).to_have_text(["Grace Okafor"])
-    page.fill("#search", "")
-    expect(names).to_have_count(len(DEMO_CUSTOMERS))
-
-    page.locator("label.chip", has_text="Needs reply").click()
+    # The worklist an agent lands on (issue 15): who waits for a reply while one can still be sent.
+    expect(page.locator("label.chip.active")).to_contain_text("Needs reply")
     expect(names).to_have_count(4)
     for name in ("Sheena Nelson", "Aisha Khan", "Omar Haddad", "Ravi Patel"):
         expect(names.filter(has_text=name)).to_have_count(1)
     expect(names.filter(has_text="Lukas Weber")).to_have_count(0)
+
+    page.locator("label.chip", has_text="All").click()
+    expect(names).to_have_count(len(DEMO_CUSTOMERS))
+    page.fill("#search", "Grace")
+    expect(names).to_have_text(["Grace Okafor"])
+    page.fill("#search", "")
+    expect(names).to_have_count(len(DEMO_CUSTOMERS))
 
     # Keyboard: from the search field, Tab reaches the filter chips, the label and team filters, the
     # alert settings and the shortcuts, and then the customers, and every stop on the way shows where the
@@ -362,7 +365,7 @@ def test_filters_search_and_the_keyboard(agent):
 def test_a_narrow_window_shows_one_pane_at_a_time_without_overflow(agent):
     page = agent
     page.set_viewport_size({"width": 390, "height": 800})
-    page.goto("/")
+    page.goto("/?view=all")
     expect(page.locator("#customer-list")).to_be_visible()
     assert no_horizontal_overflow(page)
 
@@ -382,7 +385,7 @@ def test_a_narrow_window_shows_one_pane_at_a_time_without_overflow(agent):
 
 def test_roles_a_supervisor_reads_and_a_user_without_a_role_is_told_what_is_missing(log_in, page_issues):
     page = log_in("supervisor", "supervisor-demo")
-    page.goto("/")
+    page.goto("/?view=all")
     open_customer(page, "Sheena Nelson")
     expect(page.locator("#thread .msg").first).to_be_visible()
     expect(compose(page)).to_contain_text("Your role can read conversations but not send messages.")

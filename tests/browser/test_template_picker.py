@@ -27,7 +27,7 @@ def agent(log_in) -> Page:
 
 
 def open_customer(page: Page, name: str) -> None:
-    page.goto("/")
+    page.goto("/?view=all")
     page.locator("#customer-list a", has_text=name).click()
     expect(page.locator("#customer-title")).to_have_text(name)
 

@@ -178,7 +178,7 @@ def test_list_shows_window_badges_unread_counts_and_assignee(client_as, agent):
     wrote("5511987654321", ago=timedelta(hours=23, minutes=30), name="Carla")
     wrote("4915112345678", ago=timedelta(days=3), name="Gary")
     wrote("6591234567", ago=timedelta(hours=1), name="Mei", referral={"source_type": "ad"})
-    html = client_as(agent).get(reverse("inbox:list")).text
+    html = client_as(agent).get(reverse("inbox:list"), {"view": "all"}).text
     assert 'class="badge badge-open"' in html and 'class="badge badge-closing"' in html
     assert "Window closed" in html and "From an ad" in html
     assert f'datetime="{(NOW + timedelta(hours=23)).isoformat()}"' in html  # Wendy's window, to the second
