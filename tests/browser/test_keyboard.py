@@ -31,12 +31,12 @@ def test_an_agent_works_the_list_with_the_keyboard(log_in):
     page.keyboard.press("j")
     expect(page.locator("#customer-title")).not_to_have_text(first)
     second = page.locator("#customer-title").inner_text()
-    assert page.locator("#customer-list a[aria-current='page'] .name").inner_text().strip() == second
+    # The row is marked once the swap has settled: wait for it, as a person's eye would.
+    current = page.locator("#customer-list a[aria-current='page'] .name")
+    expect(current).to_have_text(second)
     page.keyboard.press("k")
     expect(page.locator("#customer-title")).not_to_have_text(second)
-    assert page.locator("#customer-list a[aria-current='page'] .name").inner_text().strip() == (
-        page.locator("#customer-title").inner_text()
-    )
+    expect(current).to_have_text(page.locator("#customer-title").inner_text())
 
     # ? shows the shortcuts; Esc closes them.
     page.keyboard.press("?")

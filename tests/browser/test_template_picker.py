@@ -191,10 +191,12 @@ def test_on_a_laptop_screen_the_fields_preview_and_send_button_show_without_scro
         expect(page.locator("#template-preview .problems li")).to_have_count(
             parameters - 1 if name == "order_update" else 2
         )
+        htmx_settled(page)
         all_on_screen()  # with what is still missing listed under the preview
     page.get_by_label("Header {{ticket_id}}").fill("T-4821")
     page.get_by_label("Button “Open the ticket”: end of its link").fill("4821")
     expect(page.locator("#template-preview .problems")).to_have_count(0)
+    htmx_settled(page)  # the preview of the last value typed may still be swapping in
     all_on_screen()
     save_screenshot(page, f"template-picker-{width}x{height}")
 
