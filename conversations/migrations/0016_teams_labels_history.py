@@ -27,7 +27,7 @@ def held_before_history(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0015_merge_replies_and_outbound_media"),
+        ("conversations", "0016_contact_attributes"),  # one line of migrations: see 0017
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

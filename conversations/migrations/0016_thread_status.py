@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0015_merge_replies_and_outbound_media'),
+        ('conversations', '0016_teams_labels_history'),  # one line of migrations: see 0017
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,6 +2,22 @@
 
 from django.db import migrations
 
+# The wa_id digits-only triggers on SQLite (migrations 0002, 0009, 0011): SQLite rebuilds the customer
+# table for a new column or constraint (issue 15's 0016s) and the rebuild drops the triggers.
+_SQLITE_BAD_WA_ID = "NEW.wa_id GLOB '*[^0-9]*' OR length(NEW.wa_id) NOT BETWEEN 1 AND 20"
+
+
+def restore_sqlite_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    for when, event in (("insert", "INSERT"), ("update", "UPDATE OF wa_id")):
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS customer_wa_id_digits_{when}")
+        schema_editor.execute(
+            f"""CREATE TRIGGER customer_wa_id_digits_{when} BEFORE {event} ON conversations_customer
+            WHEN {_SQLITE_BAD_WA_ID}
+            BEGIN SELECT RAISE(ABORT, 'customer_wa_id_digits: wa_id must be digits'); END"""
+        )
+
 
 class Migration(migrations.Migration):
 
@@ -14,4 +30,5 @@ class Migration(migrations.Migration):
             name='customer',
             options={'ordering': ['-last_activity_at', '-id'], 'permissions': [('assign_customer', 'Can assign customers to agents'), ('change_thread_status', 'Can resolve, snooze, mark pending and reopen threads'), ('reassign_customer', 'Can reassign any customer to any agent or team')]},
         ),
+        migrations.RunPython(restore_sqlite_triggers, migrations.RunPython.noop),
     ]
