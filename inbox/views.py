@@ -317,18 +317,23 @@ def send_text(request, customer_id):
             agent=request.user,
             client_token=form.cleaned_data["client_token"],
         )
-    except WindowClosed as error:
-        # A stale tab: the window closed since the page loaded. The server refuses; the compose area comes
-        # back in template-only mode, and the agent keeps what they typed.
-        return _render_compose(request, customer, status=409, error=error.message, draft=body)
-    except TargetMessageInvalid as error:
-        # The quoted message is not this customer's (or WhatsApp has no id for it): bad input, 400; the
-        # text stays, without the quote.
-        return _render_compose(request, customer, status=400, error=error.message, draft=body)
     except DomainError as error:
-        reply = selectors.reply_preview(customer, reply_to)
-        return _render_compose(request, customer, status=422, error=error.message, draft=body, reply=reply)
+        status = _refusal_status(error)
+        reply = selectors.reply_preview(customer, reply_to) if status == 422 else None  # the quote stays
+        return _render_compose(request, customer, status=status, error=error.message, draft=body, reply=reply)
     return _render_compose(request, customer, sent=message)
+
+
+def _refusal_status(error: DomainError) -> int:
+    """How a refused free-form send (a text or a file) is answered; what the agent typed is kept either
+    way. 409: the window closed since the page loaded (a stale tab), and the compose area comes back in
+    template-only mode; 400: the quoted message is not this customer's, or WhatsApp has no id for it
+    (sent again without the quote); 422: anything else the agent can put right."""
+    if isinstance(error, WindowClosed):
+        return 409
+    if isinstance(error, TargetMessageInvalid):
+        return 400
+    return 422
 
 
 def _send_attachment(request, customer):
@@ -364,12 +369,9 @@ def _send_attachment(request, customer):
             agent=request.user,
             client_token=form.cleaned_data["client_token"],
         )
-    except WindowClosed as error:
-        return _render_compose(request, customer, status=409, error=error.message, draft=caption)
-    except TargetMessageInvalid as error:
-        return _render_compose(request, customer, status=400, error=error.message, draft=caption)
     except DomainError as error:
-        return _render_compose(request, customer, status=422, error=error.message, draft=caption)
+        status = _refusal_status(error)
+        return _render_compose(request, customer, status=status, error=error.message, draft=caption)
     return _render_compose(request, customer, sent=message)
 
 
