@@ -168,6 +168,7 @@ def test_send_a_template_with_parameters_and_a_live_preview(agent):
     open_customer(page, "Lukas Weber")
     expect(compose(page)).to_have_attribute("data-compose-mode", "template-only")
     expect(compose(page).get_by_text("only approved templates can be sent")).to_be_visible()
+    htmx_settled(page)
 
     option = page.locator("#template-choice option", has_text="order_update")
     page.select_option("#template-choice", value=option.get_attribute("value"))
@@ -226,6 +227,7 @@ def test_send_a_template_with_a_header_and_a_link_button_after_fixing_what_was_m
     page = agent
     page.goto("/?view=all")
     open_customer(page, "Lukas Weber")
+    htmx_settled(page)  # the picker's change handler is wired once the swapped-in area has settled
     option = page.locator("#template-choice option", has_text="ticket_update")
     page.select_option("#template-choice", value=option.get_attribute("value"))
     expect(page.get_by_label("{{first_name}}", exact=True)).to_have_value("Lukas")
