@@ -102,6 +102,12 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
             "DATABASE_CONNECT_TIMEOUT", default=5
         )
+        # The hot paths' statements (conversations.prepared.cursor) are prepared on first use, once per
+        # connection. Django's own cursors bind on the client and never prepare. Behind a pooler in
+        # transaction mode (PgBouncer before 1.21), set DATABASE_PREPARED_STATEMENTS=false.
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+            5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+        )
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool(
         "DATABASE_JIT", default=False
     ):

@@ -56,7 +56,7 @@ def customer_for(
 def link(customer: Customer, identity: Identity, *, at: datetime, now: datetime) -> Customer:
     """What a status or contact says about the user `customer` (locked) is: identifiers it lacked are
     added; another customer holding them is the same user and is merged in."""
-    if not identity.names_someone or _known_as(customer, identity):
+    if not identity.names_someone or tells_nothing_new(customer, identity):
         return customer
     holders = Q(pk__in=[])
     if identity.wa_id and identity.wa_id != customer.wa_id:
@@ -69,7 +69,7 @@ def link(customer: Customer, identity: Identity, *, at: datetime, now: datetime)
     return customer
 
 
-def _known_as(customer: Customer, identity: Identity) -> bool:
+def tells_nothing_new(customer: Customer, identity: Identity) -> bool:
     """Whether `identity` tells nothing new about `customer`: every identifier and detail it carries is
     the customer's already (the usual status of a known customer), so there is nobody to link."""
     return all(

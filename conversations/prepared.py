@@ -1,12 +1,14 @@
 """Queries of the hot paths, without the ORM's per-call cost: a queryset compiled once and run again with
-new arguments (`Prepared`), and rows turned into model instances as the ORM would (`instances`).
+new arguments (`Prepared`), rows turned into model instances as the ORM would (`instances`), and a cursor
+whose statements PostgreSQL parses and plans once per connection (`cursor`).
 
 Compiling a queryset (lookups, joins, ordering) costs more CPU than PostgreSQL takes to run a small
 query; the SQL is the ORM's own, so no rule is written twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -27,6 +29,72 @@ def instances(row, connection, *model_classes: type[models.Model]) -> tuple:
         built.append(model.from_db(connection.alias, names, values))
         start += len(names)
     return tuple(built)
+
+
+@contextmanager
+def cursor(connection) -> Iterator:
+    """`connection.cursor()`, whose statements are bound on the server and prepared on first use
+    (PostgreSQL): the webhook and the send path run the same few statements thousands of times on each
+    connection, and a prepared statement skips their parse and plan, and psycopg's quoting of every
+    value. Django's own cursors bind on the client and never prepare (so a pooler in transaction mode
+    keeps working); these statements are ours alone. The cursor is Django's wrapper around it, so errors
+    are Django's and a test's query count sees them. Elsewhere than on PostgreSQL, the usual cursor."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as plain:
+            yield plain
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor  # psycopg 3 only
+
+    connection.validate_thread_sharing()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+        wrapped = connection._prepare_cursor(_PreparingCursor(raw))
+    with wrapped:
+        yield wrapped
+
+
+class _PreparingCursor:
+    """A psycopg cursor whose `execute` always asks for a prepared statement (Django's wrapper passes
+    no `prepare=` of its own)."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._last: tuple = ("", None)
+
+    def execute(self, query, params=None):
+        self._last = (query, params)
+        return self._raw.execute(query, params, prepare=True)
+
+    @property
+    def _query(self):
+        """The last statement with its values in place, as Django's query log shows a statement (read
+        only when queries are logged: DEBUG, or a test counting them)."""
+        return _Logged(self._raw.connection, *self._last)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._raw.close()
+
+
+class _Logged:
+    def __init__(self, connection, query, params):
+        self._connection, self._statement, self._params = connection, query, params
+
+    @property
+    def query(self) -> bytes:
+        from psycopg import ClientCursor
+
+        return ClientCursor(self._connection).mogrify(self._statement, self._params).encode()
 
 
 def _loader(model, connection) -> tuple[list[str], list]:
@@ -73,9 +141,9 @@ class Prepared:
             return list(self.build(**arguments))
         params = [arguments[name] if name else value for name, value in compiled.slots]
         connection = connections[compiled.alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            return [instances(row, connection, compiled.model)[0] for row in cursor.fetchall()]
+        with cursor(connection) as bound:
+            bound.execute(compiled.sql, params)
+            return [instances(row, connection, compiled.model)[0] for row in bound.fetchall()]
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def generate(customers: int, messages: int) -> None:
         cursor.execute(f"""
             INSERT INTO conversations_customer (id, wa_id, user_id, parent_user_id, username, name,
                 search_name, phone_e164, country, last_activity_at, assigned_to_id, created_at,
-                last_turn_direction, platform_read_wamid)
+                last_turn_direction, platform_read_wamid, status)
             SELECT c + 1,
                    CASE WHEN NOT bsuid_only THEN ({codes})[1 + country] || ({ranges})[1 + country]
                         || lpad(c::text, 7, '0') END,
@@ -150,7 +150,9 @@ def generate(customers: int, messages: int) -> None:
                         || lpad(c::text, 7, '0') ELSE '' END,
                    ({regions})[1 + country], latest,
                    CASE WHEN c % 10 < 7 THEN ({agent_array})[1 + (c / 10) % {AGENTS}] END,
-                   latest - interval '120 days', '', ''
+                   latest - interval '120 days', '', '',
+                   -- one thread in four was resolved by the team; the others are open
+                   CASE WHEN c % 4 = 3 THEN 'resolved' ELSE 'open' END
             FROM bench_customer""")
         # Messages: customer 1 has `big`, message k of the others belongs to customer 2 + k % (n - 1).
         # The j-th latest message of a customer is j x 47 minutes before their latest activity; who

@@ -13,6 +13,7 @@ once, whatever the broker redelivers), posts it outside any transaction, and rec
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from conversations import prepared
 from conversations import services as conversation_services
 from conversations.exceptions import DomainError
 from conversations.identifiers import Identity, InvalidIdentifier
@@ -157,19 +159,23 @@ def _insert_delivery(delivery: WebhookDelivery) -> int:
     if not connection.features.can_return_columns_from_insert:
         delivery.save(force_insert=True)
         return delivery.pk
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _DELIVERY_FIELDS)
-    marks = ", ".join(["%s"] * len(_DELIVERY_FIELDS))
     params = [
         field.get_db_prep_save(field.pre_save(delivery, True), connection) for field in _DELIVERY_FIELDS
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} ({columns}) VALUES ({marks})"
-            f" RETURNING {quote(WebhookDelivery._meta.pk.column)}",
-            params,
-        )
+    with prepared.cursor(connection) as cursor:
+        cursor.execute(_insert_sql(connection), params)
         return cursor.fetchone()[0]
+
+
+@functools.cache
+def _insert_sql(connection) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _DELIVERY_FIELDS)
+    marks = ", ".join(["%s"] * len(_DELIVERY_FIELDS))
+    return (
+        f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} ({columns}) VALUES ({marks})"
+        f" RETURNING {quote(WebhookDelivery._meta.pk.column)}"
+    )
 
 
 def _queue_processing(delivery_id: int) -> None:

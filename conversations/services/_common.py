@@ -45,7 +45,7 @@ def update_columns(instance: models.Model, fields: set[str] | list[str]) -> None
         field = model._meta.get_field(name)
         assignments.append(f"{quote(field.column)} = %s")
         params.append(field.get_db_prep_save(getattr(instance, field.attname), connection))
-    with connection.cursor() as cursor:
+    with prepared.cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)}"
             f" WHERE {quote(model._meta.pk.column)} = %s",
@@ -65,7 +65,7 @@ def insert_instance(instance: models.Model) -> models.Model:
     quote = connection.ops.quote_name
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    with prepared.cursor(connection) as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
             f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(model._meta.pk.column)}",
@@ -87,7 +87,7 @@ def select_instances(sql: str, params, *model_classes: type[models.Model]) -> tu
     as the ORM would build them; None: no row. For the hot paths, where compiling the ORM's query costs
     more than running it."""
     connection = connections[model_classes[0].objects.db]
-    with connection.cursor() as cursor:
+    with prepared.cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return None if row is None else prepared.instances(row, connection, *model_classes)

@@ -12,7 +12,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from conversations import identity as identity_service
-from conversations import lifecycle, policy, selectors
+from conversations import lifecycle, policy, prepared, selectors
 from conversations.identifiers import Identity
 from conversations.models import Conversation, Customer, Message
 from conversations.services._common import columns, lock_customer, select_instances, update_columns
@@ -113,12 +113,47 @@ def _lock_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
     return select_instances(_LOCK_BY_WAMID, [wamid, Message.Direction.OUTBOUND], Customer, Message)
 
 
+# The usual status (sent, delivered, read: no failure, no conversation of the platform's) writes the
+# message alone, so it locks the message alone: a campaign's 30,000 statuses take no customer's lock (no
+# write of its row, no wait behind an agent's send to that customer). The customer's identifiers come
+# along, unlocked, to see whether the status names them as they are (it almost always does); when it
+# tells something new, the customer is locked and linked (conversations.identity).
+_IDENTIFIERS = ("wa_id", "user_id", "parent_user_id", "username")
+_LOCK_MESSAGE_BY_WAMID = (
+    f"SELECT {columns(Message, 'm')}, {', '.join(f'c.{name}' for name in _IDENTIFIERS)}"
+    " FROM conversations_message m JOIN conversations_customer c ON c.id = m.customer_id"
+    " WHERE m.wamid = %s AND m.direction = %s FOR NO KEY UPDATE OF m"
+)
+_PLAIN_STATUSES = frozenset({"sent", "delivered", "read"})
+
+
+def _lock_message_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
+    """The message (locked) and its customer as far as its identifiers go (not locked); None: no message
+    of ours has this wamid."""
+    connection = connections[Message.objects.db]
+    with prepared.cursor(connection) as cursor:
+        cursor.execute(_LOCK_MESSAGE_BY_WAMID, [wamid, Message.Direction.OUTBOUND])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (message,) = prepared.instances(row[: -len(_IDENTIFIERS)], connection, Message)
+    customer = Customer.from_db(
+        connection.alias, ["id", *_IDENTIFIERS], [message.customer_id, *row[-len(_IDENTIFIERS) :]]
+    )
+    return customer, message
+
+
+def has_select_for_update_of() -> bool:
+    """PostgreSQL locks the rows of one table of a join (FOR UPDATE OF); SQLite has no row locks."""
+    return connections[Message.objects.db].features.has_select_for_update_of
+
+
 def _locked_for_status(wamid: str, callback: str | None) -> tuple[Customer, Message] | None:
     """Our message a status is about (by its wamid, else by our callback data) and its customer, locked
     (None when the message is not ours): usually one statement (_LOCK_BY_WAMID); the message of a
     status that names it by our callback data alone, or whose customer was merged into another while
     we waited for the lock, is found the long way."""
-    if connections[Message.objects.db].features.has_select_for_update_of:  # PostgreSQL; not SQLite
+    if has_select_for_update_of():
         found = _lock_by_wamid(wamid)
         if found is not None:
             return found
@@ -168,12 +203,17 @@ def record_status(
     # be rolled back (the webhook's inline path then applies the delivery again, an event at a time).
     with transaction.atomic(savepoint=False):
         # Its conversation is read only when a failure or the platform's conversation needs it.
-        found = _locked_for_status(wamid, callback)
+        plain = status in _PLAIN_STATUSES and not conversation_id and has_select_for_update_of()
+        found = (plain and _lock_message_by_wamid(wamid)) or _locked_for_status(wamid, callback)
         if found is None:
             return None
         customer, message = found
         now = timezone.now()
         timestamp = policy.on_timeline(timestamp, now)  # a tick from the future is put at our clock
+        if customer.get_deferred_fields() and recipient is not None:  # the message alone is locked
+            if not identity_service.tells_nothing_new(customer, recipient):  # rare: lock and link
+                identity_service.link(lock_customer(customer.pk), recipient, at=timestamp, now=now)
+            recipient = None
         moved_to = _apply_status(
             message, wamid=wamid, status=status, timestamp=timestamp, pricing=pricing, now=now
         )
