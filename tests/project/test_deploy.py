@@ -279,8 +279,12 @@ def test_every_gunicorn_target_is_the_projects_wsgi_application(transactional_db
     targets = {argv[1] for argv in all_commands() if argv[0] == "gunicorn"}
     assert targets == {"config.wsgi:application"}  # the Dockerfile's CMD and web's command
     module_name, attribute = targets.pop().split(":")
-    application = getattr(importlib.import_module(module_name), attribute)
-    assert isinstance(application, WSGIHandler)
+    module = importlib.import_module(module_name)
+    application = getattr(module, attribute)
+    # Django's handler for every page, and the same handler without middleware for the webhook's POSTs.
+    assert callable(application)
+    assert isinstance(module.django_application, WSGIHandler)
+    assert isinstance(module.platform_application, WSGIHandler)
     # A WSGI call, as gunicorn makes it: the healthcheck's URL answers with the database reachable.
     responses = []
     body = application(
