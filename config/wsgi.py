@@ -26,6 +26,15 @@ class PlatformHandler(WSGIHandler):
         self._view_middleware, self._template_response_middleware, self._exception_middleware = [], [], []
         self._middleware_chain = convert_exception_to_response(self._get_response)
 
+    def resolve_request(self, request):
+        """The one URL this handler serves, resolved once (the URLconf's walk is per request otherwise)."""
+        if self._match is None:
+            self._match = super().resolve_request(request)
+        request.resolver_match = self._match
+        return self._match
+
+    _match = None
+
 
 platform_application = PlatformHandler()
 

@@ -57,3 +57,73 @@ def test_a_query_using_an_argument_otherwise_than_as_a_value_runs_through_the_or
     assert [c.opened_at for c in recent.rows(now=at(2, "10:00"))] == [at(2, "09:00")]
     assert [c.opened_at for c in recent.rows(now=at(0, "10:00"))] == [at(0, "09:00")]
     assert recent.compiled == {(): None}
+
+
+# --- prepared.cursor: the hot paths' statements, prepared once per connection -----------------------------
+
+_BY_ID = "SELECT id, name FROM conversations_customer WHERE id = %s"
+
+
+def _prepared_statements() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_a_hot_statement_is_prepared_once_and_answers_with_each_calls_values():
+    from django.db import connection
+
+    from conversations import prepared
+
+    first, second = factories.customer(name="Ann"), factories.customer(name="Bob")
+    answers = []
+    for customer in (first, second, first):
+        with prepared.cursor(connection) as cursor:
+            cursor.execute(_BY_ID, [customer.pk])
+            answers.append(cursor.fetchone())
+
+    assert answers == [(first.pk, "Ann"), (second.pk, "Bob"), (first.pk, "Ann")]
+    assert _prepared_statements().count("SELECT id, name FROM conversations_customer WHERE id = $1") == 1
+
+
+@pytest.mark.postgres
+def test_a_counted_hot_statement_shows_its_values_in_the_query_log():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conversations import prepared
+
+    customer = factories.customer(name="O'Hara")
+    with CaptureQueriesContext(connection) as queries, prepared.cursor(connection) as cursor:
+        cursor.execute(
+            "SELECT id FROM conversations_customer WHERE name = %s AND id = %s", ["O'Hara", customer.pk]
+        )
+
+    assert [query["sql"] for query in queries.captured_queries] == [
+        f"SELECT id FROM conversations_customer WHERE name = 'O''Hara' AND id = {customer.pk}"
+    ]
+
+
+@pytest.mark.postgres
+def test_without_prepared_statements_the_hot_statements_still_run_unprepared(settings):
+    """DATABASE_PREPARED_STATEMENTS=false (a pooler in transaction mode): the same statements, bound on the
+    server, never prepared."""
+    from django.db import connection
+
+    from conversations import prepared
+
+    customer = factories.customer(name="Ann")
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    connection.connection.prepare_threshold = None  # what the setting makes of a new connection
+    try:
+        for _ in range(3):
+            with prepared.cursor(connection) as cursor:
+                cursor.execute(_BY_ID, [customer.pk])
+                assert cursor.fetchone() == (customer.pk, "Ann")
+        assert "SELECT id, name FROM conversations_customer WHERE id = $1" not in _prepared_statements()
+    finally:
+        connection.connection.prepare_threshold = threshold

@@ -44,25 +44,38 @@ def test_a_database_that_does_not_answer_fails_the_connection_within_the_connect
 
 
 def test_the_connect_timeout_comes_from_the_environment(tmp_path):
-    def connect_timeout(**environment) -> str:
-        return subprocess.run(
-            [sys.executable, "-c", PRINT_CONNECT_TIMEOUT],
-            env={"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **environment},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-
     postgres = "postgres://u:p@db.example:5432/app"
-    assert connect_timeout(DATABASE_URL=postgres) == "5"
-    assert connect_timeout(DATABASE_URL=postgres, DATABASE_CONNECT_TIMEOUT="2") == "2"
-    assert connect_timeout() == "None"  # SQLite: a local file, nothing to wait for
+    assert _option("connect_timeout", tmp_path, DATABASE_URL=postgres) == "5"
+    assert _option("connect_timeout", tmp_path, DATABASE_URL=postgres, DATABASE_CONNECT_TIMEOUT="2") == "2"
+    assert _option("connect_timeout", tmp_path) == "None"  # SQLite: a local file, nothing to wait for
+
+
+def test_prepared_statements_are_on_unless_a_pooler_cannot_keep_them(tmp_path):
+    """The hot paths' statements are prepared (conversations.prepared.cursor); behind a pooler in
+    transaction mode DATABASE_PREPARED_STATEMENTS=false turns that off (psycopg's prepare_threshold None)."""
+    postgres = "postgres://u:p@db.example:5432/app"
+    assert _option("prepare_threshold", tmp_path, DATABASE_URL=postgres) == "5"
+    assert (
+        _option("prepare_threshold", tmp_path, DATABASE_URL=postgres, DATABASE_PREPARED_STATEMENTS="false")
+        == "None"
+    )
 
 
 ROOT = Path(__file__).resolve().parents[2]
-PRINT_CONNECT_TIMEOUT = (
-    "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
-    "from django.conf import settings; "
-    "print(settings.DATABASES['default'].get('OPTIONS', {}).get('connect_timeout'))"
-)
+
+
+def _option(name: str, tmp_path, **environment) -> str:
+    """The database OPTIONS entry `name` as the settings make it from `environment` (a fresh process)."""
+    program = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
+        "from django.conf import settings; "
+        f"print(settings.DATABASES['default'].get('OPTIONS', {{}}).get({name!r}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        env={"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **environment},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
