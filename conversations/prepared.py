@@ -48,20 +48,28 @@ def cursor(connection) -> Iterator:
     connection.validate_thread_sharing()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-        wrapped = connection._prepare_cursor(_PreparingCursor(raw))
-    with wrapped:
+    kept = getattr(connection, "_prepared_cursor", None)
+    if kept is None or kept.connection is not connection.connection:  # one per (new) connection
+        with connection.wrap_database_errors:
+            kept = _PreparingCursor(ServerBindingCursor(connection.connection))
+        connection._prepared_cursor = kept
+    # Django's own wrapping, as connection.cursor() makes it: its errors, the query log of DEBUG and tests.
+    with connection._prepare_cursor(kept) as wrapped:
         yield wrapped
 
 
 class _PreparingCursor:
     """A psycopg cursor whose `execute` always asks for a prepared statement (Django's wrapper passes
-    no `prepare=` of its own)."""
+    no `prepare=` of its own). One is kept per connection and used again (closing the wrapper leaves it
+    open; it ends with its connection)."""
 
     def __init__(self, raw):
         self._raw = raw
         self._last: tuple = ("", None)
+        self.connection = raw.connection
+
+    def close(self):
+        """Kept for the next statement on this connection."""
 
     def execute(self, query, params=None):
         self._last = (query, params)
@@ -79,12 +87,6 @@ class _PreparingCursor:
     def __iter__(self):
         return iter(self._raw)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._raw.close()
-
 
 class _Logged:
     def __init__(self, connection, query, params):
@@ -97,11 +99,25 @@ class _Logged:
         return ClientCursor(self._connection).mogrify(self._statement, self._params).encode()
 
 
-def _loader(model, connection) -> tuple[list[str], list]:
-    key = (model, connection.alias)
+def partial_instance(row, connection, model: type[models.Model], attnames: tuple[str, ...]) -> models.Model:
+    """`row` (the columns of `attnames`, which name fields of `model` in its order, as Model.from_db
+    takes them) as an instance of `model` whose other fields are deferred (read on first access, as the
+    ORM's `.only()`), each value converted as the ORM would."""
+    names, converters = _loader(model, connection, attnames)
+    values = [convert(value) for convert, value in zip(converters, row, strict=True)]
+    return model.from_db(connection.alias, names, values)
+
+
+def _loader(model, connection, attnames: tuple[str, ...] | None = None) -> tuple[list[str], list]:
+    key = (model, connection.alias, attnames)
     if key not in _LOADERS:
         names, converters = [], []
-        for field in model._meta.concrete_fields:
+        fields = model._meta.concrete_fields
+        if attnames is not None:
+            fields = [field for field in fields if field.attname in attnames]
+            if tuple(field.attname for field in fields) != attnames:
+                raise ValueError(f"{attnames} are not fields of {model.__name__} in its order")
+        for field in fields:
             column = field.get_col(model._meta.db_table)
             chain = [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
             names.append(field.attname)

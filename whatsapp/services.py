@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -150,6 +150,10 @@ def _apply_inline(body: bytes, signature: str, events, now: datetime, *, isolate
 
 
 _DELIVERY_FIELDS = [field for field in WebhookDelivery._meta.concrete_fields if not field.primary_key]
+# Each column with whether its value goes to psycopg as it is: text, numbers, bytes and aware datetimes
+# do (their fields' get_db_prep_save hands them on unchanged); the JSON summary is adapted by its field.
+# tests/whatsapp/test_webhook_cost.py reads a stored delivery back through the ORM, field by field.
+_DELIVERY_COLUMNS = [(field, not isinstance(field, models.JSONField)) for field in _DELIVERY_FIELDS]
 
 
 def _insert_delivery(delivery: WebhookDelivery) -> int:
@@ -160,7 +164,10 @@ def _insert_delivery(delivery: WebhookDelivery) -> int:
         delivery.save(force_insert=True)
         return delivery.pk
     params = [
-        field.get_db_prep_save(field.pre_save(delivery, True), connection) for field in _DELIVERY_FIELDS
+        getattr(delivery, field.attname)
+        if plain
+        else field.get_db_prep_save(getattr(delivery, field.attname), connection)
+        for field, plain in _DELIVERY_COLUMNS
     ]
     with prepared.cursor(connection) as cursor:
         cursor.execute(_insert_sql(connection), params)

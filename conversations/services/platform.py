@@ -119,8 +119,21 @@ def _lock_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
 # along, unlocked, to see whether the status names them as they are (it almost always does); when it
 # tells something new, the customer is locked and linked (conversations.identity).
 _IDENTIFIERS = ("wa_id", "user_id", "parent_user_id", "username")
+# What a usual status reads and writes of its message (_apply_status, _record_pricing); the others are
+# deferred (read on first access).
+_STATUS_FIELDS = tuple(
+    field.attname
+    for field in Message._meta.concrete_fields  # in the model's order, as Model.from_db takes them
+    if field.attname in {
+        "id", "customer_id", "direction", "wamid", "status", "status_changed_at", "sent_at", "delivered_at",
+        "read_at", "pricing", "pricing_model", "pricing_category", "pricing_type", "billable",
+        "pricing_changed_at", "next_attempt_at", "error_code", "error_text", "conversation_id",
+    }
+)  # fmt: skip
+_MESSAGE_COLUMNS = {field.attname: field.column for field in Message._meta.concrete_fields}
 _LOCK_MESSAGE_BY_WAMID = (
-    f"SELECT {columns(Message, 'm')}, {', '.join(f'c.{name}' for name in _IDENTIFIERS)}"
+    f"SELECT {', '.join(f'm.{_MESSAGE_COLUMNS[name]}' for name in _STATUS_FIELDS)},"
+    f" {', '.join(f'c.{name}' for name in _IDENTIFIERS)}"
     " FROM conversations_message m JOIN conversations_customer c ON c.id = m.customer_id"
     " WHERE m.wamid = %s AND m.direction = %s FOR NO KEY UPDATE OF m"
 )
@@ -128,17 +141,17 @@ _PLAIN_STATUSES = frozenset({"sent", "delivered", "read"})
 
 
 def _lock_message_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
-    """The message (locked) and its customer as far as its identifiers go (not locked); None: no message
-    of ours has this wamid."""
+    """The message (locked, its status fields) and its customer as far as its identifiers go (not
+    locked); None: no message of ours has this wamid."""
     connection = connections[Message.objects.db]
     with prepared.cursor(connection) as cursor:
         cursor.execute(_LOCK_MESSAGE_BY_WAMID, [wamid, Message.Direction.OUTBOUND])
         row = cursor.fetchone()
     if row is None:
         return None
-    (message,) = prepared.instances(row[: -len(_IDENTIFIERS)], connection, Message)
+    message = prepared.partial_instance(row[: len(_STATUS_FIELDS)], connection, Message, _STATUS_FIELDS)
     customer = Customer.from_db(
-        connection.alias, ["id", *_IDENTIFIERS], [message.customer_id, *row[-len(_IDENTIFIERS) :]]
+        connection.alias, ["id", *_IDENTIFIERS], [message.customer_id, *row[len(_STATUS_FIELDS) :]]
     )
     return customer, message
 
@@ -204,13 +217,15 @@ def record_status(
     with transaction.atomic(savepoint=False):
         # Its conversation is read only when a failure or the platform's conversation needs it.
         plain = status in _PLAIN_STATUSES and not conversation_id and has_select_for_update_of()
-        found = (plain and _lock_message_by_wamid(wamid)) or _locked_for_status(wamid, callback)
+        found = plain and _lock_message_by_wamid(wamid)
+        message_alone = bool(found)  # the message is locked, the customer is not
+        found = found or _locked_for_status(wamid, callback)
         if found is None:
             return None
         customer, message = found
         now = timezone.now()
         timestamp = policy.on_timeline(timestamp, now)  # a tick from the future is put at our clock
-        if customer.get_deferred_fields() and recipient is not None:  # the message alone is locked
+        if message_alone and recipient is not None:
             if not identity_service.tells_nothing_new(customer, recipient):  # rare: lock and link
                 identity_service.link(lock_customer(customer.pk), recipient, at=timestamp, now=now)
             recipient = None

@@ -127,3 +127,31 @@ def test_without_prepared_statements_the_hot_statements_still_run_unprepared(set
         assert "SELECT id, name FROM conversations_customer WHERE id = $1" not in _prepared_statements()
     finally:
         connection.connection.prepare_threshold = threshold
+
+
+@pytest.mark.postgres
+def test_a_partial_instance_converts_its_columns_and_reads_the_others_on_access():
+    from django.db import connection
+
+    from conversations import prepared
+    from conversations.models import Message
+
+    customer = factories.customer(name="Ann")
+    message = Message.objects.create(
+        customer=customer, direction="outbound", kind="free_form", wa_type="text", body="Hello",
+        occurred_at=at(0, "09:00"), status="sent", pricing={"category": "utility", "billable": True},
+    )  # fmt: skip
+    names = ("id", "customer_id", "status", "pricing")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, customer_id, status, pricing FROM conversations_message WHERE id = %s", [message.pk]
+        )
+        row = cursor.fetchone()
+
+    partial = prepared.partial_instance(row, connection, Message, names)
+
+    assert (partial.pk, partial.customer_id, partial.status) == (message.pk, customer.pk, "sent")
+    assert partial.pricing == {"category": "utility", "billable": True}  # decoded, as the ORM does
+    assert partial.body == "Hello"  # deferred: read on access
+    with pytest.raises(ValueError, match="in its order"):
+        prepared.partial_instance(row, connection, Message, ("status", "id", "customer_id", "pricing"))

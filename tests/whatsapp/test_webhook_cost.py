@@ -48,7 +48,7 @@ def test_a_status_delivery_is_one_transaction_of_five_statements(client, sent_me
     status = d.status("wamid.OURS", "sent", T0 + timedelta(minutes=1), recipient_id=WA_ID)
     status["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
     statements = post_counted(client, d.delivery(d.statuses_change(status)))
-    # Find the message by its wamid and lock its customer, then the message, in one query; update the
+    # Find the message by its wamid and lock it (a usual status locks the message alone); update the
     # message's changed columns; store the delivery with its outcome. No savepoint: a delivery whose
     # event fails is undone whole and applied again an event at a time (test_webhook_events).
     assert statements == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"]
@@ -91,3 +91,27 @@ def test_a_reply_to_a_held_thread_asks_no_team(client):
         statements = post_counted(client, delivery)
     assert statements.count("SELECT") == 2 and len(statements) == 11
     assert Message.objects.filter(wamid="wamid.REPLY", direction="inbound").count() == 1
+
+
+def test_the_delivery_row_written_by_hand_reads_back_as_the_orm_would_have_written_it():
+    """whatsapp.services._insert_delivery hands most values to psycopg as they are (only the JSON summary
+    goes through its field): every field of the stored row reads back as it was set, through the ORM."""
+    from whatsapp.models import WebhookDelivery
+    from whatsapp.services import _insert_delivery
+
+    delivery = WebhookDelivery(
+        received_at=T0,
+        body=b'{"object": "whatsapp_business_account", "entry": [\x00]}',
+        signature="sha256=" + "ab" * 32,
+        size=52,
+        status=WebhookDelivery.Status.FAILED,
+        attempts=3,
+        next_attempt_at=T0 + timedelta(minutes=5),
+        processed_at=T0 + timedelta(seconds=1),
+        error="event 0 (StatusUpdate): boom — «ünïcode»",
+        summary={"statuses": 1, "kept": 2, "note": "Sofía"},
+    )
+    stored = WebhookDelivery.objects.get(pk=_insert_delivery(delivery))
+    for field in WebhookDelivery._meta.concrete_fields:
+        if not field.primary_key:
+            assert getattr(stored, field.attname) == getattr(delivery, field.attname), field.name
