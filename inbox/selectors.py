@@ -224,6 +224,11 @@ class Alerts:
         )
 
 
+# What an alert shows of a customer: who (str(customer): the name, else the handle) and when they wrote;
+# up to a hundred rows are read for the count, so not their every column.
+_ALERT_FIELDS = ("id", "name", "phone_e164", "wa_id", "username", "user_id", "last_inbound_at")
+
+
 def alerts(*, user, now: datetime) -> Alerts:
     """Two queries, whatever the number of customers."""
     seen = CustomerSeen.objects.filter(agent=user.pk, customer=OuterRef("pk")).values("seen_at")[:1]
@@ -232,15 +237,20 @@ def alerts(*, user, now: datetime) -> Alerts:
         .filter(last_turn_direction=Message.Direction.INBOUND, last_inbound_at__lte=now)
         .annotate(seen_at=Subquery(seen))
         .filter(last_inbound_at__gt=Coalesce(F("seen_at"), Value(NEVER)))
+        .only(*_ALERT_FIELDS)
         .order_by("-last_inbound_at", "-pk")[: ALERT_UNREAD_LIMIT + 1]
     )
-    closing = Customer.objects.filter(
-        in_queue(now),
-        domain.window_open_at(now),
-        assigned_to=user.pk,
-        last_turn_direction=Message.Direction.INBOUND,
-        last_inbound_at__lte=now - policy.SERVICE_WINDOW + ALERT_CLOSING_WITHIN,
-    ).order_by("last_inbound_at", "pk")[:ALERT_EVENTS]
+    closing = (
+        Customer.objects.filter(
+            in_queue(now),
+            domain.window_open_at(now),
+            assigned_to=user.pk,
+            last_turn_direction=Message.Direction.INBOUND,
+            last_inbound_at__lte=now - policy.SERVICE_WINDOW + ALERT_CLOSING_WITHIN,
+        )
+        .only(*_ALERT_FIELDS, "platform_window_closed_at")
+        .order_by("last_inbound_at", "pk")[:ALERT_EVENTS]
+    )
     return Alerts(
         unread=len(unread),
         new=tuple((c.pk, str(c), c.last_inbound_at.isoformat()) for c in unread[:ALERT_EVENTS]),

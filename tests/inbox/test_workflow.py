@@ -355,6 +355,22 @@ def test_alert_facts_count_unread_threads_of_mine_or_nobodys_and_my_windows_clos
     assert selectors.alerts(user=agent, now=NOW).closing == ()
 
 
+def test_alert_facts_are_two_queries_reading_only_what_they_show(agent):
+    """Up to a hundred unread threads are read for the count: two queries, whatever their number, and a
+    nameless customer is shown by their handle without a query more (the fields are read, not deferred)."""
+    for number in range(12):
+        wrote(f"165055501{number:02}", ago=timedelta(minutes=30 + number), name="")
+    mine = wrote("16505550099", ago=timedelta(hours=23, minutes=40), name="")
+    Customer.objects.filter(pk=mine.pk).update(assigned_to=agent)
+    with CaptureQueriesContext(connection) as queries:
+        facts = selectors.alerts(user=agent, now=NOW)
+    assert len(queries.captured_queries) == 2
+    assert all('"search_name"' not in query["sql"] for query in queries.captured_queries)  # not every column
+    assert facts.unread == 13
+    assert facts.new[0][1] == "+16505550100"  # no name: the phone number
+    assert facts.closing == ((mine.pk, "+16505550099", (NOW + timedelta(minutes=20)).isoformat()),)
+
+
 def test_a_row_carries_its_lost_label_hidden_until_the_window_closes_and_time_alone_replaces_nothing(
     client, agent
 ):
