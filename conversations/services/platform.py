@@ -117,7 +117,10 @@ def _lock_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
 # message alone, so it locks the message alone: a campaign's 30,000 statuses take no customer's lock (no
 # write of its row, no wait behind an agent's send to that customer). The customer's identifiers come
 # along, unlocked, to see whether the status names them as they are (it almost always does); when it
-# tells something new, the customer is locked and linked (conversations.identity).
+# tells something new, the customer is locked and linked (conversations.identity). That one case takes
+# the customer's lock after the message's, against the usual order: should it meet a writer holding the
+# customer and waiting for this message, PostgreSQL ends one of the two (a deadlock error), and the
+# webhook applies the delivery again (an event at a time, then the retry job).
 _IDENTIFIERS = ("wa_id", "user_id", "parent_user_id", "username")
 # What a usual status reads and writes of its message (_apply_status, _record_pricing); the others are
 # deferred (read on first access).
