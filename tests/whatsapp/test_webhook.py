@@ -392,18 +392,6 @@ def test_a_large_delivery_is_stored_and_processed_by_the_retry_job_when_no_task_
 # --- POST: statuses ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sent_message():
-    """A utility template we sent on Mon 09:00, accepted by the platform as wamid.OURS."""
-    customer = factories.customer(wa_id="16505551234")
-    template = factories.template(category="UTILITY")
-    with time_machine.travel(T0, tick=False):
-        message = services.send_template(customer=customer, template=template, params=["Ann"])
-    Message.objects.filter(pk=message.pk).update(status="sending")
-    services.record_accepted(message=message, wamid="wamid.OURS")
-    return Message.objects.get(pk=message.pk)
-
-
 def status(state, minutes, **fields):
     fields.setdefault("recipient_id", "16505551234")
     return d.status("wamid.OURS", state, T0 + timedelta(minutes=minutes), **fields)

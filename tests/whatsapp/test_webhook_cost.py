@@ -11,7 +11,6 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conversations import services
 from conversations.models import Customer, Message
 from tests import factories
 from tests.whatsapp import deliveries as d
@@ -31,17 +30,6 @@ def post_counted(client, delivery) -> list[str]:
         )
     assert response.status_code == 200
     return [query["sql"].split()[0].upper() for query in queries.captured_queries]
-
-
-@pytest.fixture
-def sent_message():
-    customer = factories.customer(wa_id=WA_ID)
-    template = factories.template(category="UTILITY")
-    with time_machine.travel(T0, tick=False):
-        message = services.send_template(customer=customer, template=template, params=["Ann"])
-    Message.objects.filter(pk=message.pk).update(status="sending")
-    services.record_accepted(message=message, wamid="wamid.OURS")
-    return message
 
 
 def test_a_status_delivery_is_one_transaction_of_five_statements(client, sent_message):

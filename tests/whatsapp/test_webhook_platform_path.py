@@ -10,16 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-import time_machine
 from django.conf import settings
 from django.core import signals
 from django.db import close_old_connections, connection
 from django.urls import reverse
 
 from config import wsgi
-from conversations import services
 from conversations.models import Customer, Message
-from tests import factories
 from tests.whatsapp import deliveries as d
 from whatsapp.models import WebhookDelivery
 
@@ -75,17 +72,6 @@ def call(body: bytes, *, method="POST", signature: str | None = None, host="127.
 def signed_call(delivery: dict, **kwargs):
     body, signature = d.signed(delivery, settings.WHATSAPP_APP_SECRET)
     return call(body, signature=signature, **kwargs)
-
-
-@pytest.fixture
-def sent_message():
-    customer = factories.customer(wa_id=WA_ID)
-    template = factories.template(category="UTILITY")
-    with time_machine.travel(T0, tick=False):
-        message = services.send_template(customer=customer, template=template, params=["Ann"])
-    Message.objects.filter(pk=message.pk).update(status="sending")
-    services.record_accepted(message=message, wamid="wamid.OURS")
-    return message
 
 
 def status_delivery(state: str, at: datetime, **fields) -> dict:
