@@ -4,6 +4,8 @@ services, so tests see what production would write."""
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
+from django.contrib.auth.models import Group, User
+
 from conversations.models import Customer
 from templates_app.models import MessageTemplate
 
@@ -40,3 +42,13 @@ def template(category="MARKETING", status="APPROVED", body="Hi {{1}}, we have ne
     return MessageTemplate.objects.create(
         category=category, status=status, components=[{"type": "BODY", "text": body}], **fields
     )
+
+
+def user(username: str, role: str | None = None, **fields) -> User:
+    """A person who signs in with password "pw": first name from the username unless given, in the
+    `role` group (agents, supervisors, admins) when one is named."""
+    fields.setdefault("first_name", username.title())
+    account = User.objects.create_user(username, password="pw", **fields)
+    if role:
+        account.groups.set([Group.objects.get(name=role)])
+    return account

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -17,6 +16,7 @@ from django.urls import reverse
 
 from conversations import services
 from conversations.models import Message, MessageMedia
+from tests.factories import user
 from tests.inbox.test_views import compose_mode, visible
 from whatsapp import sandbox_media
 
@@ -31,13 +31,6 @@ HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></bod
 def frozen_clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-def user(username, role=None):
-    account = User.objects.create_user(username, password="pw")
-    if role:
-        account.groups.set([Group.objects.get(name=role)])
-    return account
 
 
 def wrote(wa_id="16505551234", *, ago=timedelta(minutes=5), n=1):

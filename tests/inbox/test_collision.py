@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -21,18 +20,12 @@ from conversations import services
 from conversations.models import Message
 from inbox import presence
 from tests import factories
+from tests.factories import user
 from whatsapp import sandbox_media
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LOADED = NOW.isoformat()
-
-
-def user(username, role=None):
-    account = User.objects.create_user(username, password="pw", first_name=username.title())
-    if role:
-        account.groups.set([Group.objects.get(name=role)])
-    return account
 
 
 @pytest.fixture(autouse=True)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from conversations import services
 from conversations.models import Message, MessageMedia
 from conversations.services import media as media_services
+from tests.factories import user
 from tests.inbox.test_views import visible
 from whatsapp import sandbox_media
 
@@ -28,13 +28,6 @@ OGG = sandbox_media.ogg()
 def frozen_clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-def user(username, role=None):
-    account = User.objects.create_user(username, password="pw")
-    if role:
-        account.groups.set([Group.objects.get(name=role)])
-    return account
 
 
 def sent(wa_id="16505551234", kind="image", mime_type="image/png", n=1, **media_fields) -> Message:

@@ -11,7 +11,6 @@ from html import unescape
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -23,17 +22,11 @@ from conversations.models import ContactAttribute, ContactAttributeValue, Messag
 from inbox import canned, notes
 from inbox.models import CannedReply, Note, Notification
 from tests import factories
+from tests.factories import user
 from tests.whatsapp.fake_graph import FakeGraph
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def user(username, role=None, first_name=None):
-    account = User.objects.create_user(username, password="pw", first_name=first_name or username.title())
-    if role:
-        account.groups.set([Group.objects.get(name=role)])
-    return account
 
 
 @pytest.fixture(autouse=True)
@@ -61,12 +54,12 @@ def _configured(settings, fake_graph):
 
 @pytest.fixture
 def alex():
-    return user("alex", "agents", "Alex")
+    return user("alex", "agents", first_name="Alex")
 
 
 @pytest.fixture
 def sam():
-    return user("sam", "agents", "Sam")
+    return user("sam", "agents", first_name="Sam")
 
 
 def logged_in(account) -> Client:
@@ -187,10 +180,10 @@ def test_only_the_author_deletes_a_note_and_nobody_edits_one(alex, sam):
 
 
 def test_a_mention_by_username_or_unique_first_name_notifies_each_colleague_once(alex, sam):
-    user("mjones", "supervisors", "Morgan")  # @Morgan: the only colleague of that first name
-    user("kim1", "agents", "Kim")
-    user("kim2", "agents", "Kim")  # @Kim is ambiguous: nobody (the autocomplete offers usernames)
-    outsider = user("visitor", None, "Vic")  # no role: not a colleague
+    user("mjones", "supervisors", first_name="Morgan")  # @Morgan: the only colleague of that first name
+    user("kim1", "agents", first_name="Kim")
+    user("kim2", "agents", first_name="Kim")  # @Kim is ambiguous: nobody (the autocomplete offers usernames)
+    outsider = user("visitor", first_name="Vic")  # no role: not a colleague
     customer = wrote()
     note = notes.add_note(
         customer=customer,

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,16 +16,10 @@ from conversations import services
 from conversations.exceptions import TemplateNotSendable, TemplateNotSendableFromInbox
 from conversations.models import Customer, Message
 from tests import factories
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def user(username, role=None, **fields):
-    account = User.objects.create_user(username, password="pw", first_name=username.title(), **fields)
-    if role:
-        account.groups.set([Group.objects.get(name=role)])
-    return account
 
 
 @pytest.fixture

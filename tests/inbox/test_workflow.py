@@ -11,7 +11,6 @@ from html import unescape
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,17 +19,11 @@ from django.urls import reverse
 from conversations import services
 from conversations.models import Customer
 from inbox import selectors
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def user(username, role=None):
-    account = User.objects.create_user(username, password="pw", first_name=username.title())
-    if role:
-        account.groups.set([Group.objects.get(name=role)])
-    return account
 
 
 @pytest.fixture
