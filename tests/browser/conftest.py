@@ -208,3 +208,9 @@ def log_in(page):
         return tab
 
     return log_in_as
+
+
+@pytest.fixture
+def agent(log_in):
+    """The demo's agent, signed in (tests that need the demo's data use the `demo` fixture)."""
+    return log_in("agent", "agent-demo")

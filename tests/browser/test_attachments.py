@@ -39,11 +39,6 @@ def dropped(page: Page, name: str, content_type: str, *, content: bytes | None =
     )
 
 
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
-
-
 def test_an_agent_sends_a_pdf_and_sees_it_in_the_thread_with_its_ticks(agent):
     page = agent
     page.goto("/?view=all")

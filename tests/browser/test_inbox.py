@@ -40,11 +40,6 @@ FOCUS_RING = "rgb(37, 99, 235)"  # --focus in static/inbox/inbox.css
 SHEENA = "16505551234"  # window open, waiting for a reply
 
 
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
-
-
 def save_screenshot(target, name: str) -> None:
     """A page or an element, to docs/screenshots/<name>.png, only when UPDATE_SCREENSHOTS=1 (so test runs
     never dirty the tree)."""

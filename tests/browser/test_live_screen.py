@@ -27,11 +27,6 @@ pytestmark = [
 POLL = 15_000  # ms: the list polls every 5 s, the thread every 4 s
 
 
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
-
-
 def customer_writes(wa_id: str, body: str, *, name: str, at=None):
     return services.receive_message(
         wa_id=wa_id,

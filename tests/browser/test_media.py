@@ -4,7 +4,7 @@ full size; the PDF shows its name and downloads through the app; the strict CSP 
 the test on any violation)."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from conversations.models import MessageMedia
 from tests.browser.test_inbox import open_customer, save_screenshot
@@ -15,11 +15,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("demo"),
 ]
-
-
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
 
 
 def test_a_customers_photo_shows_in_the_thread_and_the_pdf_downloads(agent, tmp_path):

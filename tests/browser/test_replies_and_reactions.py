@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from conversations import selectors, services
 from conversations.models import Customer, Message
@@ -19,11 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("demo"),
 ]
-
-
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
 
 
 def test_an_agent_replies_to_a_customers_photo_and_reacts_with_a_thumbs_up(agent):

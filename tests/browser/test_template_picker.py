@@ -21,11 +21,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
-
-
 def open_customer(page: Page, name: str) -> None:
     page.goto("/?view=all")
     page.locator("#customer-list a", has_text=name).click()

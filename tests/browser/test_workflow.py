@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from conversations import services
 from conversations.models import Customer
@@ -22,11 +22,6 @@ pytestmark = [
 ]
 
 POLL = 15_000  # ms: the list polls every 5 s, the thread every 4 s
-
-
-@pytest.fixture
-def agent(log_in) -> Page:
-    return log_in("agent", "agent-demo")
 
 
 def customer_writes(wa_id: str, body: str, *, name: str):
