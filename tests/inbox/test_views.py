@@ -17,6 +17,7 @@ from conversations.exceptions import TemplateNotSendable, TemplateNotSendableFro
 from conversations.models import Customer, Message
 from tests import factories
 from tests.factories import user
+from tests.inbox import listing
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -186,15 +187,7 @@ def test_keyset_pages_cover_every_customer_once(client_as, agent):
     for i in range(60):
         wrote(f"1650555{i:04d}", ago=timedelta(minutes=i), name=f"Customer {i:02d}")
     client = client_as(agent)
-    seen, before = [], None
-    for _ in range(5):
-        query = {"view": "all"} | ({"before": before} if before else {})
-        html = client.get(reverse("inbox:list"), query).text
-        seen += re.findall(r'<span class="name">([^<]+)</span>', html)
-        match = re.search(r'hx-get="/list/\?[^"]*before=([^"&]+)', html)
-        if not match:
-            break
-        before = match.group(1).replace("%7C", "|").replace("%3A", ":").replace("%2B", "+")
+    seen = listing.every_page(client, {"view": "all"}, most=5)
     assert seen == [f"Customer {i:02d}" for i in range(60)]
 
 

@@ -20,6 +20,7 @@ from conversations import services
 from conversations.models import Customer
 from inbox import selectors
 from tests.factories import user
+from tests.inbox import listing
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -238,15 +239,7 @@ def test_closing_soon_is_sorted_by_deadline_earliest_first_and_pages_by_keyset(c
     client.force_login(agent)
     expected = [f"Left {left:02d}" for left in sorted(minutes)]
     assert listed(client, view="closing-soon") == expected
-    seen, before = [], None
-    for _ in range(4):
-        query = {"view": "closing-soon"} | ({"before": before} if before else {})
-        html = client.get(reverse("inbox:list"), query).text
-        seen += re.findall(r'<span class="name">([^<]+)</span>', html)
-        match = re.search(r'hx-get="/list/\?[^"]*before=([^"&]+)', html)
-        if not match:
-            break
-        before = match.group(1).replace("%7C", "|").replace("%3A", ":").replace("%2B", "+")
+    seen = listing.every_page(client, {"view": "closing-soon"}, most=4)
     assert seen == expected
 
 
