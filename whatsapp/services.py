@@ -170,13 +170,13 @@ def _insert_delivery(delivery: WebhookDelivery) -> int:
         for field, plain in _DELIVERY_COLUMNS
     ]
     with prepared.cursor(connection) as cursor:
-        cursor.execute(_insert_sql(connection), params)
+        cursor.execute(_insert_sql(connection.alias), params)
         return cursor.fetchone()[0]
 
 
 @functools.cache
-def _insert_sql(connection) -> str:
-    quote = connection.ops.quote_name
+def _insert_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
     columns = ", ".join(quote(field.column) for field in _DELIVERY_FIELDS)
     marks = ", ".join(["%s"] * len(_DELIVERY_FIELDS))
     return (
