@@ -1,42 +1,86 @@
 """The WSGI entry point (gunicorn config.wsgi:application).
 
-The platform's webhook is served by Django's own handler without the browser's middleware: a signed POST
-from the platform has no session, no CSRF token, no agent's time zone and renders no page, and at a
-campaign's scale it is most of the traffic (three statuses per message sent): the eleven middleware cost
-about a sixth of each delivery's CPU (scripts/benchmark_channel.py). Everything else, and the same URL
-under Django's test client, goes through the whole stack."""
+The platform's POSTs to its webhook are answered by a bare WSGI application (`platform_application`):
+a signed delivery has no session, no CSRF token, no agent's time zone, renders no page and needs no URL
+resolved, and at a campaign's scale it is most of the traffic (three statuses per message sent). Django's
+handler, its eleven middleware, its request and response objects cost about a third of each delivery's
+CPU (scripts/benchmark_channel.py); what of them the webhook needs is kept here: ALLOWED_HOSTS, the
+request signals (which close a connection that is broken or past CONN_MAX_AGE), and an error turned into
+a logged 500 (error tracking takes it from the log). The answer itself is whatsapp.views.answer_delivery,
+the same the view gives under the whole stack. Everything else, the verification GET and the same URL
+under Django's test client, goes through Django's handler and all its middleware."""
 
+import logging
 import os
+from http import HTTPStatus
 
-from django.core.handlers.exception import convert_exception_to_response
+from django.core import signals
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()  # sets Django up
 
+from django.conf import settings  # noqa: E402 — after the setup
+from django.http.request import split_domain_port, validate_host  # noqa: E402
+
+from whatsapp import views  # noqa: E402
+
 WEBHOOK_PATH = "/webhooks/whatsapp/"  # config.urls → whatsapp.urls
 
+logger = logging.getLogger("django.request")  # where Django logs a request's crash
+security_logger = logging.getLogger("django.security.DisallowedHost")
 
-class PlatformHandler(WSGIHandler):
-    """Django's handler (request signals, URL resolution, the view, errors turned into responses and
-    logged) with no middleware. The view checks the Host header itself (ALLOWED_HOSTS)."""
-
-    def load_middleware(self, is_async=False):
-        self._view_middleware, self._template_response_middleware, self._exception_middleware = [], [], []
-        self._middleware_chain = convert_exception_to_response(self._get_response)
-
-    def resolve_request(self, request):
-        """The one URL this handler serves, resolved once (the URLconf's walk is per request otherwise)."""
-        if self._match is None:
-            self._match = super().resolve_request(request)
-        request.resolver_match = self._match
-        return self._match
-
-    _match = None
+_BAD_REQUEST = views.Answer(400, "text/plain", b"Bad Request")
+_SERVER_ERROR = views.Answer(500, "text/plain", b"Internal Server Error")
 
 
-platform_application = PlatformHandler()
+def platform_application(environ, start_response):
+    """A delivery POSTed to WEBHOOK_PATH: stored, applied and answered without Django's handler."""
+    signals.request_started.send(sender=WSGIHandler, environ=environ)
+    try:
+        answer = _answer(environ)
+    finally:
+        signals.request_finished.send(sender=WSGIHandler)
+    start_response(
+        f"{answer.status} {HTTPStatus(answer.status).phrase}",
+        [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.content)))],
+    )
+    return [answer.content]
+
+
+def _answer(environ) -> views.Answer:
+    try:
+        _check_host(environ)
+        return views.answer_delivery(
+            content_length=environ.get("CONTENT_LENGTH"),
+            read=environ["wsgi.input"].read,
+            signature_header=environ.get("HTTP_X_HUB_SIGNATURE_256"),
+            client=environ.get("REMOTE_ADDR", "?"),
+        )
+    except DisallowedHost as error:  # as Django answers it: 400, logged as a security warning
+        security_logger.warning("%s", error)
+        return _BAD_REQUEST
+    except Exception:
+        logger.exception("Internal Server Error: %s", WEBHOOK_PATH)
+        signals.got_request_exception.send(sender=WSGIHandler, request=None)
+        return _SERVER_ERROR
+
+
+def _check_host(environ) -> None:
+    """HttpRequest.get_host's check: the Host header (or the forwarded one, when trusted) is one of
+    ALLOWED_HOSTS, else DisallowedHost."""
+    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+        host = environ["HTTP_X_FORWARDED_HOST"]
+    else:
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _port = split_domain_port(host)
+    if not (domain and validate_host(domain, allowed)):
+        raise DisallowedHost(f"Invalid HTTP_HOST header: {host!r}.")
 
 
 def application(environ, start_response):

@@ -1,11 +1,14 @@
 """The platform's webhook: verification handshake (GET) and signed deliveries (POST)."""
 
 import hmac
+import json
 import logging
+from collections.abc import Callable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connections
-from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -34,38 +37,61 @@ def _verify(request):
 
 
 def _receive(request):
-    request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware does (config.wsgi serves this view without it)
+    """The POST under Django's whole stack (its test client, a deployment that routes it there):
+    config.wsgi serves gunicorn's with `answer_delivery` alone."""
+    answer = answer_delivery(
+        content_length=request.META.get("CONTENT_LENGTH"),
+        read=lambda _length: request.body,  # read by Django up to Content-Length
+        signature_header=request.META.get("HTTP_X_HUB_SIGNATURE_256"),
+        client=_client(request),
+    )
+    return HttpResponse(answer.content, status=answer.status, content_type=answer.content_type)
+
+
+class Answer(NamedTuple):
+    status: int
+    content_type: str
+    content: bytes
+
+
+RECEIVED = Answer(200, "text/plain", b"EVENT_RECEIVED")
+
+
+def answer_delivery(
+    *, content_length: str | None, read: Callable[[int], bytes], signature_header: str | None, client: str
+) -> Answer:
+    """The answer to a delivery POSTed by the platform, from what it takes of the request: the
+    Content-Length header, a way to read the body (at most that many bytes), the signature header and
+    the client's address (for the log). The Host header is the caller's to check (ALLOWED_HOSTS).
+    The delivery is stored before this answers."""
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(content_length or 0)
     except ValueError:
-        logger.warning("webhook delivery refused: Content-Length is not a number, from %s", _client(request))
+        declared = -1
+    if declared < 0:
+        logger.warning("webhook delivery refused: Content-Length is not a number, from %s", client)
         return _error(400, "the Content-Length header is not a number")
     if declared > settings.WHATSAPP_WEBHOOK_MAX_BYTES:
-        logger.warning(
-            "webhook delivery of %s bytes refused unread (over 4 MB) from %s", declared, _client(request)
-        )
+        logger.warning("webhook delivery of %s bytes refused unread (over 4 MB) from %s", declared, client)
         return _error(413, "the body is over 4 MB")
-    body = request.body
+    body = read(declared)
     if len(body) > settings.WHATSAPP_WEBHOOK_MAX_BYTES:
-        logger.warning(
-            "webhook delivery of %s bytes refused (over 4 MB) from %s", len(body), _client(request)
-        )
+        logger.warning("webhook delivery of %s bytes refused (over 4 MB) from %s", len(body), client)
         return _error(413, "the body is over 4 MB")
-    header = request.META.get("HTTP_X_HUB_SIGNATURE_256")
-    if not signature.verify(body, header, settings.WHATSAPP_APP_SECRET):
+    if not signature.verify(body, signature_header, settings.WHATSAPP_APP_SECRET):
         logger.warning(
             "webhook delivery refused: %s X-Hub-Signature-256 (%s bytes) from %s",
-            "wrong" if header else "missing",
+            "wrong" if signature_header else "missing",
             len(body),
-            _client(request),
+            client,
         )
-        return HttpResponseForbidden("invalid signature", content_type="text/plain")
+        return Answer(403, "text/plain", b"invalid signature")
 
-    receipt = _received(body, header)  # stored before this answers
+    receipt = _received(body, signature_header)  # stored before this answers
     if receipt.status != 200:
         logger.warning("webhook delivery %s rejected: %s", receipt.delivery_id, receipt.reason)
         return _error(receipt.status, receipt.reason)
-    return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
+    return RECEIVED
 
 
 def _received(body: bytes, header: str) -> services.Receipt:
@@ -77,8 +103,8 @@ def _received(body: bytes, header: str) -> services.Receipt:
     return services.receive_delivery(body, signature=header)
 
 
-def _error(status: int, reason: str) -> JsonResponse:
-    return JsonResponse({"error": reason}, status=status)
+def _error(status: int, reason: str) -> Answer:
+    return Answer(status, "application/json", json.dumps({"error": reason}).encode())
 
 
 def _client(request) -> str:

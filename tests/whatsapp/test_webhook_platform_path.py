@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core import signals
+from django.core.exceptions import DisallowedHost
 from django.db import close_old_connections, connection
 from django.urls import reverse
 
@@ -25,7 +26,15 @@ WA_ID = "16505551234"
 BSUID = "US.13491208655302741918"
 
 
-def call(body: bytes, *, method="POST", signature: str | None = None, host="127.0.0.1:8000", query=""):
+def call(
+    body: bytes,
+    *,
+    method="POST",
+    signature: str | None = None,
+    host="127.0.0.1:8000",
+    query="",
+    content_length: str | None = None,
+):
     """`config.wsgi.application` called as gunicorn calls it; returns (status, headers, body)."""
     environ = {
         "REQUEST_METHOD": method,
@@ -37,7 +46,7 @@ def call(body: bytes, *, method="POST", signature: str | None = None, host="127.
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
         "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_LENGTH": str(len(body)) if content_length is None else content_length,
         "HTTP_HOST": host,
         "wsgi.input": io.BytesIO(body),
         "wsgi.url_scheme": "http",
@@ -62,7 +71,8 @@ def call(body: bytes, *, method="POST", signature: str | None = None, host="127.
         try:
             content = b"".join(response)
         finally:
-            response.close()
+            if hasattr(response, "close"):  # as a WSGI server does
+                response.close()
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
@@ -116,11 +126,72 @@ def test_a_crash_on_the_platform_path_is_a_logged_500_not_a_dead_worker(monkeypa
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
+    reported = []
+
+    def report(sender, **kwargs):  # error tracking (sentry-sdk's Django integration) listens here
+        reported.append(sys.exc_info()[1])
+
     monkeypatch.setattr("whatsapp.services.receive_delivery", crash)
-    with caplog.at_level(logging.ERROR):
-        status, _, _ = signed_call(status_delivery("read", T0))
-    assert status == 500
-    assert "boom" in caplog.text
+    signals.got_request_exception.connect(report)
+    try:
+        with caplog.at_level(logging.ERROR):
+            status, _, content = signed_call(status_delivery("read", T0))
+    finally:
+        signals.got_request_exception.disconnect(report)
+    assert (status, content) == (500, b"Internal Server Error")
+    assert "Internal Server Error: /webhooks/whatsapp/" in caplog.text and "boom" in caplog.text
+    assert [str(error) for error in reported] == ["boom"]
+
+
+def _signed_body() -> tuple[bytes, str]:
+    return d.signed(status_delivery("read", T0), settings.WHATSAPP_APP_SECRET)
+
+
+# Each request as (body, signature, Content-Length); both ways of serving the URL must answer it alike.
+REQUESTS = {
+    "applied": lambda: (*_signed_body(), None),
+    "unsigned": lambda: (_signed_body()[0], None, None),
+    "forged": lambda: (_signed_body()[0], "sha256=" + "0" * 64, None),
+    "not JSON": lambda: (b"{oops", d.sign(b"{oops", settings.WHATSAPP_APP_SECRET), None),
+    "length not a number": lambda: (*_signed_body(), "twelve"),
+    "negative length": lambda: (*_signed_body(), "-1"),
+    "over 4 MB": lambda: (*_signed_body(), str(settings.WHATSAPP_WEBHOOK_MAX_BYTES + 1)),
+}
+
+
+@pytest.mark.parametrize("case", REQUESTS)
+@pytest.mark.django_db(transaction=True)
+def test_the_platform_path_answers_as_the_view_does_under_the_whole_stack(case, sent_message, client):
+    """gunicorn's requests take the bare path; Django's test client (and anything routed through Django)
+    the view: the same status, content type and body for each, and the same rows kept."""
+    body, signature, length = REQUESTS[case]()
+    status, headers, content = call(body, signature=signature, content_length=length)
+    bare = (status, headers["Content-Type"].split(";")[0], content, WebhookDelivery.objects.count())
+    assert int(headers["Content-Length"]) == len(content)
+    WebhookDelivery.objects.all().delete()
+
+    extra = {"HTTP_X_HUB_SIGNATURE_256": signature} if signature else {}
+    if length is not None:
+        extra["CONTENT_LENGTH"] = length
+    response = client.post(wsgi.WEBHOOK_PATH, body, content_type="application/json", **extra)
+    whole = (response.status_code, response["Content-Type"].split(";")[0], response.content)
+
+    assert bare == (*whole, WebhookDelivery.objects.count())
+    assert bare[0] == {"applied": 200, "unsigned": 403, "forged": 403, "not JSON": 400}.get(
+        case, 413 if case == "over 4 MB" else 400
+    )
+
+
+@pytest.mark.django_db
+def test_a_forwarded_host_is_checked_when_the_proxy_is_trusted(settings):
+    settings.USE_X_FORWARDED_HOST = True
+    environ_host = {"HTTP_X_FORWARDED_HOST": "evil.example"}
+    with pytest.raises(DisallowedHost):
+        wsgi._check_host({"HTTP_HOST": "127.0.0.1", **environ_host})
+    settings.USE_X_FORWARDED_HOST = False
+    wsgi._check_host({"HTTP_HOST": "127.0.0.1", **environ_host})  # the forwarded header is not trusted
+    with pytest.raises(DisallowedHost):
+        wsgi._check_host({"HTTP_HOST": "not a host!"})
 
 
 @pytest.mark.postgres
