@@ -13,6 +13,7 @@ once, whatever the broker redelivers), posts it outside any transaction, and rec
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -122,6 +123,8 @@ def receive_delivery(body: bytes, *, signature: str = "") -> Receipt:
         delivery = ingest(body, signature=signature, now=now)
         _queue_processing(delivery.pk)
         return Receipt(delivery.pk)
+    if (delivery_id := _apply_usual_status(body, signature, events, now)) is not None:
+        return Receipt(delivery_id)
     try:
         # The usual delivery, whose every event applies: all or nothing, no savepoint per event.
         return Receipt(_apply_inline(body, signature, events, now, isolated=False))
@@ -132,6 +135,44 @@ def receive_delivery(body: bytes, *, signature: str = "") -> Receipt:
     except Exception:  # stored as received instead: the retry job applies it; the platform gets its 200
         logger.exception("webhook delivery could not be processed as it arrived; stored for a retry")
         return Receipt(ingest(body, signature=signature, now=now).pk)
+
+
+def _apply_usual_status(body: bytes, signature: str, events, now: datetime) -> int | None:
+    """A delivery of one usual status (sent, delivered or read of our message: most of a campaign's
+    traffic) applied and stored in one statement, its own transaction: the message's write
+    (conversations.services.usual_status_write) and the delivery's INSERT. Returns the delivery's id;
+    None when it is not such a delivery, or the write matched no row (not our message, a customer named
+    anew), or the statement failed: nothing of it was kept, and the caller applies it the usual way."""
+    if len(events) != 1 or not isinstance(event := events[0], payloads.StatusUpdate):
+        return None
+    if event.errors or event.conversation_id:
+        return None
+    write = conversation_services.usual_status_write(
+        wamid=event.wamid,
+        status=event.status,
+        timestamp=event.timestamp,
+        pricing=event.pricing,
+        recipient=_recipient(event),
+        now=now,
+    )
+    if write is None:
+        return None
+    applied = _Applied()
+    applied.counts["statuses"] += 1
+    delivery = WebhookDelivery(
+        received_at=now, body=body, signature=signature[:100], size=len(body), attempts=1
+    )
+    _settle(delivery, applied, now)
+    connection = connections[WebhookDelivery.objects.db]
+    outer = connection.in_atomic_block  # a caller's transaction (a test's): a savepoint keeps it usable
+    try:
+        with transaction.atomic() if outer else contextlib.nullcontext():
+            return _insert_delivery(delivery, after=write)
+    except DatabaseError as error:
+        logger.warning("webhook delivery applied the usual way: %s", error)
+        if not outer:
+            connection.close_if_unusable_or_obsolete()  # a connection that died: the next attempt reconnects
+        return None
 
 
 def _apply_inline(body: bytes, signature: str, events, now: datetime, *, isolated: bool) -> int:
@@ -156,22 +197,30 @@ _DELIVERY_FIELDS = [field for field in WebhookDelivery._meta.concrete_fields if 
 _DELIVERY_COLUMNS = [(field, not isinstance(field, models.JSONField)) for field in _DELIVERY_FIELDS]
 
 
-def _insert_delivery(delivery: WebhookDelivery) -> int:
+def _insert_delivery(
+    delivery: WebhookDelivery, *, after: conversation_services.StatusWrite | None = None
+) -> int | None:
     """delivery.save(force_insert=True) as one plain INSERT … RETURNING id (the ORM's compile cost more
-    than the statement on the webhook's hot path)."""
+    than the statement on the webhook's hot path). `after`: a write to make first, in the same statement
+    (PostgreSQL); the delivery is stored only when it wrote a row (else None, nothing done)."""
     connection = connections[WebhookDelivery.objects.db]
-    if not connection.features.can_return_columns_from_insert:
+    if after is None and not connection.features.can_return_columns_from_insert:
         delivery.save(force_insert=True)
         return delivery.pk
-    params = [
+    values = [
         getattr(delivery, field.attname)
         if plain
         else field.get_db_prep_save(getattr(delivery, field.attname), connection)
         for field, plain in _DELIVERY_COLUMNS
     ]
     with prepared.cursor(connection) as cursor:
-        cursor.execute(_insert_sql(connection.alias), params)
-        return cursor.fetchone()[0]
+        if after is None:
+            cursor.execute(_insert_sql(connection.alias), values)
+        else:
+            params = after.params | {f"delivery_{number}": value for number, value in enumerate(values)}
+            cursor.execute(_insert_after_sql(connection.alias, after.sql), params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 @functools.cache
@@ -182,6 +231,23 @@ def _insert_sql(alias: str) -> str:
     return (
         f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} ({columns}) VALUES ({marks})"
         f" RETURNING {quote(WebhookDelivery._meta.pk.column)}"
+    )
+
+
+@functools.cache
+def _insert_after_sql(alias: str, write: str) -> str:
+    """`write` (an UPDATE … RETURNING, named parameters), then the delivery's INSERT of one row per row it
+    wrote (one: a wamid is unique), its values typed as their columns (a SELECT list gives no type)."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _DELIVERY_FIELDS)
+    values = ", ".join(
+        f"%(delivery_{number})s::{field.cast_db_type(connection)}"
+        for number, field in enumerate(_DELIVERY_FIELDS)
+    )
+    return (
+        f"WITH written AS ({write}) INSERT INTO {quote(WebhookDelivery._meta.db_table)} ({columns})"
+        f" SELECT {values} FROM written RETURNING {quote(WebhookDelivery._meta.pk.column)}"
     )
 
 

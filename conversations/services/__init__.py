@@ -34,10 +34,12 @@ from conversations.services.inbound import (
 from conversations.services.outbound import SEND_TASK, record_sent_elsewhere, send_template, send_text
 from conversations.services.platform import (
     CALLBACK_PREFIX,
+    StatusWrite,
     callback_data,
     mark_message_failed,
     record_accepted,
     record_status,
+    usual_status_write,
 )
 from conversations.services.reactions import send_reaction
 from conversations.services.status import end_due_snoozes, mark_pending, reopen, resolve, snooze
@@ -47,6 +49,7 @@ __all__ = [
     "CALLBACK_PREFIX",
     "SEND_TASK",
     "SWEEP_BATCH_SIZE",
+    "StatusWrite",
     "add_label",
     "assign",
     "assign_in_turn",
@@ -71,4 +74,5 @@ __all__ = [
     "set_attribute",
     "set_availability",
     "snooze",
+    "usual_status_write",
 ]

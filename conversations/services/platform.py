@@ -4,8 +4,10 @@ failed, with what it charged and which conversation it counted), and final failu
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections, transaction
@@ -157,6 +159,125 @@ def _lock_message_by_wamid(wamid: str) -> tuple[Customer, Message] | None:
         connection.alias, ["id", *_IDENTIFIERS], [message.customer_id, *row[len(_STATUS_FIELDS) :]]
     )
     return customer, message
+
+
+# --- The usual status as one statement -------------------------------------------------------------
+# A campaign's statuses are nearly all alike: sent, delivered or read, of a message we sent, naming its
+# customer as they are, with the platform's whole pricing object (or none). record_status reads such a
+# message, decides in Python and writes it back: a transaction of three statements. `usual_status_write`
+# makes the same write as one UPDATE whose decisions are taken in Python beforehand from the status
+# alone (conversations.policy's, not a copy: the statuses it moves forward from, the pricing's parts),
+# left to the row only where they depend on it (CASE on its status, COALESCE of a stamp, the pricing
+# merged). The channel runs it with the delivery's INSERT as one statement, one implicit commit; when it
+# matches no row (not our message, a customer named anew), the caller applies the status the usual way.
+# tests/conversations/test_usual_status_write.py compares its rows with record_status's, case by case.
+
+PRICING_KEYS = frozenset({"pricing_model", "category", "type", "billable"})  # what pricing_parts reads
+_MESSAGE_STATUSES = tuple(Message.Status.values)
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """An `UPDATE conversations_message m … RETURNING m.id` (named parameters, in `params`) for a caller
+    to run in a statement of its own (a WITH clause), or alone."""
+
+    sql: str
+    params: dict
+
+
+def usual_status_write(
+    *,
+    wamid: str,
+    status: str,
+    timestamp: datetime,
+    pricing: Mapping | None,
+    recipient: Identity | None,
+    now: datetime,
+) -> StatusWrite | None:
+    """record_status's write for the usual status, as one statement; None: not the usual status (a
+    failure, the platform's conversation, a partial pricing object, another database): record_status.
+
+    The UPDATE matches no row when no message of ours has `wamid`, or when `recipient` carries an
+    identifier its customer lacks (identity.tells_nothing_new): then record_status, which links them."""
+    policy.require_aware(timestamp, "timestamp")
+    if status not in _PLAIN_STATUSES or not has_select_for_update_of():
+        return None
+    if pricing is not None and not pricing.keys() >= PRICING_KEYS:
+        return None  # its parts would depend on the pricing stored before: record_status merges them
+    at = policy.on_timeline(timestamp, now)
+    moves_from = [
+        current for current in _MESSAGE_STATUSES if policy.next_delivery_status(current, status) == status
+    ]
+    params = {
+        "wamid": wamid,
+        "outbound": Message.Direction.OUTBOUND,
+        "status": status,
+        "moves_from": moves_from,
+        "now": now,
+        "at": at,
+    }
+    for name in _IDENTIFIERS:
+        params[f"named_{name}"] = (getattr(recipient, name) or None) if recipient is not None else None
+    if pricing is not None:
+        parts = policy.pricing_parts(dict(pricing))
+        connection = connections[Message.objects.db]
+        params |= {
+            "pricing": Message._meta.get_field("pricing").get_db_prep_save(dict(pricing), connection),
+            "pricing_model": parts.model,
+            "pricing_category": parts.category,
+            "pricing_type": parts.type,
+            "billable": parts.billable,
+        }
+    return StatusWrite(_usual_status_sql(_STAMPS[status], pricing is not None), params)
+
+
+_STAMPS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
+# Every value is cast: a parameter used in two places (an assignment, a comparison) is given one type.
+_PART_TYPES = {
+    "pricing_model": "text",
+    "pricing_category": "text",
+    "pricing_type": "text",
+    "billable": "boolean",
+}
+
+
+@functools.cache
+def _usual_status_sql(stamp: str, with_pricing: bool) -> str:
+    moves = "m.status = ANY(%(moves_from)s::text[])"
+    assignments = [
+        f"status = CASE WHEN {moves} THEN %(status)s::text ELSE m.status END",
+        f"status_changed_at = CASE WHEN {moves} THEN %(now)s::timestamptz ELSE m.status_changed_at END",
+        # A retry note or "outcome unknown" is answered when the status moves: the platform has it.
+        f"next_attempt_at = CASE WHEN {moves} THEN NULL ELSE m.next_attempt_at END",
+        f"error_code = CASE WHEN {moves} THEN NULL ELSE m.error_code END",
+        f"error_text = CASE WHEN {moves} THEN '' ELSE m.error_text END",
+        f"{stamp} = COALESCE(m.{stamp}, %(at)s::timestamptz)",
+    ]
+    if with_pricing:
+        merged = "(COALESCE(m.pricing, '{}'::jsonb) || %(pricing)s::jsonb)"
+        parts = ("pricing_model", "pricing_category", "pricing_type", "billable")
+        changed = " OR ".join(
+            [
+                f"m.pricing IS DISTINCT FROM {merged}",
+                *(f"m.{part} IS DISTINCT FROM %({part})s::{_PART_TYPES[part]}" for part in parts),
+            ]
+        )
+        assignments += [
+            f"pricing = {merged}",
+            *(f"{part} = %({part})s::{_PART_TYPES[part]}" for part in parts),
+            # The reports' rollup recomputes the day it was sent when the pricing changed.
+            f"pricing_changed_at = CASE WHEN {changed} THEN %(now)s::timestamptz"
+            " ELSE m.pricing_changed_at END",
+        ]
+    named = " AND ".join(
+        f"(%(named_{name})s::text IS NULL OR c.{name} = %(named_{name})s::text)" for name in _IDENTIFIERS
+    )
+    return (
+        f"UPDATE conversations_message m SET {', '.join(assignments)} FROM conversations_customer c"
+        " WHERE m.wamid = %(wamid)s::text AND m.direction = %(outbound)s::text AND c.id = m.customer_id"
+        f" AND {named}"
+        " RETURNING m.id"
+    )
 
 
 def has_select_for_update_of() -> bool:

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations.models import Customer, Message
 from tests import factories
 from tests.whatsapp import deliveries as d
+from whatsapp.models import WebhookDelivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -32,14 +33,47 @@ def post_counted(client, delivery) -> list[str]:
     return [query["sql"].split()[0].upper() for query in queries.captured_queries]
 
 
-def test_a_status_delivery_is_one_transaction_of_five_statements(client, sent_message):
-    status = d.status("wamid.OURS", "sent", T0 + timedelta(minutes=1), recipient_id=WA_ID)
-    status["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
+PMP = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
+
+
+def test_a_usual_status_delivery_is_one_statement(client, sent_message):
+    """Sent, delivered, read of our message, naming its customer as they are: the message's write and
+    the delivery's INSERT in one statement (WITH … UPDATE … INSERT), its own transaction: no BEGIN, no
+    COMMIT of ours (tests/conversations/test_usual_status_write.py: the same write as record_status)."""
+    for minutes, state in enumerate(("sent", "delivered", "read"), start=1):
+        status = d.status("wamid.OURS", state, T0 + timedelta(minutes=minutes), recipient_id=WA_ID)
+        status["pricing"] = PMP
+        assert post_counted(client, d.delivery(d.statuses_change(status))) == ["WITH"]
+    message = Message.objects.get(pk=sent_message.pk)
+    assert (message.status, message.pricing_category, message.billable) == ("read", "utility", True)
+    assert message.delivered_at == T0 + timedelta(minutes=2)
+    assert (
+        list(WebhookDelivery.objects.values_list("status", "summary", "attempts"))
+        == [("processed", {"statuses": 1}, 1)] * 3
+    )
+
+
+def test_a_status_that_names_the_customer_anew_is_applied_the_usual_way(client, sent_message):
+    """The one statement writes nothing (the customer lacks the BSUID the status carries); then the
+    usual transaction: find and lock the message, lock the customer and link it, update the message,
+    store the delivery."""
+    status = d.status("wamid.OURS", "delivered", T0 + timedelta(minutes=1), recipient_id=WA_ID)
+    status["recipient_user_id"] = "US.13491208655302741918"
     statements = post_counted(client, d.delivery(d.statuses_change(status)))
-    # Find the message by its wamid and lock it (a usual status locks the message alone); update the
-    # message's changed columns; store the delivery with its outcome. No savepoint: a delivery whose
-    # event fails is undone whole and applied again an event at a time (test_webhook_events).
-    assert statements == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"]
+    assert statements[:3] == ["WITH", "BEGIN", "SELECT"] and statements[-2:] == ["INSERT", "COMMIT"]
+    assert Customer.objects.get(pk=sent_message.customer_id).user_id == "US.13491208655302741918"
+    assert WebhookDelivery.objects.get().status == "processed"
+
+
+def test_a_status_with_the_platforms_conversation_is_one_transaction_of_the_usual_statements(
+    client, sent_message
+):
+    """A status that reports the platform's conversation (reconciled with ours, R9) is not the usual
+    status: no one-statement attempt; the customer and the message are locked first."""
+    status = d.status("wamid.OURS", "sent", T0 + timedelta(minutes=1), recipient_id=WA_ID)
+    status["conversation"] = {"id": "CONV-1", "origin": {"type": "utility"}}
+    statements = post_counted(client, d.delivery(d.statuses_change(status)))
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT" and "WITH" not in statements
     assert Message.objects.get(pk=sent_message.pk).status == "sent"
 
 
@@ -84,7 +118,6 @@ def test_a_reply_to_a_held_thread_asks_no_team(client):
 def test_the_delivery_row_written_by_hand_reads_back_as_the_orm_would_have_written_it():
     """whatsapp.services._insert_delivery hands most values to psycopg as they are (only the JSON summary
     goes through its field): every field of the stored row reads back as it was set, through the ORM."""
-    from whatsapp.models import WebhookDelivery
     from whatsapp.services import _insert_delivery
 
     delivery = WebhookDelivery(
