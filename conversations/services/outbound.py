@@ -23,7 +23,7 @@ from conversations.exceptions import (
 from conversations.limits import TEXT_MAX_CHARS
 from conversations.models import Conversation, Customer, Message
 from conversations.services import targets
-from conversations.services._common import insert_instance, lock_customer, record_turn, update_columns
+from conversations.services._common import insert_instance, lock_customer, record_turn
 from templates_app.models import MessageTemplate
 
 logger = logging.getLogger(__name__)
@@ -249,25 +249,25 @@ def _record_outbound(
             )
     else:
         conversation = rows[decision.joins]
-    message = insert_instance(
-        Message(
-            customer=customer,
-            direction=Message.Direction.OUTBOUND,
-            occurred_at=now,
-            created_at=now,
-            status=status,
-            status_changed_at=now,
-            agent=agent,
-            conversation=conversation,
-            **message_fields,
-        )
+    message = Message(
+        customer=customer,
+        direction=Message.Direction.OUTBOUND,
+        occurred_at=now,
+        created_at=now,
+        status=status,
+        status_changed_at=now,
+        agent=agent,
+        conversation=conversation,
+        **message_fields,
     )
+    customer.last_activity_at = max(customer.last_activity_at, now)  # under the lock: no GREATEST needed
+    turn = record_turn(customer, message.wa_type, Message.Direction.OUTBOUND, now)
+    # The message and the customer's activity in one statement; nothing Customer.save derives depends on
+    # the customer's columns written.
+    insert_instance(message, then_update=(customer, ["last_activity_at", *turn]))
     if decision.opens:
         conversation.opening_message = message
         conversation.save(update_fields=["opening_message"])
-    customer.last_activity_at = max(customer.last_activity_at, now)  # under the lock: no GREATEST needed
-    turn = record_turn(customer, message.wa_type, Message.Direction.OUTBOUND, now)
-    update_columns(customer, ["last_activity_at", *turn])  # nothing Customer.save derives depends on them
     return message
 
 

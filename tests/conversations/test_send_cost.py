@@ -19,15 +19,18 @@ def statements_of(call) -> tuple[object, list[str]]:
     return result, [query["sql"].split()[0].upper() for query in queries.captured_queries]
 
 
-def test_a_reply_in_an_open_conversation_is_one_transaction_of_six_statements():
+def test_a_reply_in_an_open_conversation_is_one_transaction_of_five_statements():
     customer = factories.customer()
     services.receive_message(wa_id=customer.wa_id, body="hi", wamid="wamid.IN", timestamp=at(0, "09:00"))
     first = services.send_text(customer=customer, body="Hello", now=at(0, "09:01"))
     second, statements = statements_of(
         lambda: services.send_text(customer=customer, body="Anything else?", now=at(0, "09:02"))
     )
-    # Lock the customer, read the conversations the rules need, insert the message into the open one,
-    # move the customer's activity.
-    assert statements == ["BEGIN", "SELECT", "SELECT", "INSERT", "UPDATE", "COMMIT"]
+    # Lock the customer, read the conversations the rules need, insert the message into the open one and
+    # move the customer's activity in one statement (WITH … INSERT … UPDATE).
+    assert statements == ["BEGIN", "SELECT", "SELECT", "WITH", "COMMIT"]
     assert second.conversation_id == first.conversation_id
     assert Message.objects.filter(customer=customer, direction="outbound").count() == 2
+    customer.refresh_from_db()
+    assert (customer.last_turn_at, customer.last_turn_direction) == (at(0, "09:02"), "outbound")
+    assert Message.objects.get(pk=second.pk).body == "Anything else?"
