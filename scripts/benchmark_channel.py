@@ -516,9 +516,16 @@ def settle() -> None:
 
 
 def _report(what: str, ours: list[float], raw: list[float], *, higher_is_better: bool) -> None:
+    """The medians of each side and their ratio, as the issue states its targets (a speed: ours / raw; a
+    time: ours / raw, so lower is better), then each round's own ratio and their median (each round's
+    two sides ran one after the other, so their ratio shares the machine's mood of the moment)."""
     mine, theirs = statistics.median(ours), statistics.median(raw)
-    ratio = mine / theirs if higher_is_better else theirs / mine
-    print(f"{what}: ours {mine:.2f}, raw {theirs:.2f} -> ours at {ratio:.2f}x the raw SQL's speed")
+    rounds = [m / t for m, t in zip(ours, raw, strict=True)]
+    kind = "speed" if higher_is_better else "time"
+    print(
+        f"{what}: ours {mine:.2f}, raw {theirs:.2f} -> ours at {mine / theirs:.2f}x the raw SQL's {kind}"
+        f" (rounds: {', '.join(f'{r:.2f}' for r in rounds)}; their median {statistics.median(rounds):.2f}x)"
+    )
 
 
 def main() -> None:
