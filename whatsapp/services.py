@@ -159,10 +159,7 @@ def _apply_usual_status(body: bytes, signature: str, events, now: datetime) -> i
         return None
     applied = _Applied()
     applied.counts["statuses"] += 1
-    delivery = WebhookDelivery(
-        received_at=now, body=body, signature=signature[:100], size=len(body), attempts=1
-    )
-    _settle(delivery, applied, now)
+    delivery = _applied_delivery(body, signature, applied, now)
     connection = connections[WebhookDelivery.objects.db]
     outer = connection.in_atomic_block  # a caller's transaction (a test's): a savepoint keeps it usable
     try:
@@ -181,13 +178,19 @@ def _apply_inline(body: bytes, signature: str, events, now: datetime, *, isolate
     stored failed, for a retry); else the first failure raises and the whole transaction is undone."""
     with transaction.atomic():
         applied = _apply_events(events, now, label="a new delivery", isolated=isolated, strict=not isolated)
-        delivery = WebhookDelivery(
-            received_at=now, body=body, signature=signature[:100], size=len(body), attempts=1
-        )
-        _settle(delivery, applied, now)
+        delivery = _applied_delivery(body, signature, applied, now)
         delivery.pk = _insert_delivery(delivery)
         _keep(delivery, applied.kept)
     return delivery.pk
+
+
+def _applied_delivery(body: bytes, signature: str, applied: _Applied, now: datetime) -> WebhookDelivery:
+    """The row (not saved yet) of a new delivery applied as it arrived (its first attempt), settled."""
+    delivery = WebhookDelivery(
+        received_at=now, body=body, signature=signature[:100], size=len(body), attempts=1
+    )
+    _settle(delivery, applied, now)
+    return delivery
 
 
 _DELIVERY_FIELDS = [field for field in WebhookDelivery._meta.concrete_fields if not field.primary_key]
