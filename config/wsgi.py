@@ -10,10 +10,12 @@ a logged 500 (error tracking takes it from the log). The answer itself is whatsa
 the same the view gives under the whole stack. Everything else, the verification GET and the same URL
 under Django's test client, goes through Django's handler and all its middleware."""
 
+import functools
 import logging
 import os
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIHandler
@@ -69,10 +71,41 @@ def _answer(environ) -> views.Answer:
 
 def _check_host(environ) -> None:
     """ALLOWED_HOSTS, checked by Django's own HttpRequest.get_host (the forwarded host when trusted; else
-    DisallowedHost) on a bare request over the environ: a WSGIRequest would parse what is not needed."""
+    DisallowedHost) on a bare request over the environ: a WSGIRequest would parse what is not needed.
+    The platform names the same host on every delivery, so the verdict on a Host header is kept with
+    the headers and settings it was reached with (a few entries: made-up hosts only churn them)."""
+    if "HTTP_HOST" not in environ:  # rebuilt from the server's name and port: checked as it comes
+        _host_of(environ)
+        return
+    verdict = _host_verdict(
+        environ["HTTP_HOST"],
+        environ.get("HTTP_X_FORWARDED_HOST"),
+        tuple(settings.ALLOWED_HOSTS),
+        settings.DEBUG,
+        settings.USE_X_FORWARDED_HOST,
+    )
+    if verdict is not None:
+        raise DisallowedHost(verdict)
+
+
+@functools.lru_cache(maxsize=16)
+def _host_verdict(host: str, forwarded_host: str | None, *_settings) -> str | None:
+    """None when the host is allowed, else Django's message why not (`_settings`: those the check reads,
+    as part of the key)."""
+    environ = {"HTTP_HOST": host}
+    if forwarded_host is not None:
+        environ["HTTP_X_FORWARDED_HOST"] = forwarded_host
+    try:
+        _host_of(environ)
+    except DisallowedHost as error:
+        return str(error)
+    return None
+
+
+def _host_of(environ) -> str:
     request = HttpRequest()
     request.META = environ
-    request.get_host()
+    return request.get_host()
 
 
 def application(environ, start_response):

@@ -99,6 +99,20 @@ class _Logged:
         return ClientCursor(self._connection).mogrify(self._statement, self._params).encode()
 
 
+def fetch(connection, sql: str, params, model: type[models.Model]) -> list[models.Model]:
+    """Every row of `sql` (which selects the concrete columns of `model`, in order) as an instance, as
+    the ORM would build it, through the preparing `cursor`."""
+    with cursor(connection) as bound:
+        bound.execute(sql, params)
+        return [instances(row, connection, model)[0] for row in bound.fetchall()]
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """Every column of `model` (its concrete fields, in order), qualified by `alias`: what `fetch` and
+    `instances` read."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
 def partial_instance(row, connection, model: type[models.Model], attnames: tuple[str, ...]) -> models.Model:
     """`row` (the columns of `attnames`, which name fields of `model` in its order, as Model.from_db
     takes them) as an instance of `model` whose other fields are deferred (read on first access, as the
@@ -156,10 +170,7 @@ class Prepared:
         if compiled is None:
             return list(self.build(**arguments))
         params = [arguments[name] if name else value for name, value in compiled.slots]
-        connection = connections[compiled.alias]
-        with cursor(connection) as bound:
-            bound.execute(compiled.sql, params)
-            return [instances(row, connection, compiled.model)[0] for row in bound.fetchall()]
+        return fetch(connections[compiled.alias], compiled.sql, params, compiled.model)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connections, models
+from django.db import IntegrityError, connections, models, transaction
 
 from conversations import policy, prepared
 from conversations.models import Customer
@@ -43,24 +43,34 @@ def update_columns(instance: models.Model, fields: set[str] | list[str]) -> None
         cursor.execute(sql, params)
 
 
-def insert_instance(instance: models.Model, *, then_update: tuple[models.Model, list[str]] | None = None):
+def insert_instance(
+    instance: models.Model,
+    *,
+    then_update: tuple[models.Model, list[str]] | None = None,
+    unless_taken: str | None = None,
+):
     """`instance.save(force_insert=True)` as one plain INSERT … RETURNING its id, for the hot paths (the
     models it serves have no save() of their own and no signals). `then_update`: (another instance,
     fields) also written, as update_columns would, in the same statement (a WITH clause: one round trip
-    instead of two). Elsewhere than on PostgreSQL, the ORM's save (and update_columns)."""
+    instead of two). `unless_taken`: a unique field; when a row already holds the instance's value of it,
+    nothing is written and None returned (ON CONFLICT DO NOTHING: no error, so no savepoint needed).
+    Elsewhere than on PostgreSQL, the ORM's save (and update_columns), with a savepoint for
+    `unless_taken`."""
+    if then_update is not None and unless_taken is not None:
+        raise ValueError("insert_instance: the update would be made even when nothing is inserted")
     model = type(instance)
     connection = connections[model.objects.db]
     if connection.vendor != "postgresql":
-        instance.save(force_insert=True)
-        if then_update is not None:
-            update_columns(*then_update)
-        return instance
+        return _save_instance(instance, then_update, unless_taken)
     quote = connection.ops.quote_name
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    conflict = ""
+    if unless_taken is not None:
+        conflict = f" ON CONFLICT ({quote(model._meta.get_field(unless_taken).column)}) DO NOTHING"
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(model._meta.pk.column)}"
+        f" VALUES ({', '.join(['%s'] * len(fields))}){conflict} RETURNING {quote(model._meta.pk.column)}"
     )
     if then_update is not None:
         update, update_params = _update_sql(*then_update, connection)
@@ -68,8 +78,28 @@ def insert_instance(instance: models.Model, *, then_update: tuple[models.Model, 
         params += update_params
     with prepared.cursor(connection) as cursor:
         cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instance.pk = row[0]
     instance._state.adding, instance._state.db = False, connection.alias
+    return instance
+
+
+def _save_instance(instance, then_update, unless_taken):
+    if unless_taken is not None:
+        value = getattr(instance, type(instance)._meta.get_field(unless_taken).attname)
+        try:
+            with transaction.atomic():
+                instance.save(force_insert=True)
+        except IntegrityError:
+            if value is not None and type(instance)._default_manager.filter(**{unless_taken: value}).exists():
+                return None
+            raise
+        return instance
+    instance.save(force_insert=True)
+    if then_update is not None:
+        update_columns(*then_update)
     return instance
 
 
@@ -88,10 +118,7 @@ def _update_sql(instance: models.Model, fields, connection) -> tuple[str, list]:
     return sql, [*params, instance.pk]
 
 
-def columns(model: type[models.Model], alias: str) -> str:
-    """Every column of `model` (its concrete fields, in order), qualified by `alias`, for
-    select_instances."""
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+columns = prepared.columns  # what select_instances reads
 
 
 def select_instances(sql: str, params, *model_classes: type[models.Model]) -> tuple | None:

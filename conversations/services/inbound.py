@@ -7,18 +7,18 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from conversations import identity as identity_service
-from conversations import lifecycle, policy, selectors
+from conversations import lifecycle, policy, prepared, selectors
 from conversations.exceptions import InvalidMessage
 from conversations.identifiers import Identity, InvalidIdentifier
 from conversations.models import Conversation, Customer, Message
 from conversations.services import assignment
 from conversations.services import media as media_services
 from conversations.services import status as status_services
-from conversations.services._common import record_turn
+from conversations.services._common import insert_instance, record_turn, update_columns
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,25 @@ def _identity(**parts) -> Identity:
 
 
 def _recorded(wamid: str | None) -> Message | None:
-    # Almost always nothing is: the check reads an id, and the row only when there is one.
-    found = Message.objects.filter(wamid=wamid).values_list("pk", flat=True).first() if wamid else None
+    # Almost always nothing is: the check reads an id (a prepared statement on PostgreSQL: it runs for
+    # every inbound message), and the row only when there is one.
+    if not wamid:
+        return None
+    connection = connections[Message.objects.db]
+    if connection.vendor == "postgresql":
+        with prepared.cursor(connection) as cursor:
+            cursor.execute(_RECORDED, [wamid])
+            row = cursor.fetchone()
+        found = None if row is None else row[0]
+    else:
+        found = Message.objects.filter(wamid=wamid).values_list("pk", flat=True).first()
     return None if found is None else Message.objects.get(pk=found)
+
+
+_RECORDED = "SELECT m.id FROM conversations_message m WHERE m.wamid = %s LIMIT 1"
+
+
+_DERIVING = frozenset({"name", "username", "wa_id", "user_id"})  # what Customer.save derives fields from
 
 
 def receive_message(
@@ -74,34 +90,33 @@ def receive_message(
         if policy.opens_window(wa_type) and policy.is_turn(wa_type):
             # The customer wrote (a reaction is no turn): a resolved, snoozed or pending thread is open.
             changed |= status_services.reopen_on_inbound(customer, now=now)
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    customer=customer,
-                    direction=Message.Direction.INBOUND,
-                    kind=Message.Kind.FREE_FORM,
-                    wa_type=wa_type,
-                    body=body or "",
-                    wamid=wamid or None,
-                    occurred_at=at,
-                    platform_timestamp=timestamp,
-                    created_at=now,
-                    status=Message.Status.RECEIVED,
-                    status_changed_at=now,
-                    referral=dict(referral) if referral is not None else None,
-                    context_wamid=context_wamid or "",
-                    details=dict(details) if details else None,
-                )
-        except IntegrityError:
+        message = Message(
+            customer=customer,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.FREE_FORM,
+            wa_type=wa_type,
+            body=body or "",
+            wamid=wamid or None,
+            occurred_at=at,
+            platform_timestamp=timestamp,
+            created_at=now,
+            status=Message.Status.RECEIVED,
+            status_changed_at=now,
+            referral=dict(referral) if referral is not None else None,
+            context_wamid=context_wamid or "",
+            details=dict(details) if details else None,
+        )
+        if insert_instance(message, unless_taken="wamid") is None:
             # The same wamid recorded for another customer in the meantime: the platform's id wins.
-            if existing := _recorded(wamid):
-                return existing
-            raise
+            return _recorded(wamid)
         if policy.is_turn(wa_type):
             # A customer writing to a thread nobody holds (a reaction is no turn: it needs no answer): the
             # team gives it to its next available agent, in this transaction.
             changed |= assignment.assign_in_turn(customer, at=at, now=now)
-        customer.save(update_fields=changed)
+        if changed & _DERIVING:
+            customer.save(update_fields=changed)  # Customer.save derives the phone, search name…
+        else:
+            update_columns(customer, changed)
         media_services.expect_media(message, now=now)  # its file is fetched after commit
     return message
 

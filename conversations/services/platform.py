@@ -205,19 +205,12 @@ def usual_status_write(
     if pricing is not None and not pricing.keys() >= PRICING_KEYS:
         return None  # its parts would depend on the pricing stored before: record_status merges them
     at = policy.on_timeline(timestamp, now)
-    moves_from = [
-        current for current in _MESSAGE_STATUSES if policy.next_delivery_status(current, status) == status
-    ]
-    params = {
-        "wamid": wamid,
-        "outbound": Message.Direction.OUTBOUND,
-        "status": status,
-        "moves_from": moves_from,
-        "now": now,
-        "at": at,
-    }
-    for name in _IDENTIFIERS:
-        params[f"named_{name}"] = (getattr(recipient, name) or None) if recipient is not None else None
+    params = {"wamid": wamid, "status": status, "now": now, "at": at}
+    named = []
+    for name in _IDENTIFIERS:  # only those the status carries are compared (fewer values to send)
+        if recipient is not None and (value := getattr(recipient, name)):
+            params[f"named_{name}"] = value
+            named.append(name)
     if pricing is not None:
         parts = policy.pricing_parts(dict(pricing))
         connection = connections[Message.objects.db]
@@ -228,7 +221,7 @@ def usual_status_write(
             "pricing_type": parts.type,
             "billable": parts.billable,
         }
-    return StatusWrite(_usual_status_sql(_STAMPS[status], pricing is not None), params)
+    return StatusWrite(_usual_status_sql(status, pricing is not None, tuple(named)), params)
 
 
 _STAMPS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
@@ -242,8 +235,14 @@ _PART_TYPES = {
 
 
 @functools.cache
-def _usual_status_sql(stamp: str, with_pricing: bool) -> str:
-    moves = "m.status = ANY(%(moves_from)s::text[])"
+def _usual_status_sql(status: str, with_pricing: bool, named: tuple[str, ...]) -> str:
+    """The statement for `status`: the statuses it moves from (policy.next_delivery_status) and the
+    identifiers compared (`named`, those the status carries) are written into it, the rest are values."""
+    stamp = _STAMPS[status]
+    moves_from = [
+        current for current in _MESSAGE_STATUSES if policy.next_delivery_status(current, status) == status
+    ]
+    moves = f"m.status IN ({', '.join(map(_literal, moves_from))})" if moves_from else "false"
     assignments = [
         f"status = CASE WHEN {moves} THEN %(status)s::text ELSE m.status END",
         f"status_changed_at = CASE WHEN {moves} THEN %(now)s::timestamptz ELSE m.status_changed_at END",
@@ -269,15 +268,20 @@ def _usual_status_sql(stamp: str, with_pricing: bool) -> str:
             f"pricing_changed_at = CASE WHEN {changed} THEN %(now)s::timestamptz"
             " ELSE m.pricing_changed_at END",
         ]
-    named = " AND ".join(
-        f"(%(named_{name})s::text IS NULL OR c.{name} = %(named_{name})s::text)" for name in _IDENTIFIERS
-    )
+    compared = "".join(f" AND c.{name} = %(named_{name})s::text" for name in named)
     return (
         f"UPDATE conversations_message m SET {', '.join(assignments)} FROM conversations_customer c"
-        " WHERE m.wamid = %(wamid)s::text AND m.direction = %(outbound)s::text AND c.id = m.customer_id"
-        f" AND {named}"
+        f" WHERE m.wamid = %(wamid)s::text AND m.direction = {_literal(Message.Direction.OUTBOUND)}"
+        f" AND c.id = m.customer_id{compared}"
         " RETURNING m.id"
     )
+
+
+def _literal(value: str) -> str:
+    """One of our own constants (a status, a direction) as an SQL string."""
+    if not value.replace("_", "").isalnum():
+        raise ValueError(f"not a constant of ours: {value!r}")
+    return f"'{value}'"
 
 
 def has_select_for_update_of() -> bool:

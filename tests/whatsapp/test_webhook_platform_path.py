@@ -275,3 +275,21 @@ def _dsn() -> dict:
     return {"host": db["HOST"], "port": db["PORT"] or 5432, "dbname": db["NAME"], "user": db["USER"]} | (
         {"password": db["PASSWORD"]} if db["PASSWORD"] else {}
     )
+
+
+@pytest.mark.django_db
+def test_the_host_verdict_kept_for_a_header_follows_the_settings(settings):
+    """The verdict on a Host header is kept (the platform names the same host every time) with the
+    settings it read: a host allowed, then no longer allowed, is refused; a request without a Host
+    header is checked on the server's name and port as Django does."""
+    settings.ALLOWED_HOSTS = ["inbox.example"]
+    wsgi._check_host({"HTTP_HOST": "inbox.example"})
+    wsgi._check_host({"HTTP_HOST": "inbox.example"})  # kept
+    settings.ALLOWED_HOSTS = ["other.example"]
+    with pytest.raises(DisallowedHost, match=r"inbox\.example"):
+        wsgi._check_host({"HTTP_HOST": "inbox.example"})
+    with pytest.raises(DisallowedHost, match=r"inbox\.example"):
+        wsgi._check_host({"HTTP_HOST": "inbox.example"})  # a refusal kept is still a refusal
+    wsgi._check_host({"SERVER_NAME": "other.example", "SERVER_PORT": "80"})
+    with pytest.raises(DisallowedHost):
+        wsgi._check_host({"SERVER_NAME": "inbox.example", "SERVER_PORT": "80"})
