@@ -440,6 +440,10 @@ def open_windows(count: int) -> list[int]:
 
 def bench_send(count: int, rounds: int) -> None:
     agent = User.objects.get(username="bench_agent0")
+    # Untimed: one send first, as a web worker that has served before has its broker connection (Celery's
+    # first dispatch in a process costs ~60 ms) and its statements prepared.
+    for customer in Customer.objects.filter(pk__in=open_windows(1)):
+        services.send_text(customer=customer, body="Warming up.", agent=agent)
     ours, raw = [], []
     for number in range(rounds):
         mine, theirs = open_windows(count), open_windows(count)

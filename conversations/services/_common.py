@@ -4,6 +4,7 @@ spoke last (kept by inbound and outbound messages alike)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from django.db import IntegrityError, connections, models, transaction
@@ -62,16 +63,8 @@ def insert_instance(
     connection = connections[model.objects.db]
     if connection.vendor != "postgresql":
         return _save_instance(instance, then_update, unless_taken)
-    quote = connection.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields, sql = _insert_sql(model, connection.alias, unless_taken)
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    conflict = ""
-    if unless_taken is not None:
-        conflict = f" ON CONFLICT ({quote(model._meta.get_field(unless_taken).column)}) DO NOTHING"
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES ({', '.join(['%s'] * len(fields))}){conflict} RETURNING {quote(model._meta.pk.column)}"
-    )
     if then_update is not None:
         update, update_params = _update_sql(*then_update, connection)
         sql = f"WITH inserted AS ({sql}) {update} RETURNING (SELECT * FROM inserted)"
@@ -84,6 +77,21 @@ def insert_instance(
     instance.pk = row[0]
     instance._state.adding, instance._state.db = False, connection.alias
     return instance
+
+
+@functools.cache
+def _insert_sql(model: type[models.Model], alias: str, unless_taken: str | None) -> tuple[list, str]:
+    """The fields insert_instance writes and its statement, built once per model (PostgreSQL)."""
+    quote = connections[alias].ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    conflict = ""
+    if unless_taken is not None:
+        conflict = f" ON CONFLICT ({quote(model._meta.get_field(unless_taken).column)}) DO NOTHING"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))}){conflict} RETURNING {quote(model._meta.pk.column)}"
+    )
+    return fields, sql
 
 
 def _save_instance(instance, then_update, unless_taken):

@@ -34,3 +34,24 @@ def test_a_reply_in_an_open_conversation_is_one_transaction_of_five_statements()
     customer.refresh_from_db()
     assert (customer.last_turn_at, customer.last_turn_direction) == (at(0, "09:02"), "outbound")
     assert Message.objects.get(pk=second.pk).body == "Anything else?"
+
+
+@pytest.mark.parametrize(
+    ("broker", "options"),
+    [
+        ("redis://127.0.0.1:6379/0", {"declare": []}),
+        ("filesystem://", {"declare": []}),
+        ("memory://", {"declare": []}),
+        ("amqp://guest:guest@127.0.0.1:5672//", {}),
+    ],
+)
+def test_the_queue_is_declared_again_only_where_a_broker_needs_it(monkeypatch, broker, options):
+    """kombu's virtual transports deliver a task to its queue by name (the default exchange), declared or
+    not: the send path skips declaring it on every dispatch there, never on an AMQP broker, which would
+    drop a message for a queue not declared yet. Nothing connects to decide it."""
+    from celery import Celery
+
+    from conversations.services import outbound
+
+    monkeypatch.setattr(outbound, "current_app", Celery(broker=broker, set_as_current=False))
+    assert outbound._declare.__wrapped__() == options

@@ -84,8 +84,8 @@ def test_a_reply_from_a_known_customer_is_one_transaction_of_ten_statements(clie
         statements = post_counted(client, delivery)
     # Lock the customer (found and locked in one query), check the wamid under the lock, insert the
     # message (ON CONFLICT DO NOTHING, no savepoint: a wamid another customer's delivery took meanwhile
-    # is not an error), ask which team gives out a thread nobody holds (the default team: one read of a unique index; none
-    # here), update the customer; store the delivery.
+    # is not an error), ask which team gives out a thread nobody holds (the default team: one read of a
+    # unique index; none here), update the customer; store the delivery.
     assert statements == [
         "BEGIN",
         "SAVEPOINT",
