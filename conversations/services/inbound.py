@@ -108,7 +108,9 @@ def receive_message(
         )
         if insert_instance(message, unless_taken="wamid") is None:
             # The same wamid recorded for another customer in the meantime: the platform's id wins.
-            return _recorded(wamid)
+            if (existing := _recorded(wamid)) is None:  # taken, then gone again: let the caller retry
+                raise RuntimeError(f"message {wamid} was recorded meanwhile and cannot be read back")
+            return existing
         if policy.is_turn(wa_type):
             # A customer writing to a thread nobody holds (a reaction is no turn: it needs no answer): the
             # team gives it to its next available agent, in this transaction.

@@ -45,3 +45,13 @@ def test_a_message_without_a_wamid_is_recorded_each_time():
     for minute in ("09:00", "09:01"):
         services.receive_message(wa_id=customer.wa_id, body="hi", wamid=None, timestamp=at(0, minute))
     assert Message.objects.filter(customer=customer).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_wamid_taken_then_gone_again_is_an_error_not_a_silent_none(monkeypatch):
+    """Taken meanwhile, yet not readable back (deleted again): the delivery fails (and is retried), rather
+    than the service answering None for a message."""
+    monkeypatch.setattr(inbound, "insert_instance", lambda message, **options: None)
+    with pytest.raises(RuntimeError, match="recorded meanwhile"):
+        services.receive_message(wa_id="15550003333", body="hi", wamid="wamid.GONE", timestamp=at(0, "09:00"))
+    assert not Message.objects.filter(wamid="wamid.GONE").exists()
