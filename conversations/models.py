@@ -184,6 +184,10 @@ class Customer(models.Model):
         ]
         # wa_id is digits-only in the database too: see the vendor-specific SQL in migrations 0002, 0009.
 
+    # What save() derives other columns from (phone and country; the search name). A write of other
+    # columns alone derives nothing: the hot paths may write them without save() (update_columns).
+    DERIVED_FROM = frozenset({"wa_id", "user_id", "name", "username"})
+
     def __str__(self):
         return f"{self.name or self.handle}"
 

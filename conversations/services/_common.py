@@ -126,13 +126,10 @@ def _update_sql(instance: models.Model, fields, connection) -> tuple[str, list]:
     return sql, [*params, instance.pk]
 
 
-columns = prepared.columns  # what select_instances reads
-
-
 def select_instances(sql: str, params, *model_classes: type[models.Model]) -> tuple | None:
-    """The first row of `sql` (which selects `columns()` of each model in turn) as one instance of each,
-    as the ORM would build them; None: no row. For the hot paths, where compiling the ORM's query costs
-    more than running it."""
+    """The first row of `sql` (which selects `prepared.columns()` of each model in turn) as one instance
+    of each, as the ORM would build them; None: no row. For the hot paths, where compiling the ORM's
+    query costs more than running it."""
     connection = connections[model_classes[0].objects.db]
     with prepared.cursor(connection) as cursor:
         cursor.execute(sql, params)
@@ -140,4 +137,6 @@ def select_instances(sql: str, params, *model_classes: type[models.Model]) -> tu
     return None if row is None else prepared.instances(row, connection, *model_classes)
 
 
-_LOCK_CUSTOMER = f"SELECT {columns(Customer, 'c')} FROM conversations_customer c WHERE c.id = %s FOR UPDATE"
+_LOCK_CUSTOMER = (
+    f"SELECT {prepared.columns(Customer, 'c')} FROM conversations_customer c WHERE c.id = %s FOR UPDATE"
+)

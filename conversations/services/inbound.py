@@ -49,9 +49,6 @@ def _recorded(wamid: str | None) -> Message | None:
 _RECORDED = "SELECT m.id FROM conversations_message m WHERE m.wamid = %s LIMIT 1"
 
 
-_DERIVING = frozenset({"name", "username", "wa_id", "user_id"})  # what Customer.save derives fields from
-
-
 def receive_message(
     *,
     wa_id: str | None = None,
@@ -115,8 +112,8 @@ def receive_message(
             # A customer writing to a thread nobody holds (a reaction is no turn: it needs no answer): the
             # team gives it to its next available agent, in this transaction.
             changed |= assignment.assign_in_turn(customer, at=at, now=now)
-        if changed & _DERIVING:
-            customer.save(update_fields=changed)  # Customer.save derives the phone, search name…
+        if changed & Customer.DERIVED_FROM:
+            customer.save(update_fields=changed)  # derives the search name, the phone…
         else:
             update_columns(customer, changed)
         media_services.expect_media(message, now=now)  # its file is fetched after commit

@@ -17,7 +17,7 @@ from conversations import identity as identity_service
 from conversations import lifecycle, policy, prepared, selectors
 from conversations.identifiers import Identity
 from conversations.models import Conversation, Customer, Message
-from conversations.services._common import columns, lock_customer, select_instances, update_columns
+from conversations.services._common import lock_customer, select_instances, update_columns
 from conversations.services.reconciliation import reconcile
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _fail(message, customer, error_code, error_text, closes_window, failed_at, n
 # read as it is under the customer's lock (a row locked is read in its latest version, not the
 # statement's snapshot). Raw SQL: compiling the ORM's query cost more than running it.
 _LOCK_BY_WAMID = (
-    f"SELECT {columns(Customer, 'c')}, {columns(Message, 'm')} FROM conversations_message m"
+    f"SELECT {prepared.columns(Customer, 'c')}, {prepared.columns(Message, 'm')} FROM conversations_message m"
     " JOIN conversations_customer c ON c.id = m.customer_id WHERE m.wamid = %s AND m.direction = %s"
     " FOR UPDATE OF c FOR NO KEY UPDATE OF m"
 )
