@@ -54,6 +54,9 @@ def save_screenshot(target, name: str) -> None:
 def open_customer(page: Page, name: str) -> None:
     page.locator("#customer-list a", has_text=name).click()
     expect(page.locator("#customer-title")).to_have_text(name)
+    # The thread shows before htmx wires it up (20 ms later, in its settle step): a change made in between
+    # is lost. A person is never that quick; a test is (CI saw a chosen template with no preview).
+    htmx_settled(page)
 
 
 def compose(page: Page):

@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 from conversations import services
 from conversations.models import Customer, Message
 from templates_app.models import MessageTemplate
-from tests.browser.test_inbox import save_screenshot
+from tests.browser.test_inbox import htmx_settled, save_screenshot
+from tests.browser.test_inbox import open_customer as open_in_list
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,12 +24,7 @@ pytestmark = [
 
 def open_customer(page: Page, name: str) -> None:
     page.goto("/?view=all")
-    page.locator("#customer-list a", has_text=name).click()
-    expect(page.locator("#customer-title")).to_have_text(name)
-
-
-def htmx_settled(page: Page) -> None:
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    open_in_list(page, name)
 
 
 def choose(page: Page, name: str) -> None:
