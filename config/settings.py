@@ -258,7 +258,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First: refuses a username and address that failed too often before the password is even compared.
     "accounts.throttling.ThrottledSignIn",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RoleBackend",  # ModelBackend, its permissions in one query
 ]
 # Sign-in throttling (django-axes): wrong passwords are counted per username *and* address, so an attacker
 # guessing one account neither locks its owner out elsewhere nor slows anyone else down. Every failure
