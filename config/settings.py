@@ -217,6 +217,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WORKER_HEARTBEAT_SECONDS,
         "options": {"expires": WORKER_HEARTBEAT_SECONDS},
     },
+    # Sign-in records (django-axes' access log: who, from which address and browser) past their retention.
+    "forget-old-sign-ins": {
+        "task": "accounts.forget_old_sign_ins",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Report days old enough go into the daily rollup (idempotent; a run that finds one working skips).
     "refresh-report-rollup": {
         "task": "reports.refresh_rollup",
@@ -267,6 +273,8 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# How long a sign-in record is kept (accounts.tasks, daily): who signed in, from which address and browser.
+SIGN_IN_LOG_RETENTION_DAYS = env.int("SIGN_IN_LOG_RETENTION_DAYS", default=90)
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.locked_out"
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 LOGIN_URL = "inbox:login"
