@@ -1,5 +1,7 @@
 // Support Inbox: attaching a file to a reply (issue 14). The agent picks a file (the "Attach a file"
-// button) or drops it onto the compose area; the reply box becomes its optional caption. The platform's
+// button) or drops it onto the compose area; the reply box becomes its optional caption. The file stays
+// through a re-render of the compose area (the customer wrote); if the window closes, it is named as not
+// sent. The platform's
 // type and size limits (data-attach-limits, from whatsapp.media_types) are checked here at once so a
 // refused file says why before anything is uploaded, and the typed caption stays. The server decides:
 // it checks the file's bytes again whatever this said. Loaded as a static file: the strict CSP holds.
@@ -104,6 +106,42 @@
     var types = event.dataTransfer && event.dataTransfer.types;
     return !!types && Array.prototype.indexOf.call(types, "Files") >= 0;
   }
+
+  // The server re-renders the compose area when the window changes under the agent (the customer wrote,
+  // or the countdown reached zero: static/inbox/inbox.js). The typed text goes along as a draft; the
+  // picked file goes along here, since no server can render a file into a form. Only across those
+  // re-renders (a GET of the same customer's compose area): after a send, the area starts empty.
+  var carried = null;
+
+  function notSent(compose, file) {
+    var note = document.createElement("p");
+    note.className = "file-not-sent";
+    note.setAttribute("role", "status");
+    note.textContent =
+      "“" + file.name + "” was not sent: the window closed, and only a template reaches the customer now. " +
+      "Attach it again when they write.";
+    compose.insertBefore(note, compose.firstChild);
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "compose") return;
+    var config = event.detail.requestConfig;
+    var input = target.querySelector("[data-attach-input]");
+    var file = input && input.files && input.files[0];
+    var rerender = !!file && !!config && config.verb === "get";
+    carried = rerender ? { file: file, customer: target.getAttribute("data-customer") } : null;
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var item = carried;
+    carried = null;
+    var compose = document.getElementById("compose");
+    if (!item || !compose || compose.getAttribute("data-customer") !== item.customer) return;
+    var form = compose.querySelector("form.free-form[data-attach-limits]");
+    if (form) choose(form, [item.file]);
+    else notSent(compose, item.file);
+  });
 
   document.addEventListener("change", function (event) {
     if (!event.target.matches || !event.target.matches("[data-attach-input]")) return;

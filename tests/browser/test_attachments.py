@@ -6,10 +6,14 @@ area is refused at once, the caption kept; outside the window there is no file c
 CSP holds (conftest.py fails the test on any violation)."""
 
 import re
+import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from conversations import services
 from conversations.models import Message
 from tests.browser.test_inbox import compose, htmx_settled, open_customer, save_screenshot
 from whatsapp import sandbox, sandbox_media
@@ -22,6 +26,7 @@ pytestmark = [
 ]
 
 PDF = sandbox_media.pdf("Quote 2026-77")
+POLL = 15_000  # ms: the thread polls every 4 s
 
 
 # A file as the browser hands it over when one is dragged from the desktop onto the page.
@@ -116,3 +121,72 @@ def test_outside_the_window_there_is_no_file_control(agent):
     expect(compose(page)).to_have_attribute("data-compose-mode", "template-only")
     expect(compose(page).locator("input[type=file]")).to_have_count(0)
     expect(compose(page).get_by_text("Attach a file")).to_have_count(0)
+
+
+# --- A picked file through the window's changes --------------------------------------------------------
+
+
+def customer_writes(wa_id: str, body: str, *, name: str, at=None):
+    return services.receive_message(
+        wa_id=wa_id,
+        name=name,
+        body=body,
+        wamid=f"wamid.attach.{uuid.uuid4().hex[:10]}",
+        timestamp=at or timezone.now(),
+    ).customer
+
+
+def test_a_picked_file_stays_when_the_customer_writes_meanwhile_and_is_sent_once(agent):
+    page = agent
+    customer = customer_writes("447700900661", "Can you send the quote?", name="Quote Asker")
+    page.goto(f"/customers/{customer.pk}/")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
+    page.fill("#compose-body", "Here it is")
+    page.set_input_files(
+        "#compose-file", files=[{"name": "quote-88.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    chosen = compose(page).locator("[data-attach-chosen]")
+    expect(chosen).to_contain_text("quote-88.pdf")
+    key = compose(page).get_attribute("data-window-key")
+
+    # R1: the customer writes again; the thread shows it and the server re-renders the compose area for the
+    # window that starts now. The caption and the file both come through it.
+    customer_writes("447700900661", "For 5 people, please", name="Quote Asker")
+    expect(page.locator("#thread")).to_contain_text("For 5 people", timeout=POLL)
+    expect(compose(page)).not_to_have_attribute("data-window-key", key, timeout=POLL)
+    htmx_settled(page)
+    expect(page.locator("#compose-body")).to_have_value("Here it is")
+    expect(chosen).to_contain_text("quote-88.pdf")
+    assert page.evaluate("() => document.getElementById('compose-file').files[0].name") == "quote-88.pdf"
+
+    compose(page).get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#thread .msg-outbound", has_text="quote-88.pdf")).to_contain_text("Here it is")
+    expect(chosen).to_be_hidden()  # sent: the compose area starts empty, the file is not carried again
+    message = Message.objects.get(direction="outbound", wa_type="document", customer=customer)
+    assert message.media.size == len(PDF) and message.body == "Here it is"
+
+
+def test_a_picked_file_when_the_window_closes_is_named_as_not_sent(agent):
+    page = agent
+    closing = customer_writes(
+        "447700900662",
+        "Send me the form",
+        name="Form Asker",
+        at=timezone.now() - timedelta(hours=24) + timedelta(seconds=8),  # R1: the window ends in 8 s
+    )
+    page.goto(f"/customers/{closing.pk}/")
+    expect(compose(page)).to_have_attribute("data-compose-mode", "free-form")
+    page.set_input_files(
+        "#compose-file", files=[{"name": "form.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    expect(compose(page).locator("[data-attach-chosen]")).to_contain_text("form.pdf")
+
+    # R2 at zero: templates only, and no file goes with a template; the agent is told which file was not sent.
+    expect(compose(page)).to_have_attribute("data-compose-mode", "template-only", timeout=20_000)
+    note = compose(page).locator(".file-not-sent")
+    expect(note).to_have_text(
+        "“form.pdf” was not sent: the window closed, and only a template reaches the customer now. "
+        "Attach it again when they write."
+    )
+    expect(compose(page).locator("input[type=file]")).to_have_count(0)
+    assert not Message.objects.filter(direction="outbound", customer=closing).exists()
