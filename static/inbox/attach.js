@@ -3,7 +3,8 @@
 // through a re-render of the compose area (the customer wrote); if the window closes, it is named as not
 // sent. The platform's type and size limits (data-attach-limits, from whatsapp.media_types) are checked
 // here at once so a refused file says why before anything is uploaded, and the typed caption stays. The
-// server decides: it checks the file's bytes again whatever this said. Loaded as a static file: the strict CSP holds.
+// server decides: it checks the file's bytes again whatever this said. Loaded as a static file: the
+// strict CSP holds.
 (function () {
   "use strict";
 
