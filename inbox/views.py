@@ -5,6 +5,7 @@ the templates only display what it decided."""
 import json
 import mimetypes
 import uuid
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -92,6 +93,11 @@ def _list_context(request, *, selected=None, now, through=None):
         "labels": list(selectors.labels()),
         "teams": list(selectors.teams()),
         "list_version": page.version(view, search, selected.pk if selected else None, day, label, team),
+        # What a row's link carries, so that the list a customer was opened from comes back on a reload,
+        # a bookmark or Back: the view, the search, the label and team filters.
+        "list_query": urlencode(
+            {"view": view.value, **{k: v for k, v in (("q", search), ("label", label), ("team", team)) if v}}
+        ),
     }
 
 

@@ -159,6 +159,33 @@ def test_the_list_shows_labels_and_teams_and_filters_by_them(refund, billing):
     )
 
 
+def test_a_customer_opened_from_a_filtered_list_keeps_the_filters_in_its_address(refund, billing):
+    """Opening a thread pushes its link into the address bar: a reload, a bookmark or Back brings the same
+    list back, its view, search, label and team filters included."""
+    alex = user("alex", "agents")
+    both = wrote("16505550001", name="Labelled Teamed")
+    labelled_only = wrote("16505550002", name="Labelled Only")
+    for customer in (both, labelled_only):
+        services.add_label(customer=customer, label=refund, by=alex, now=NOW)
+    Customer.objects.filter(pk=both.pk).update(team=billing)
+    agent = signed_in(alex)
+    filtered = agent.get(
+        reverse("inbox:list"), {"view": "all", "q": "labelled", "label": refund.pk, "team": billing.pk}
+    ).text
+    links = re.findall(r'<a href="(/customers/\d+/\?[^"]+)"', filtered)
+    query = f"view=all&amp;q=labelled&amp;label={refund.pk}&amp;team={billing.pk}"
+    assert links == [f"/customers/{both.pk}/?{query}"]
+    assert re.findall(r'hx-get="(/customers/\d+/\?[^"]+)"', filtered) == links
+
+    reloaded = agent.get(links[0].replace("&amp;", "&")).text  # what the address bar holds, reloaded
+    assert re.findall(r'<span class="name">([^<]+)</span>', reloaded) == ["Labelled Teamed"]
+    assert re.search(r'<option value="(\d+)" selected>refund</option>', reloaded).group(1) == str(refund.pk)
+    assert re.search(r'<option value="(\d+)" selected>Billing</option>', reloaded).group(1) == str(billing.pk)
+    assert 'value="labelled"' in reloaded  # the search box
+    unfiltered = agent.get(reverse("inbox:list"), {"view": "all"}).text  # no filter: nothing added
+    assert f'href="/customers/{labelled_only.pk}/?view=all"' in unfiltered
+
+
 def test_a_label_put_on_a_thread_changes_the_lists_version(refund):
     customer = wrote()
     alex = user("alex", "agents")
