@@ -249,3 +249,31 @@ def test_a_sent_template_shows_its_header_footer_and_buttons_in_the_thread(agent
     expect(grace.locator(".tpl-header")).to_have_text("Your order is on its way")
     expect(grace.locator(".tpl-button")).to_have_text("Track your order https://shop.example.com/orders")
     save_screenshot(page.locator("#thread"), "thread-template")
+
+
+# What the agent does the moment a swap shows, reaches the page: htmx wires new content up in the swap
+# itself (templates/base.html: no settle delay). A script chooses the template as soon as the picker is in
+# the page, quicker than any person; with htmx's default 20 ms settle delay the choice went unnoticed.
+CHOOSE_ON_ARRIVAL = """(name) => { window.chosenOnArrival = new Promise((resolve) => {
+    new MutationObserver((changes, observer) => {
+        const choice = document.getElementById("template-choice");
+        if (!choice) return;
+        observer.disconnect();
+        const option = [...choice.options].find((o) => o.dataset.name === name);
+        choice.value = option.value;
+        choice.dispatchEvent(new Event("change", {bubbles: true}));
+        resolve(option.value);
+    }).observe(document.body, {childList: true, subtree: true});
+}); }"""
+
+
+def test_a_template_chosen_the_moment_the_thread_shows_is_previewed(agent):
+    page = agent
+    page.goto("/?view=all")
+    page.evaluate(CHOOSE_ON_ARRIVAL, "order_update")
+    page.locator("#customer-list a", has_text="Lukas Weber").click()
+    expect(page.locator("#customer-title")).to_have_text("Lukas Weber")
+    chosen = page.evaluate("() => window.chosenOnArrival")
+    assert chosen == str(MessageTemplate.objects.get(name="order_update").pk)
+    expect(page.locator("#template-preview")).to_be_visible()
+    expect(page.locator("#template-preview .tpl-body")).to_contain_text("order")
