@@ -6,16 +6,15 @@ area is refused at once, the caption kept; outside the window there is no file c
 CSP holds (conftest.py fails the test on any violation)."""
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from conversations import services
 from conversations.models import Message
 from tests.browser.test_inbox import compose, htmx_settled, open_customer, save_screenshot
+from tests.browser.test_live_screen import POLL, customer_writes
 from whatsapp import sandbox, sandbox_media
 from whatsapp import services as channel
 
@@ -26,7 +25,6 @@ pytestmark = [
 ]
 
 PDF = sandbox_media.pdf("Quote 2026-77")
-POLL = 15_000  # ms: the thread polls every 4 s
 
 
 # A file as the browser hands it over when one is dragged from the desktop onto the page.
@@ -124,16 +122,6 @@ def test_outside_the_window_there_is_no_file_control(agent):
 
 
 # --- A picked file through the window's changes --------------------------------------------------------
-
-
-def customer_writes(wa_id: str, body: str, *, name: str, at=None):
-    return services.receive_message(
-        wa_id=wa_id,
-        name=name,
-        body=body,
-        wamid=f"wamid.attach.{uuid.uuid4().hex[:10]}",
-        timestamp=at or timezone.now(),
-    ).customer
 
 
 def test_a_picked_file_stays_when_the_customer_writes_meanwhile_and_is_sent_once(agent):
